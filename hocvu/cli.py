@@ -1,0 +1,181 @@
+"""The `hocvu` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from hocvu.config import ConfigError, Settings, load_settings
+from knowledge_base.articles import ContentError
+
+log = logging.getLogger("hocvu")
+
+
+def _setup_logging(settings: Settings, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Per-turn records are for servers and databases; in a terminal they would interleave with the chat.
+    logging.getLogger("hocvu.turns").setLevel(logging.WARNING)
+    for noisy in ("faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _response_json(question: str, response: Any) -> dict[str, Any]:
+    return {
+        "question": question,
+        "answer": response.plain_text(),
+        "lang": response.lang,
+        "topic": response.topic,
+        "article_id": response.article_id,
+        "score": round(float(response.score), 4),
+        "fallback": bool(response.fallback),
+        "warnings": list(response.warnings),
+    }
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from channels.terminal import TerminalChat
+    from hocvu.app import build_app
+
+    app = build_app(settings, progress=True)
+    return TerminalChat(app.assistant).run()
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    from bot.messages import UserMessage
+    from hocvu.app import build_app
+
+    if args.jsonl:
+        questions: Sequence[str] = [line.rstrip("\n") for line in stdin]
+    elif args.question is None:
+        print("hocvu ask: give a question, or --jsonl to read one question per line from stdin", file=sys.stderr)
+        return 2
+    else:
+        questions = [args.question]
+    app = build_app(settings, progress=True)
+    for number, question in enumerate(questions):
+        # Each question is a separate one-shot user, so answers do not depend on the order of lines.
+        response = app.assistant.handle(UserMessage("cli", f"cli-{number}", text=question))
+        if args.json or args.jsonl:
+            stdout.write(json.dumps(_response_json(question, response), ensure_ascii=False) + "\n")
+        else:
+            stdout.write(response.plain_text() + "\n")
+        stdout.flush()
+    return 0
+
+
+def cmd_index_build(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from hocvu.app import make_embedder
+    from knowledge_base.articles import load_articles
+    from knowledge_base.index import load_or_build
+
+    kb = load_articles(settings.articles_dir)
+    started = time.perf_counter()
+    index = load_or_build(kb, make_embedder(settings), settings.data_dir, progress=True, rebuild=args.force)
+    print(f"index ready: {len(kb)} articles, {index.passage_count} passages, {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge_base.checks import check_content
+
+    problems, summary = check_content(settings.content_dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"kb check: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"kb check: ok ({summary})")
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from hocvu.app import build_app
+    from hocvu.evaluation import evaluate, format_report, load_eval
+
+    app = build_app(settings, progress=True)
+    path = Path(args.file) if args.file else settings.eval_dir / "test.yml"
+    items = load_eval(path, app.kb)
+    report = evaluate(app.assistant, items)
+    if args.json:
+        print(json.dumps({**report.as_dict(), "misses": report.misses if args.misses else len(report.misses)}, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+        if args.misses:
+            for miss in report.misses:
+                print(json.dumps(miss, ensure_ascii=False))
+    failures = report.failures()
+    if args.check and failures:
+        print("quality below target: " + "; ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hocvu", description="Bình dân học vụ số: a virtual learning assistant.")
+    parser.add_argument("--config", help="path to config.yml (default: $HOCVU_CONFIG or the repository's config.yml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("chat", help="chat in the terminal (reads one message per line when stdin is not a terminal)")
+
+    ask = sub.add_parser("ask", help="answer one question, or one per line with --jsonl")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help="read questions from stdin, write one JSON object per line")
+
+    index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
+    build = index.add_parser("build", help="build the search index (only when content or model changed)")
+    build.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
+
+    kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
+    kb.add_parser("check", help="validate articles, quizzes, lessons and evaluation sets")
+
+    ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
+    ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--misses", action="store_true", help="list the questions answered wrongly")
+    ev.add_argument("--check", action="store_true", help="exit 1 when quality is below the product's targets")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    try:
+        settings = load_settings(Path(args.config) if args.config else None)
+        _setup_logging(settings, args.verbose)
+        if args.command == "chat":
+            return cmd_chat(settings, args)
+        if args.command == "ask":
+            return cmd_ask(settings, args, stdin, stdout)
+        if args.command == "index":
+            return cmd_index_build(settings, args)
+        if args.command == "kb":
+            return cmd_kb_check(settings, args)
+        if args.command == "eval":
+            return cmd_eval(settings, args)
+    except ConfigError as exc:
+        print(f"hocvu: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"hocvu: the knowledge base has {len(exc.problems)} problem(s):\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

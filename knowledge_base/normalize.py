@@ -1,0 +1,149 @@
+"""Vietnamese-first text normalisation shared by indexing and queries.
+
+Citizens type with and without diacritics, in NFD from some keyboards, in chat abbreviations and with
+stray control characters. Every text that is indexed or searched goes through the same functions here,
+so a change to them changes `NORMALIZER_VERSION`, which invalidates persisted indexes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+NORMALIZER_VERSION = "3"
+
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
+_SPACE = re.compile(r"\s+")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_VIETNAMESE_MARKED = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]"
+)
+
+# Chat abbreviations and teen code, keyed by their diacritic-folded form, expanded to proper Vietnamese.
+# Only forms that are unambiguous in this product's domain belong here ("mk" is "mật khẩu" in questions
+# about accounts far more often than "mình").
+ABBREVIATIONS: dict[str, str] = {
+    "ko": "không", "k": "không", "kh": "không", "khg": "không", "hok": "không",
+    "hem": "không", "kg": "không", "kp": "không phải",
+    "dc": "được", "duoc": "được", "dk": "đăng ký", "dki": "đăng ký", "dky": "đăng ký",
+    "j": "gì", "ji": "gì", "gi": "gì",
+    "ntn": "như thế nào", "tnao": "thế nào",
+    "mk": "mật khẩu", "pass": "mật khẩu", "pw": "mật khẩu",
+    "tk": "tài khoản", "stk": "số tài khoản", "tknh": "tài khoản ngân hàng",
+    "ck": "chuyển khoản", "nh": "ngân hàng",
+    "sdt": "số điện thoại", "dt": "điện thoại", "dthoai": "điện thoại",
+    "cccd": "căn cước công dân", "cmnd": "chứng minh nhân dân", "cc": "căn cước",
+    "gplx": "giấy phép lái xe", "bhyt": "bảo hiểm y tế", "bhxh": "bảo hiểm xã hội",
+    "lltp": "lý lịch tư pháp", "dvc": "dịch vụ công",
+    "vs": "với", "r": "rồi", "ng": "người", "lm": "làm", "mun": "muốn", "mik": "mình",
+    "trc": "trước", "ms": "mới", "cx": "cũng", "bt": "biết", "bik": "biết", "bjo": "bây giờ",
+    "bh": "bao giờ", "thik": "thích", "ntin": "nhắn tin", "nt": "nhắn tin",
+    "app": "ứng dụng",
+}
+
+# Folded syllables that only occur in Vietnamese, used with diacritics and abbreviations to tell
+# Vietnamese typed without marks from English.
+_VI_COMMON = frozenset(
+    """toi ban bac minh cho hoi cach lam sao the nao khong duoc gi nhu la co cua va voi vao ra roi
+    dang ky tai khoan mat khau so dien thoai ung dung chuyen tien ngan hang muon can phai bi nhan ma
+    xac thuc quen doi moi cu giay to dich vu cong nop ho thu tuc o dau bao nhieu khi nao nhung cac
+    nay kia thi ma nen chua da se dung xem tim kiem lay tra cuu hay giup em anh chi ong ba oi a nhe
+    vay ak a nha thoi tiep buoc lai truoc tat ca kiem tra bai hoc tro chuyen nguoi ho tro cam on
+    chao xin di den nhieu it mot hai ba bon nam muc dinh danh dien tu can cuoc cong dan lua dao""".split()
+)
+_EN_COMMON = frozenset(
+    """the a an is are was how what why where when who which do does did can could should would i my
+    me you your to of in on for with from and or not it this that my how's what's i'm don't can't
+    please help get use using make change forgot forget lost reset account password money bank app
+    phone card transfer pay paying payment register registration level scam code send receive""".split()
+)
+
+
+def to_nfc(text: str) -> str:
+    """NFC, control characters removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (đ→d) so 'Đăng ký' and 'dang ky' compare equal."""
+    text = unicodedata.normalize("NFD", text.casefold()).replace("đ", "d")
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", text)
+
+
+def tokens(text: str) -> list[str]:
+    """Word/syllable tokens of an already lower-cased text."""
+    return _TOKEN.findall(text)
+
+
+def expand_abbreviations(text: str) -> str:
+    """Replace chat abbreviations by their full form, keeping every other token as typed."""
+    out: list[str] = []
+    for token in tokens(text.casefold()):
+        key = fold(token)
+        # A token typed with its own diacritics (e.g. "gì") is already a word, not an abbreviation.
+        if key in ABBREVIATIONS and (token == key or token in {"đc", "đk", "đki", "đky", "sđt", "đt"}):
+            out.append(ABBREVIATIONS[key])
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """The forms of one text that retrieval and NLU need."""
+
+    original: str
+    clean: str  # NFC, lower-case, abbreviations expanded, diacritics kept where typed
+    folded: str  # `clean` without diacritics
+    lang: str  # "vi" or "en": the language the text is written in, best guess
+
+    @property
+    def folded_tokens(self) -> list[str]:
+        return self.folded.split()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.folded
+
+
+def detect_lang(text: str, default: str = "vi") -> str:
+    """Guess whether a short chat message is Vietnamese or English."""
+    lowered = text.casefold()
+    if _VIETNAMESE_MARKED.search(lowered):
+        return "vi"
+    words = tokens(lowered)
+    if not words:
+        return default
+    vi = sum(1 for w in words if w in _VI_COMMON or w in ABBREVIATIONS)
+    en = sum(1 for w in words if w in _EN_COMMON)
+    if en > vi:
+        return "en"
+    if vi > en:
+        return "vi"
+    return default
+
+
+def normalize(text: str, default_lang: str = "vi") -> NormalizedText:
+    nfc = to_nfc(text)
+    lang = detect_lang(nfc, default_lang)
+    clean = expand_abbreviations(nfc) if lang == "vi" else " ".join(tokens(nfc.casefold()))
+    return NormalizedText(original=text, clean=clean, folded=fold(clean), lang=lang)
+
+
+def lexical_terms(folded_tokens: Sequence[str]) -> list[str]:
+    """Folded syllables plus syllable bigrams: Vietnamese words are mostly two syllables."""
+    bigrams = [f"{a}_{b}" for a, b in zip(folded_tokens, folded_tokens[1:], strict=False)]
+    return [*folded_tokens, *bigrams]
+
+
+def document_terms(texts: Iterable[str]) -> list[str]:
+    """Lexical terms of a document made of several fields, without bigrams across field borders."""
+    terms: list[str] = []
+    for text in texts:
+        terms.extend(lexical_terms(tokens(fold(to_nfc(text)))))
+    return terms

@@ -1,0 +1,26 @@
+"""A user's question as retrieval and NLU see it: normalised once, embedded at most once."""
+
+from __future__ import annotations
+
+from knowledge_base.embedders import Embedder, Vectors
+from knowledge_base.normalize import NormalizedText, normalize
+
+
+class Query:
+    """Normalised text plus a lazily computed query embedding shared by NLU and retrieval."""
+
+    def __init__(self, text: NormalizedText, embedder: Embedder) -> None:
+        self.text = text
+        self._embedder = embedder
+        self._vector: Vectors | None = None
+
+    @classmethod
+    def from_text(cls, raw: str, embedder: Embedder, default_lang: str = "vi") -> Query:
+        return cls(normalize(raw, default_lang), embedder)
+
+    @property
+    def vector(self) -> Vectors:
+        """Shape (dimension,); computed on first use only."""
+        if self._vector is None:
+            self._vector = self._embedder.embed_queries([self.text.clean])[0]
+        return self._vector
