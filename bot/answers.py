@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from knowledge_base.articles import Article, KnowledgeBase
 from bot import actions
 from bot.messages import Button, Link, Reply
 from bot.texts import button_label, t
-
+from knowledge_base.articles import Article, KnowledgeBase
 
 
 def _sources(article: Article) -> tuple[Link, ...]:
@@ -51,7 +50,10 @@ def step_reply(article: Article, index: int, lang: str) -> Reply:
     nav.append(Button(button_label("repeat", lang), actions.encode("st", article.id, index)))
     if index < total - 1:
         nav.append(Button(button_label("next", lang), actions.encode("st", article.id, index + 1)))
-    rows: list[tuple[Button, ...]] = [tuple(nav), (Button(button_label("all_steps", lang), actions.encode("all", article.id)),)]
+    rows: list[tuple[Button, ...]] = [
+        tuple(nav),
+        (Button(button_label("all_steps", lang), actions.encode("all", article.id)),),
+    ]
     text = ""
     if index == total - 1:
         text = t("steps_done", lang)

@@ -68,9 +68,16 @@ class Assistant:
             self.states.save(message.channel, message.user_id, state)
         self.journal.record(
             Turn(
-                message.channel, message.user_id, response.redacted_text, response.lang, response.intent,
-                response.article_id, response.fallback, response.score,
-                (time.perf_counter() - started) * 1000, tuple(response.warnings),
+                message.channel,
+                message.user_id,
+                response.redacted_text,
+                response.lang,
+                response.intent,
+                response.article_id,
+                response.fallback,
+                response.score,
+                (time.perf_counter() - started) * 1000,
+                tuple(response.warnings),
             )
         )
         return response
@@ -106,19 +113,23 @@ class Assistant:
             prefix.append(Reply(text=t("too_long", lang)))
         if normalized.is_empty:
             key = "only_secret" if guarded.found else "empty"
-            return Response([*prefix, Reply(text=t(key, lang))], lang, warnings=warnings, redacted_text=redacted, fallback=True), state
+            return Response(
+                [*prefix, Reply(text=t(key, lang))], lang, warnings=warnings, redacted_text=redacted, fallback=True
+            ), state
 
         if text.lstrip().startswith("/"):
             replies, state, intent = self._on_command(text.strip(), state, lang)
             return Response([*prefix, *replies], lang, intent=intent, warnings=warnings, redacted_text=redacted), state
 
         query = Query(normalized, self.embedder)
-        intent = self.nlu.parse(query)
-        if intent.confidence >= self.intent_threshold and intent.intent not in ("ask_question", "out_of_scope"):
-            handled = self._on_intent(intent, state, lang)
+        parsed = self.nlu.parse(query)
+        if parsed.confidence >= self.intent_threshold and parsed.intent not in ("ask_question", "out_of_scope"):
+            handled = self._on_intent(parsed, state, lang)
             if handled is not None:
                 replies, state = handled
-                return Response([*prefix, *replies], lang, intent=intent.intent, warnings=warnings, redacted_text=redacted), replace(state, lang=lang)
+                return Response(
+                    [*prefix, *replies], lang, intent=parsed.intent, warnings=warnings, redacted_text=redacted
+                ), replace(state, lang=lang)
 
         result = self.retriever.search(query)
         state = replace(state.with_question(redacted), lang=lang)
@@ -127,7 +138,16 @@ class Assistant:
         if result.fallback or best is None:
             reply = answers.fallback(self.kb, result.suggestions, lang)
             return (
-                Response([*prefix, reply], lang, intent=intent.intent, score=result.confidence, fallback=True, warnings=warnings, redacted_text=redacted, ranking=ranking),
+                Response(
+                    [*prefix, reply],
+                    lang,
+                    intent=parsed.intent,
+                    score=result.confidence,
+                    fallback=True,
+                    warnings=warnings,
+                    redacted_text=redacted,
+                    ranking=ranking,
+                ),
                 state,
             )
         article = self.kb.get(best.article_id, lang)
@@ -162,10 +182,17 @@ class Assistant:
     def _language_menu(self, lang: str) -> Reply:
         return Reply(
             text=t("lang_choose", lang),
-            buttons=((Button(button_label("vi", lang), actions.encode("lang", "vi")), Button(button_label("en", lang), actions.encode("lang", "en"))),),
+            buttons=(
+                (
+                    Button(button_label("vi", lang), actions.encode("lang", "vi")),
+                    Button(button_label("en", lang), actions.encode("lang", "en")),
+                ),
+            ),
         )
 
-    def _on_intent(self, intent: IntentResult, state: ConversationState, lang: str) -> tuple[list[Reply], ConversationState] | None:
+    def _on_intent(
+        self, intent: IntentResult, state: ConversationState, lang: str
+    ) -> tuple[list[Reply], ConversationState] | None:
         simple = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks", "help": "help"}
         if intent.intent in simple:
             return [Reply(text=t(simple[intent.intent], lang))], state
@@ -208,37 +235,77 @@ class Assistant:
         try:
             action = actions.decode(payload)
         except actions.StaleAction:
-            return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=f"<button {payload[:64]}>"), state
+            return Response(
+                [Reply(text=t("stale_button", lang))],
+                lang,
+                intent="stale_button",
+                redacted_text=f"<button {payload[:64]}>",
+            ), state
         article_id = action.arg(0)
         if action.verb in ("a", "st", "all", "fb") and article_id not in self.kb:
-            return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=f"<button {payload}>"), state
+            return Response(
+                [Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=f"<button {payload}>"
+            ), state
         redacted = f"<button {payload}>"
         if action.verb == "a":
             article = self.kb.get(article_id, lang)
             state = replace(state, last_article=article.id, step_article=None, step_index=0)
-            return Response([answers.full_answer(self.kb, article, lang)], lang, intent="ask_question", topic=article.topic, article_id=article.id, score=1.0, redacted_text=redacted), state
+            return Response(
+                [answers.full_answer(self.kb, article, lang)],
+                lang,
+                intent="ask_question",
+                topic=article.topic,
+                article_id=article.id,
+                score=1.0,
+                redacted_text=redacted,
+            ), state
         if action.verb == "st":
             article = self.kb.get(article_id, lang)
             if not article.steps:
-                return Response([Reply(text=t("no_steps", lang))], lang, intent="next_step", redacted_text=redacted), state
+                return Response(
+                    [Reply(text=t("no_steps", lang))], lang, intent="next_step", redacted_text=redacted
+                ), state
             try:
                 index = max(0, min(int(action.arg(1, "0")), len(article.steps) - 1))
             except ValueError:
                 index = 0
             state = replace(state, last_article=article.id, step_article=article.id, step_index=index)
-            return Response([answers.step_reply(article, index, lang)], lang, intent="next_step", topic=article.topic, article_id=article.id, redacted_text=redacted), state
+            return Response(
+                [answers.step_reply(article, index, lang)],
+                lang,
+                intent="next_step",
+                topic=article.topic,
+                article_id=article.id,
+                redacted_text=redacted,
+            ), state
         if action.verb == "all":
             article = self.kb.get(article_id, lang)
-            return Response([answers.all_steps(article, lang)], lang, intent="show_all_steps", topic=article.topic, article_id=article.id, redacted_text=redacted), state
+            return Response(
+                [answers.all_steps(article, lang)],
+                lang,
+                intent="show_all_steps",
+                topic=article.topic,
+                article_id=article.id,
+                redacted_text=redacted,
+            ), state
         if action.verb == "fb":
             positive = action.arg(1) == "+"
             key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
             intent = "feedback_positive" if positive else "feedback_negative"
-            return Response([Reply(text=t(key, lang))], lang, intent=intent, article_id=article_id, redacted_text=redacted), state
+            return Response(
+                [Reply(text=t(key, lang))], lang, intent=intent, article_id=article_id, redacted_text=redacted
+            ), state
         if action.verb == "lang" and action.arg(0) in ("vi", "en"):
             chosen = action.arg(0)
-            return Response([Reply(text=t("lang_set", chosen)), Reply(text=t("help", chosen))], chosen, intent="change_language", redacted_text=redacted), replace(state, lang=chosen)
-        return Response([Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=redacted), state
+            return Response(
+                [Reply(text=t("lang_set", chosen)), Reply(text=t("help", chosen))],
+                chosen,
+                intent="change_language",
+                redacted_text=redacted,
+            ), replace(state, lang=chosen)
+        return Response(
+            [Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=redacted
+        ), state
 
 
 def _without_redactions(text: str) -> str:

@@ -30,7 +30,13 @@ _CARD_CONTEXT = re.compile(r"\b(?:the|card|visa|atm|mastercard)\b")
 _MONEY_AFTER = re.compile(r"\s*(?:d|dong|vnd|k|nghin|ngan|trieu|ty|usd|\$)\b")
 _ID_CONTEXT = re.compile(r"\b(?:cccd|can cuoc|cmnd|chung minh|dinh danh|id)\b")
 
-REDACTED = {CITIZEN_ID: "[số định danh đã ẩn]", OTP: "[mã OTP đã ẩn]", PASSWORD: "[mật khẩu đã ẩn]", CARD: "[số thẻ đã ẩn]", ACCOUNT: "[số tài khoản đã ẩn]"}
+REDACTED = {
+    CITIZEN_ID: "[số định danh đã ẩn]",
+    OTP: "[mã OTP đã ẩn]",
+    PASSWORD: "[mật khẩu đã ẩn]",
+    CARD: "[số thẻ đã ẩn]",
+    ACCOUNT: "[số tài khoản đã ẩn]",
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ def _classify(digits: str, before: str, after: str) -> str | None:
         return OTP
     if n >= 10 and not digits.startswith("0"):
         return ACCOUNT
-    if 13 <= n:
+    if n >= 13:
         return ACCOUNT
     return None
 

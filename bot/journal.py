@@ -33,5 +33,11 @@ class LoggingJournal:
     def record(self, turn: Turn) -> None:
         log.info(
             "turn channel=%s intent=%s article=%s fallback=%s score=%.3f latency_ms=%.1f text=%r",
-            turn.channel, turn.intent, turn.article_id, turn.fallback, turn.score, turn.latency_ms, turn.redacted_text,
+            turn.channel,
+            turn.intent,
+            turn.article_id,
+            turn.fallback,
+            turn.score,
+            turn.latency_ms,
+            turn.redacted_text,
         )

@@ -63,7 +63,9 @@ class Reply:
         if self.text:
             parts.append(strip_markup(self.text))
         if self.steps:
-            parts.append("\n".join(f"{n}. {strip_markup(step)}" for n, step in enumerate(self.steps, start=self.first_step)))
+            parts.append(
+                "\n".join(f"{n}. {strip_markup(step)}" for n, step in enumerate(self.steps, start=self.first_step))
+            )
         for heading, body in self.sections:
             parts.append(f"{strip_markup(heading)}:\n{strip_markup(body)}")
         if self.sources:

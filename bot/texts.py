@@ -14,10 +14,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "vi": "Xin chào! Tôi là trợ lý **Bình dân học vụ số**. Tôi hướng dẫn bạn từng bước dùng ứng dụng VNeID, "
         "dịch vụ công trực tuyến, thanh toán số, cách phòng tránh lừa đảo trên mạng và các kỹ năng dùng điện thoại.\n"
-        "Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được. Ví dụ: \"cách đăng ký VNeID mức 2\".",
+        'Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được. Ví dụ: "cách đăng ký VNeID mức 2".',
         "en": "Hello! I am the **Digital Literacy for All** assistant. I guide you step by step through the VNeID app, "
         "online public services, digital payments, staying safe from online scams and basic smartphone skills.\n"
-        "Just type your question. For example: \"how do I register for VNeID level 2\".",
+        'Just type your question. For example: "how do I register for VNeID level 2".',
     },
     "help": {
         "vi": "Tôi có thể giúp bạn về:\n• Ứng dụng VNeID\n• Dịch vụ công trực tuyến\n• Thanh toán số\n• An toàn trên mạng\n• Kỹ năng dùng điện thoại\n"
@@ -28,8 +28,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Commands: /help for help, /lang to change language.",
     },
     "greet": {"vi": "Xin chào! Bạn cần tôi giúp gì hôm nay?", "en": "Hello! What can I help you with today?"},
-    "goodbye": {"vi": "Chào bạn, hẹn gặp lại! Khi cần, bạn cứ nhắn cho tôi nhé.", "en": "Goodbye! Message me whenever you need help."},
-    "thanks": {"vi": "Không có gì ạ! Bạn còn muốn hỏi gì nữa không?", "en": "You're welcome! Is there anything else you'd like to know?"},
+    "goodbye": {
+        "vi": "Chào bạn, hẹn gặp lại! Khi cần, bạn cứ nhắn cho tôi nhé.",
+        "en": "Goodbye! Message me whenever you need help.",
+    },
+    "thanks": {
+        "vi": "Không có gì ạ! Bạn còn muốn hỏi gì nữa không?",
+        "en": "You're welcome! Is there anything else you'd like to know?",
+    },
     "fallback": {
         "vi": "Xin lỗi, tôi chưa có câu trả lời chắc chắn cho câu hỏi này, nên tôi không muốn đoán.\n"
         "Tôi có thể giúp về: ứng dụng VNeID, dịch vụ công trực tuyến, thanh toán số, an toàn trên mạng và kỹ năng dùng điện thoại. "
@@ -40,8 +46,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "did_you_mean": {"vi": "Có phải bạn muốn hỏi:", "en": "Did you mean:"},
     "empty": {
-        "vi": "Tôi chưa đọc được câu hỏi. Bạn hãy gõ câu hỏi bằng chữ, ví dụ: \"quên mật khẩu VNeID\".",
-        "en": "I couldn't read a question there. Please type your question in words, for example: \"forgot my VNeID passcode\".",
+        "vi": 'Tôi chưa đọc được câu hỏi. Bạn hãy gõ câu hỏi bằng chữ, ví dụ: "quên mật khẩu VNeID".',
+        "en": 'I couldn\'t read a question there. Please type your question in words, for example: "forgot my VNeID passcode".',
     },
     "only_secret": {
         "vi": "Bạn hãy gõ câu hỏi bằng chữ, tôi sẽ hướng dẫn. Không cần gửi số giấy tờ hay mã số nào cả.",

@@ -39,7 +39,9 @@ def render_response(response: Response) -> tuple[str, list[Button]]:
 
 
 class TerminalChat:
-    def __init__(self, assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "local") -> None:
+    def __init__(
+        self, assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "local"
+    ) -> None:
         self.assistant = assistant
         self.stdin = stdin
         self.stdout = stdout
@@ -60,7 +62,9 @@ class TerminalChat:
     def run(self) -> int:
         interactive = self.stdin.isatty()
         if interactive:
-            self.stdout.write(self.send("/start") + "\n\nGõ câu hỏi (Ctrl+D để thoát) / Type a question (Ctrl+D to quit).\n")
+            self.stdout.write(
+                self.send("/start") + "\n\nGõ câu hỏi (Ctrl+D để thoát) / Type a question (Ctrl+D to quit).\n"
+            )
         while True:
             if interactive:
                 self.stdout.write("\n> ")

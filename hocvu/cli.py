@@ -108,7 +108,13 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     items = load_eval(path, app.kb)
     report = evaluate(app.assistant, items)
     if args.json:
-        print(json.dumps({**report.as_dict(), "misses": report.misses if args.misses else len(report.misses)}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {**report.as_dict(), "misses": report.misses if args.misses else len(report.misses)},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(format_report(report))
         if args.misses:

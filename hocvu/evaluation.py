@@ -82,7 +82,13 @@ class Tally:
 
     def as_dict(self) -> dict[str, float | int]:
         d = max(self.n, 1)
-        return {"n": self.n, "hit@1": self.hit1 / d, "hit@3": self.hit3 / d, "mrr": self.rr / d, "fallback_rate": self.fallbacks / d}
+        return {
+            "n": self.n,
+            "hit@1": self.hit1 / d,
+            "hit@3": self.hit3 / d,
+            "mrr": self.rr / d,
+            "fallback_rate": self.fallbacks / d,
+        }
 
 
 @dataclass
@@ -114,7 +120,9 @@ class Report:
             if d[key] < TARGETS[key]:
                 out.append(f"{key} {d[key]:.3f} < {TARGETS[key]}")
         if d["in_scope_fallback_rate"] > TARGETS["in_scope_fallback_rate"]:
-            out.append(f"in-scope fallback rate {d['in_scope_fallback_rate']:.3f} > {TARGETS['in_scope_fallback_rate']}")
+            out.append(
+                f"in-scope fallback rate {d['in_scope_fallback_rate']:.3f} > {TARGETS['in_scope_fallback_rate']}"
+            )
         for kind in KINDS_WITH_HIT_TARGET:
             if kind in d["kinds"] and d["kinds"][kind]["hit@1"] < TARGETS["kind_hit@1"]:
                 out.append(f"{kind} hit@1 {d['kinds'][kind]['hit@1']:.3f} < {TARGETS['kind_hit@1']}")
@@ -133,7 +141,15 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
             report.off_topic += 1
             report.off_topic_fallback += response.fallback
             if not response.fallback:
-                report.misses.append({"q": item.question, "kind": item.kind, "expect": "fallback", "got": response.article_id, "score": round(response.score, 3)})
+                report.misses.append(
+                    {
+                        "q": item.question,
+                        "kind": item.kind,
+                        "expect": "fallback",
+                        "got": response.article_id,
+                        "score": round(response.score, 3),
+                    }
+                )
             continue
         ranking = list(response.ranking)
         rank = next((i + 1 for i, a in enumerate(ranking) if a in item.expect), None)
@@ -144,7 +160,16 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
             tally.rr += 1.0 / rank if rank else 0.0
             tally.fallbacks += response.fallback
         if rank != 1 or response.fallback:
-            report.misses.append({"q": item.question, "kind": item.kind, "expect": list(item.expect), "got": ranking[:3], "fallback": response.fallback, "score": round(response.score, 3)})
+            report.misses.append(
+                {
+                    "q": item.question,
+                    "kind": item.kind,
+                    "expect": list(item.expect),
+                    "got": ranking[:3],
+                    "fallback": response.fallback,
+                    "score": round(response.score, 3),
+                }
+            )
     return report
 
 
@@ -156,7 +181,13 @@ def format_report(report: Report) -> str:
     for kind in KINDS:
         if kind in d["kinds"]:
             k = d["kinds"][kind]
-            lines.append(f"{kind:<15}{k['n']:>5}{k['hit@1']:>8.3f}{k['hit@3']:>8.3f}{k['mrr']:>8.3f}{k['fallback_rate']:>10.3f}")
-    lines.append(f"{'in scope':<15}{d['n']:>5}{d['hit@1']:>8.3f}{d['hit@3']:>8.3f}{d['mrr']:>8.3f}{d['in_scope_fallback_rate']:>10.3f}")
-    lines.append(f"off-topic questions: {d['off_topic']}  fallback recall: {d['fallback_recall']:.3f}  fallback precision: {d['fallback_precision']:.3f}")
+            lines.append(
+                f"{kind:<15}{k['n']:>5}{k['hit@1']:>8.3f}{k['hit@3']:>8.3f}{k['mrr']:>8.3f}{k['fallback_rate']:>10.3f}"
+            )
+    lines.append(
+        f"{'in scope':<15}{d['n']:>5}{d['hit@1']:>8.3f}{d['hit@3']:>8.3f}{d['mrr']:>8.3f}{d['in_scope_fallback_rate']:>10.3f}"
+    )
+    lines.append(
+        f"off-topic questions: {d['off_topic']}  fallback recall: {d['fallback_recall']:.3f}  fallback precision: {d['fallback_precision']:.3f}"
+    )
     return "\n".join(lines)

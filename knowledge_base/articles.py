@@ -6,6 +6,7 @@ these files are content authors, not programmers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
@@ -116,14 +117,20 @@ def _parse_body(body: str, path: Path, first_line: int) -> tuple[str, list[str],
         if line.startswith("## "):
             sections.append((line[3:].strip(), first_line + offset, []))
         elif line.startswith("# "):
-            problems.append(ContentProblem(path, "body", "use '## ' headings; the title belongs in the front matter", first_line + offset))
+            problems.append(
+                ContentProblem(
+                    path, "body", "use '## ' headings; the title belongs in the front matter", first_line + offset
+                )
+            )
         elif sections:
             sections[-1][2].append(line)
         else:
             summary_lines.append(line)
     summary = "\n".join(summary_lines).strip()
     if not summary:
-        problems.append(ContentProblem(path, "body", "the short answer before the first '## ' heading is missing", first_line))
+        problems.append(
+            ContentProblem(path, "body", "the short answer before the first '## ' heading is missing", first_line)
+        )
     steps: list[str] = []
     extra: list[Section] = []
     for heading, line_no, lines in sections:
@@ -149,19 +156,29 @@ def _parse_steps(lines: list[str], path: Path, heading_line: int) -> tuple[list[
         if match:
             number = int(match.group(1))
             if number != len(steps) + 1:
-                problems.append(ContentProblem(path, "steps", f"step numbered {number}, expected {len(steps) + 1}", heading_line + offset))
+                problems.append(
+                    ContentProblem(
+                        path, "steps", f"step numbered {number}, expected {len(steps) + 1}", heading_line + offset
+                    )
+                )
             steps.append(match.group(2))
         elif line.strip():
             if not steps:
-                problems.append(ContentProblem(path, "steps", "text before the first numbered step", heading_line + offset))
+                problems.append(
+                    ContentProblem(path, "steps", "text before the first numbered step", heading_line + offset)
+                )
             else:
                 steps[-1] = f"{steps[-1]}\n{line.strip()}"
     if not steps:
-        problems.append(ContentProblem(path, "steps", "the steps section has no numbered steps ('1. ...')", heading_line))
+        problems.append(
+            ContentProblem(path, "steps", "the steps section has no numbered steps ('1. ...')", heading_line)
+        )
     return steps, problems
 
 
-def _str_list(meta: dict[str, Any], field: str, path: Path, problems: list[ContentProblem], *, required: bool) -> list[str]:
+def _str_list(
+    meta: dict[str, Any], field: str, path: Path, problems: list[ContentProblem], *, required: bool
+) -> list[str]:
     value = meta.get(field)
     if value is None:
         if required:
@@ -173,13 +190,17 @@ def _str_list(meta: dict[str, Any], field: str, path: Path, problems: list[Conte
     return [to_nfc(v) for v in value]
 
 
-def parse_article(path: Path, text: str, *, today: dt.date | None = None) -> tuple[Article | None, list[ContentProblem]]:
+def parse_article(
+    path: Path, text: str, *, today: dt.date | None = None
+) -> tuple[Article | None, list[ContentProblem]]:
     """Parse one article file; returns the article (or None) and every problem found in it."""
     today = today or dt.date.today()
     text = to_nfc_lines(text)
     match = _FRONT.match(text)
     if not match:
-        return None, [ContentProblem(path, "front matter", "the file must start with '---', YAML fields, then '---'", 1)]
+        return None, [
+            ContentProblem(path, "front matter", "the file must start with '---', YAML fields, then '---'", 1)
+        ]
     header, body = match.groups()
     try:
         meta = yaml.safe_load(header)
@@ -212,7 +233,9 @@ def parse_article(path: Path, text: str, *, today: dt.date | None = None) -> tup
 
     questions = _str_list(meta, "questions", path, problems, required=True)
     if questions and len(questions) < MIN_QUESTIONS:
-        problems.append(ContentProblem(path, "questions", f"has {len(questions)}; write at least {MIN_QUESTIONS} ways people ask"))
+        problems.append(
+            ContentProblem(path, "questions", f"has {len(questions)}; write at least {MIN_QUESTIONS} ways people ask")
+        )
     sources = _str_list(meta, "sources", path, problems, required=True)
     if "sources" in meta and not sources and not any(p.field == "sources" for p in problems):
         problems.append(ContentProblem(path, "sources", "needs at least one official source"))
@@ -227,10 +250,8 @@ def parse_article(path: Path, text: str, *, today: dt.date | None = None) -> tup
 
     verified = meta.get("last_verified")
     if isinstance(verified, str):
-        try:
+        with contextlib.suppress(ValueError):
             verified = dt.date.fromisoformat(verified)
-        except ValueError:
-            pass
     if not isinstance(verified, dt.date) or isinstance(verified, dt.datetime):
         problems.append(ContentProblem(path, "last_verified", "is missing or not a date (YYYY-MM-DD)"))
         verified = None
@@ -293,9 +314,13 @@ def load_articles(root: Path, *, today: dt.date | None = None) -> KnowledgeBase:
             continue
         lang_dir, topic_dir = path.parent.parent.name, path.parent.name
         if article.lang != lang_dir:
-            problems.append(ContentProblem(path, "lang", f"'{article.lang}' but the file is in the '{lang_dir}' folder"))
+            problems.append(
+                ContentProblem(path, "lang", f"'{article.lang}' but the file is in the '{lang_dir}' folder")
+            )
         if article.topic != topic_dir:
-            problems.append(ContentProblem(path, "topic", f"'{article.topic}' but the file is in the '{topic_dir}' folder"))
+            problems.append(
+                ContentProblem(path, "topic", f"'{article.topic}' but the file is in the '{topic_dir}' folder")
+            )
         articles.append(article)
     seen: dict[tuple[str, str], Path] = {}
     for article in articles:

@@ -30,7 +30,9 @@ def check_content(content_dir: Path, *, today: dt.date | None = None) -> tuple[l
     problems.extend(quiz_problems)
     for question in quizzes.values():
         if question.article not in kb:
-            problems.append(ContentProblem(question.path, f"{question.id}.article", f"'{question.article}' is not an article id"))
+            problems.append(
+                ContentProblem(question.path, f"{question.id}.article", f"'{question.article}' is not an article id")
+            )
     lessons, lesson_problems = load_lessons(content_dir / "lessons")
     problems.extend(lesson_problems)
     for lesson in lessons.values():
@@ -53,14 +55,20 @@ def check_content(content_dir: Path, *, today: dt.date | None = None) -> tuple[l
             problems.append(ContentProblem(path, "file", "must be a list of questions"))
             continue
         for number, item in enumerate(items, start=1):
-            question = item.get("q") if isinstance(item, dict) else None
-            if not isinstance(question, str):
+            text = item.get("q") if isinstance(item, dict) else None
+            if not isinstance(text, str):
                 problems.append(ContentProblem(path, f"item {number}.q", "is missing"))
                 continue
             eval_count += 1
-            source = phrasings.get(_key(question))
+            source = phrasings.get(_key(text))
             if source is not None:
-                problems.append(ContentProblem(path, f"item {number}.q", f"'{question}' is copied from {source.path}; evaluation questions must be unseen"))
+                problems.append(
+                    ContentProblem(
+                        path,
+                        f"item {number}.q",
+                        f"'{text}' is copied from {source.path}; evaluation questions must be unseen",
+                    )
+                )
     summary = f"{len(kb)} articles, {len(kb.articles)} files, {len(quizzes)} quiz questions, {len(lessons)} lessons, {eval_count} evaluation questions"
     return problems, summary
 
@@ -76,7 +84,13 @@ def _check_articles(kb: KnowledgeBase) -> list[ContentProblem]:
             problems.append(ContentProblem(versions[0].path, "lang", f"'{article_id}' has no '{missing}' version"))
         topics = {a.topic for a in versions}
         if len(topics) > 1:
-            problems.append(ContentProblem(versions[0].path, "topic", f"'{article_id}' has different topics across languages: {', '.join(sorted(topics))}"))
+            problems.append(
+                ContentProblem(
+                    versions[0].path,
+                    "topic",
+                    f"'{article_id}' has different topics across languages: {', '.join(sorted(topics))}",
+                )
+            )
     owner: dict[str, str] = {}
     for article in kb:
         for related in article.related:
@@ -86,5 +100,7 @@ def _check_articles(kb: KnowledgeBase) -> list[ContentProblem]:
             key = _key(question)
             other = owner.setdefault(key, article.id)
             if other != article.id:
-                problems.append(ContentProblem(article.path, "questions", f"'{question}' is also a question of '{other}'"))
+                problems.append(
+                    ContentProblem(article.path, "questions", f"'{question}' is also a question of '{other}'")
+                )
     return problems

@@ -168,7 +168,12 @@ class SentenceTransformerEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         model = self._require()
-        vectors = model.encode([self.query_prefix + t for t in texts], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        vectors = model.encode(
+            [self.query_prefix + t for t in texts],
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return _normalised(vectors)
 
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:

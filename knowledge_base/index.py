@@ -56,7 +56,16 @@ def passages_for(article: Article) -> list[Passage]:
 
 
 def lexical_document(article: Article) -> list[str]:
-    return document_terms([article.title, article.title, *article.questions, article.summary, *article.steps, *(s.heading + " " + s.text for s in article.sections)])
+    return document_terms(
+        [
+            article.title,
+            article.title,
+            *article.questions,
+            article.summary,
+            *article.steps,
+            *(s.heading + " " + s.text for s in article.sections),
+        ]
+    )
 
 
 def content_hash(kb: KnowledgeBase, embedder: Embedder) -> str:
@@ -124,7 +133,11 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, *, progress: bool = False
             for start in range(0, len(chosen), batch_size):
                 batch = chosen[start : start + batch_size]
                 texts = [passages[i].text for i in batch]
-                encoded: Vectors = embedder.embed_queries(texts) if is_question else embedder.embed_passages(texts, batch_size=batch_size)
+                encoded: Vectors = (
+                    embedder.embed_queries(texts)
+                    if is_question
+                    else embedder.embed_passages(texts, batch_size=batch_size)
+                )
                 vectors[batch] = encoded
                 bar.update(len(batch))
     bar.close()
@@ -142,7 +155,9 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, *, progress: bool = False
     )
 
 
-def load_or_build(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, *, progress: bool = False, rebuild: bool = False) -> SearchIndex:
+def load_or_build(
+    kb: KnowledgeBase, embedder: Embedder, data_dir: Path, *, progress: bool = False, rebuild: bool = False
+) -> SearchIndex:
     """The persisted index for exactly this content and model, building it first when there is none."""
     root = data_dir / "index"
     key = content_hash(kb, embedder)

@@ -68,7 +68,11 @@ def _read_yaml(path: Path, problems: list[ContentProblem]) -> Any:
         problems.append(ContentProblem(path, "file", "is not UTF-8 text"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.append(ContentProblem(path, "file", f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None))
+        problems.append(
+            ContentProblem(
+                path, "file", f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None
+            )
+        )
     return None
 
 
@@ -106,7 +110,11 @@ def load_quizzes(root: Path) -> tuple[dict[str, QuizQuestion], list[ContentProbl
         if raw is None:
             continue
         if not isinstance(raw, dict) or raw.get("topic") not in TOPICS or not isinstance(raw.get("questions"), list):
-            problems.append(ContentProblem(path, "topic/questions", f"needs a topic (one of {', '.join(TOPICS)}) and a list of questions"))
+            problems.append(
+                ContentProblem(
+                    path, "topic/questions", f"needs a topic (one of {', '.join(TOPICS)}) and a list of questions"
+                )
+            )
             continue
         topic = raw["topic"]
         for number, item in enumerate(raw["questions"], start=1):
@@ -131,23 +139,46 @@ def load_quizzes(root: Path) -> tuple[dict[str, QuizQuestion], list[ContentProbl
                 problems.append(ContentProblem(path, f"{where}.article", "is missing"))
                 bad = True
             if difficulty not in DIFFICULTIES:
-                problems.append(ContentProblem(path, f"{where}.difficulty", f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}"))
+                problems.append(
+                    ContentProblem(
+                        path, f"{where}.difficulty", f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
+                    )
+                )
                 bad = True
             if not isinstance(item.get("final", False), bool):
                 problems.append(ContentProblem(path, f"{where}.final", "must be true or false"))
                 bad = True
             counts = {len(t.options) for t in texts.values() if t is not None}
             if len(counts) > 1:
-                problems.append(ContentProblem(path, f"{where}.options", "vi and en must have the same number of options"))
+                problems.append(
+                    ContentProblem(path, f"{where}.options", "vi and en must have the same number of options")
+                )
                 bad = True
-            if not isinstance(answer, str) or answer not in LETTERS or (counts and LETTERS.index(answer) >= min(counts)):
-                problems.append(ContentProblem(path, f"{where}.answer", f"{answer!r} must be the letter of one of the options"))
+            if (
+                not isinstance(answer, str)
+                or answer not in LETTERS
+                or (counts and LETTERS.index(answer) >= min(counts))
+            ):
+                problems.append(
+                    ContentProblem(path, f"{where}.answer", f"{answer!r} must be the letter of one of the options")
+                )
                 bad = True
-            if bad or any(t is None for t in texts.values()) or not isinstance(answer, str) or not isinstance(article, str):
+            if (
+                bad
+                or any(t is None for t in texts.values())
+                or not isinstance(answer, str)
+                or not isinstance(article, str)
+            ):
                 continue
             questions[qid] = QuizQuestion(
-                qid, topic, article, str(difficulty), bool(item.get("final", False)), LETTERS.index(answer),
-                {lang: t for lang, t in texts.items() if t is not None}, path,
+                qid,
+                topic,
+                article,
+                str(difficulty),
+                bool(item.get("final", False)),
+                LETTERS.index(answer),
+                {lang: t for lang, t in texts.items() if t is not None},
+                path,
             )
     return questions, problems
 
@@ -182,7 +213,12 @@ def load_lessons(root: Path) -> tuple[dict[str, Lesson], list[ContentProblem]]:
             block = raw.get(lang)
             title = _text(block.get("title")) if isinstance(block, dict) else None
             messages = block.get("messages") if isinstance(block, dict) else None
-            if title is None or not isinstance(messages, list) or not 3 <= len(messages) <= 5 or any(_text(m) is None for m in messages):
+            if (
+                title is None
+                or not isinstance(messages, list)
+                or not 3 <= len(messages) <= 5
+                or any(_text(m) is None for m in messages)
+            ):
                 problems.append(ContentProblem(path, lang, "needs a title and 3 to 5 non-empty messages"))
                 bad = True
                 continue

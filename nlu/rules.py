@@ -13,10 +13,16 @@ from nlu.engine import Entity, IntentResult
 
 # Whole-message patterns on folded, abbreviation-expanded text.
 _RULES: tuple[tuple[str, str], ...] = (
-    ("next_step", r"(tiep|tiep theo|tiep di|tiep tuc|buoc tiep|buoc tiep theo|ok tiep|xong roi|roi|next|next step|continue|done)"),
+    (
+        "next_step",
+        r"(tiep|tiep theo|tiep di|tiep tuc|buoc tiep|buoc tiep theo|ok tiep|xong roi|roi|next|next step|continue|done)",
+    ),
     ("previous_step", r"(quay lai|lui lai|buoc truoc|tro lai|back|previous|go back)"),
     ("repeat_step", r"(nhac lai|lap lai|noi lai|doc lai|nhac lai buoc (nay|vua roi)|repeat|again|say again)"),
-    ("show_all_steps", r"(xem tat ca|tat ca cac buoc|xem het|xem (tat ca|het) cac buoc|show all|all steps|show all steps)"),
+    (
+        "show_all_steps",
+        r"(xem tat ca|tat ca cac buoc|xem het|xem (tat ca|het) cac buoc|show all|all steps|show all steps)",
+    ),
     ("greet", r"(xin chao|chao|chao ban|chao bot|alo|hello|hi|hey|good morning)( (ban|ad|admin|bot|em|a|nhe))?"),
     ("goodbye", r"(tam biet|bye|goodbye|hen gap lai|chao nhe)"),
     ("thanks", r"(cam on|cam on ban|cam on nhieu|thank you|thanks|thank|tks|thanks a lot)( (ban|nhe|nhieu|a|nha))*"),
