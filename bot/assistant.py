@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import replace
 
-from bot import actions, answers
+from bot import actions, answers, handover
 from bot.guard import scan
 from bot.journal import Journal, LoggingJournal, Turn
 from bot.messages import Button, Reply, Response, UserMessage
@@ -43,6 +43,7 @@ class Assistant:
         journal: Journal | None = None,
         default_lang: str = "vi",
         intent_threshold: float = 0.7,
+        handover_channels: frozenset[str] = frozenset(),
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -52,6 +53,7 @@ class Assistant:
         self.journal = journal or LoggingJournal()
         self.default_lang = default_lang
         self.intent_threshold = intent_threshold
+        self.handover_channels = handover_channels  # channels with a volunteers' group behind them
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -90,6 +92,8 @@ class Assistant:
 
     def _dispatch(self, message: UserMessage, state: ConversationState) -> tuple[Response, ConversationState]:
         if message.action is not None:
+            if message.action == handover.END_PAYLOAD:
+                return self._handover("/end", message, state, self._lang(state, message))
             return self._on_action(message.action, state, self._lang(state, message))
         if message.kind != "text":
             lang = self._lang(state, message)
@@ -118,11 +122,18 @@ class Assistant:
             ), state
 
         if text.lstrip().startswith("/"):
+            if _command(text) in ("/volunteer", "/end"):
+                return self._handover(_command(text), message, state, lang, prefix, warnings, redacted)
             replies, state, intent = self._on_command(text.strip(), state, lang)
             return Response([*prefix, *replies], lang, intent=intent, warnings=warnings, redacted_text=redacted), state
 
+        if state.handover:
+            return self._handover("relay", message, state, lang, prefix, warnings, redacted)
+
         query = Query(normalized, self.embedder)
         parsed = self.nlu.parse(query)
+        if parsed.confidence >= self.intent_threshold and parsed.intent == "talk_to_volunteer":
+            return self._handover("/volunteer", message, state, lang, prefix, warnings, redacted)
         if parsed.confidence >= self.intent_threshold and parsed.intent not in ("ask_question", "out_of_scope"):
             handled = self._on_intent(parsed, state, lang)
             if handled is not None:
@@ -177,6 +188,8 @@ class Assistant:
             return [Reply(text=t("help", lang))], state, "help"
         if command == "/lang":
             return [self._language_menu(lang)], state, "change_language"
+        if command in ("/subscribe", "/unsubscribe"):  # arrive with broadcasts
+            return [Reply(text=t("not_available", lang))], state, command[1:]
         return [Reply(text=t("unknown_command", lang, command=command))], state, "unknown_command"
 
     def _language_menu(self, lang: str) -> Reply:
@@ -196,6 +209,8 @@ class Assistant:
         simple = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks", "help": "help"}
         if intent.intent in simple:
             return [Reply(text=t(simple[intent.intent], lang))], state
+        if intent.intent in ("subscribe", "unsubscribe"):  # arrive with broadcasts
+            return [Reply(text=t("not_available", lang))], state
         if intent.intent in STEP_INTENTS:
             return self._step_intent(intent.intent, state, lang)
         if intent.intent == "change_language":
@@ -228,6 +243,60 @@ class Assistant:
         else:
             index = state.step_index
         return [answers.step_reply(article, index, lang)], replace(state, step_article=article.id, step_index=index)
+
+    # -- volunteers --------------------------------------------------------------------------------
+
+    def _handover(
+        self,
+        what: str,
+        message: UserMessage,
+        state: ConversationState,
+        lang: str,
+        prefix: list[Reply] | None = None,
+        warnings: list[str] | None = None,
+        redacted: str = "",
+    ) -> tuple[Response, ConversationState]:
+        note_lang = self.default_lang
+        name = message.display_name
+        event = None
+        if what == "relay":
+            replies, event = handover.relay(redacted, display_name=name, note_lang=note_lang)
+            intent = "handover_relay"
+        elif what == "/end":
+            replies, state, event = handover.close(state, lang, display_name=name, note_lang=note_lang)
+            intent = "end_handover"
+        elif message.channel not in self.handover_channels:
+            replies, intent = [Reply(text=t("handover_unavailable", lang))], "talk_to_volunteer"
+        else:
+            shown = state.last_article
+            last = self.kb.get(shown, lang).title if shown is not None and shown in self.kb else None
+            replies, state, event = handover.open_request(
+                state, lang, display_name=name, last_answer=last, region=None, note_lang=note_lang
+            )
+            intent = "talk_to_volunteer"
+        return Response(
+            [*(prefix or []), *replies],
+            lang,
+            intent=intent,
+            warnings=warnings or [],
+            redacted_text=redacted or f"<{what}>",
+            handover=event,
+        ), replace(state, lang=lang)
+
+    def volunteer_reply(self, channel: str, user_id: str, text: str) -> Response:
+        """A volunteer answered this user in the volunteers' group."""
+        state = self.states.load(channel, user_id)
+        lang = state.lang or self.default_lang
+        replies, event = handover.volunteer_reply(state, text, lang, note_lang=self.default_lang)
+        return Response(replies, lang, intent="volunteer_reply", redacted_text="<volunteer reply>", handover=event)
+
+    def handover_failed(self, channel: str, user_id: str) -> Response:
+        """The channel could not post the request to the volunteers: the user must not be left waiting."""
+        state = self.states.load(channel, user_id)
+        lang = state.lang or self.default_lang
+        replies, state = handover.failed(state, lang)
+        self.states.save(channel, user_id, state)
+        return Response(replies, lang, intent="handover_failed", warnings=["handover_failed"])
 
     # -- buttons -----------------------------------------------------------------------------------
 
@@ -306,6 +375,10 @@ class Assistant:
         return Response(
             [Reply(text=t("stale_button", lang))], lang, intent="stale_button", redacted_text=redacted
         ), state
+
+
+def _command(text: str) -> str:
+    return text.split()[0].split("@")[0].lower()
 
 
 def _without_redactions(text: str) -> str:

@@ -74,6 +74,18 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """What a channel must post in its volunteers' group this turn (see bot/handover.py).
+
+    kind: "open" (a new request: `note` is the context card), "relay" (the user's redacted message
+    during a handover), "close" (the user ended it) or "undelivered" (a volunteer answered after the end).
+    """
+
+    kind: str
+    note: str  # composed by the core; may use **bold** like any reply text
+
+
+@dataclass(frozen=True)
 class Response:
     """Everything the core produced for one message, plus what the product measures about it."""
 
@@ -87,6 +99,7 @@ class Response:
     warnings: list[str] = field(default_factory=list)
     redacted_text: str = ""  # the only form of the user's text that may be logged or stored
     ranking: tuple[str, ...] = ()  # article ids retrieval ranked highest, best first (evaluation, "did you mean")
+    handover: Handover | None = None  # set when the volunteers' group must see something
 
     def plain_text(self) -> str:
         label = "Sources" if self.lang == "en" else "Nguồn"

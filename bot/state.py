@@ -13,6 +13,7 @@ class ConversationState:
     step_index: int = 0  # zero-based position in that procedure
     last_article: str | None = None
     recent_questions: tuple[str, ...] = field(default_factory=tuple)  # redacted, newest last
+    handover: bool = False  # talking to a volunteer: text goes to the volunteers' group, not to the bot
 
     def with_question(self, redacted: str, keep: int = 5) -> ConversationState:
         return replace(self, recent_questions=(*self.recent_questions, redacted)[-keep:])

@@ -103,6 +103,63 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "Xin lỗi, tôi vừa gặp sự cố khi trả lời. Bạn thử gửi lại sau ít phút nhé.",
         "en": "Sorry, something went wrong on my side. Please try again in a few minutes.",
     },
+    "handover_started": {
+        "vi": "Tôi đã chuyển yêu cầu của bạn tới nhóm tình nguyện viên. Một người sẽ trả lời bạn ngay tại đây, "
+        "thường trong vài phút đến vài giờ. Bạn cứ nhắn tiếp, tin nhắn sẽ được chuyển cho họ.\n"
+        "Đừng gửi số căn cước, mã OTP hay mật khẩu cho bất kỳ ai. Khi xong, bấm **Kết thúc** hoặc gõ /end.",
+        "en": "I have passed your request to our volunteers. A person will reply to you right here, "
+        "usually within minutes to a few hours. Keep writing: your messages will be passed on to them.\n"
+        "Never send your ID number, OTP or password to anyone. When you are done, press **End** or type /end.",
+    },
+    "handover_already": {
+        "vi": "Bạn đang được nối với tình nguyện viên. Cứ nhắn tiếp, họ sẽ trả lời bạn tại đây.",
+        "en": "You are already connected to a volunteer. Keep writing and they will reply here.",
+    },
+    "handover_unavailable": {
+        "vi": "Xin lỗi, trên kênh này chưa có tình nguyện viên trực. Bạn thử hỏi tôi, hoặc gõ /help.",
+        "en": "Sorry, there are no volunteers on this channel yet. Try asking me, or type /help.",
+    },
+    "handover_failed": {
+        "vi": "Xin lỗi, tôi chưa chuyển được yêu cầu tới tình nguyện viên. Bạn thử lại sau ít phút nhé (/volunteer).",
+        "en": "Sorry, I could not reach the volunteers. Please try again in a few minutes (/volunteer).",
+    },
+    "handover_ended": {
+        "vi": "Đã kết thúc trò chuyện với tình nguyện viên. Từ giờ tôi sẽ trả lời bạn như trước.",
+        "en": "The conversation with the volunteer has ended. I will answer you again from now on.",
+    },
+    "handover_not_active": {
+        "vi": "Bạn không đang trò chuyện với tình nguyện viên nào. Gõ /volunteer nếu muốn gặp người hỗ trợ.",
+        "en": "You are not talking to a volunteer. Type /volunteer to reach a person.",
+    },
+    "volunteer_says": {"vi": "💬 **Tình nguyện viên:** {text}", "en": "💬 **Volunteer:** {text}"},
+    "handover_card": {
+        "vi": "🙋 **Yêu cầu hỗ trợ mới**\nNgười dùng: {name}\nNgôn ngữ: {language} · Khu vực: {region}\n"
+        "Câu hỏi gần đây:\n{questions}\nCâu trả lời đã xem: {answer}\n"
+        "👉 Trả lời (reply) tin nhắn này để nhắn cho người dùng.",
+        "en": "🙋 **New help request**\nUser: {name}\nLanguage: {language} · Region: {region}\n"
+        "Recent questions:\n{questions}\nAnswer shown: {answer}\n"
+        "👉 Reply to this message to write to the user.",
+    },
+    "handover_relay_note": {"vi": "💬 **{name}:** {text}", "en": "💬 **{name}:** {text}"},
+    "handover_close_note": {
+        "vi": "✅ {name} đã kết thúc trò chuyện.",
+        "en": "✅ {name} ended the conversation.",
+    },
+    "handover_undelivered_note": {
+        "vi": "⚠️ Người dùng đã kết thúc trò chuyện nên tin nhắn này không được gửi.",
+        "en": "⚠️ The user has ended the conversation, so this message was not delivered.",
+    },
+    "unknown_value": {"vi": "chưa rõ", "en": "unknown"},
+    "nothing_yet": {"vi": "(chưa có)", "en": "(none)"},
+    "someone": {"vi": "Người dùng", "en": "User"},
+    "slow_down": {
+        "vi": "Bạn nhắn hơi nhanh, tôi chưa kịp đọc hết. Bạn đợi một chút rồi gửi lại câu hỏi nhé.",
+        "en": "You are writing faster than I can read. Please wait a moment, then send your question again.",
+    },
+    "private_only": {
+        "vi": "Tôi chỉ trả lời trong tin nhắn riêng. Hãy nhắn riêng cho tôi nhé.",
+        "en": "I only answer in private chats. Please message me directly.",
+    },
     "sources": {"vi": "Nguồn", "en": "Sources"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
 }
@@ -117,6 +174,21 @@ BUTTONS: dict[str, dict[str, str]] = {
     "not_helpful": {"vi": "👎 Chưa đúng", "en": "👎 Not helpful"},
     "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},
     "en": {"vi": "🇬🇧 English", "en": "🇬🇧 English"},
+    "end_handover": {"vi": "✅ Kết thúc", "en": "✅ End"},
+}
+
+# Command menus messengers show next to the text field (Telegram set_my_commands), in menu order.
+COMMANDS: dict[str, dict[str, str]] = {
+    "start": {"vi": "Bắt đầu, chọn ngôn ngữ", "en": "Start and choose a language"},
+    "help": {"vi": "Tôi giúp được gì", "en": "What I can do"},
+    "quiz": {"vi": "Làm bài trắc nghiệm", "en": "Take a quiz"},
+    "progress": {"vi": "Xem tiến độ học", "en": "Your learning progress"},
+    "subscribe": {"vi": "Nhận bài học hằng ngày", "en": "Get daily lessons"},
+    "unsubscribe": {"vi": "Ngừng nhận bài học", "en": "Stop daily lessons"},
+    "lang": {"vi": "Đổi ngôn ngữ", "en": "Change language"},
+    "volunteer": {"vi": "Gặp người hỗ trợ", "en": "Talk to a volunteer"},
+    "end": {"vi": "Kết thúc trò chuyện với người hỗ trợ", "en": "End the talk with a volunteer"},
+    "deletemydata": {"vi": "Xoá dữ liệu của tôi", "en": "Delete my data"},
 }
 
 SECRET_NAMES: dict[str, dict[str, str]] = {

@@ -66,5 +66,6 @@ def build_app(
         states or MemoryStateStore(),
         default_lang=settings.default_language,
         intent_threshold=settings.nlu.intent_threshold,
+        handover_channels=frozenset({"telegram"}) if settings.telegram.volunteer_chat_id is not None else frozenset(),
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant)

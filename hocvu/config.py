@@ -43,6 +43,19 @@ class NLUSettings:
 
 
 @dataclass(frozen=True)
+class TelegramSettings:
+    base_url: str = "https://api.telegram.org/bot"  # a local Bot API server or a fake one in tests
+    volunteer_chat_id: int | None = None  # the volunteers' group; handover is off without it
+    flood_burst: int = 8  # messages a user may send at once...
+    flood_per_minute: int = 20  # ...and on average, before being asked to slow down
+    dedupe: str = "sql"  # sql (DATABASE_URL, else SQLite in data_dir) | redis (REDIS_URL)
+    webhook_path: str = "/telegram/webhook"
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    core_threads: int = 2  # worker threads running the (synchronous) conversation core
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     data_dir: Path
@@ -51,6 +64,7 @@ class Settings:
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     nlu: NLUSettings = field(default_factory=NLUSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
     log_level: str = "INFO"
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -61,6 +75,13 @@ class Settings:
     @property
     def eval_dir(self) -> Path:
         return self.content_dir / "eval"
+
+    @property
+    def telegram_token(self) -> str:
+        token = self.secrets.get("TELEGRAM_BOT_TOKEN", "")
+        if not token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: export the token @BotFather gave you")
+        return token
 
 
 SECRET_VARIABLES = (
@@ -109,6 +130,28 @@ class _Reader:
         return float(value)
 
 
+def _telegram(section: _Reader) -> TelegramSettings:
+    chat = section.data.get("volunteer_chat_id")
+    if chat is not None and (isinstance(chat, bool) or not isinstance(chat, int)):
+        raise ConfigError(
+            f"{section.path}: 'telegram.volunteer_chat_id' must be a chat id (a whole number), got {chat!r}"
+        )
+    path = section.text("webhook_path", "/telegram/webhook")
+    if not path.startswith("/"):
+        raise ConfigError(f"{section.path}: 'telegram.webhook_path' must start with '/', got {path!r}")
+    return TelegramSettings(
+        base_url=section.text("base_url", "https://api.telegram.org/bot"),
+        volunteer_chat_id=chat,
+        flood_burst=section.whole("flood_burst", 8),
+        flood_per_minute=section.whole("flood_per_minute", 20),
+        dedupe=section.text("dedupe", "sql", ("sql", "redis")),
+        webhook_path=path,
+        listen=section.text("listen", "127.0.0.1"),
+        port=section.whole("port", 8443),
+        core_threads=section.whole("core_threads", 2),
+    )
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get("HOCVU_CONFIG") or DEFAULT_CONFIG).resolve()
@@ -154,6 +197,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         nlu=NLUSettings(
             engine=nlu.text("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)
         ),
+        telegram=_telegram(root.section("telegram")),
         log_level=root.section("logging").text("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         secrets={k: environ[k] for k in SECRET_VARIABLES if environ.get(k)},
     )
