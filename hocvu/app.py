@@ -53,8 +53,9 @@ def build_app(
     embedder = embedder or make_embedder(settings)
     embedder.warm_up()
     index = load_or_build(kb, embedder, settings.data_dir, progress=progress)
+    r = settings.retrieval
     retriever = Retriever(
-        index, RetrievalSettings(settings.retrieval.answer_threshold, settings.retrieval.suggest_threshold)
+        index, RetrievalSettings(r.answer_threshold, r.suggest_threshold, r.lexical_weight, r.lexical_saturation)
     )
     nlu = make_nlu(settings)
     nlu.warm_up()

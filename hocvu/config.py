@@ -32,8 +32,10 @@ class EmbedderSettings:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    answer_threshold: float = 0.86
-    suggest_threshold: float = 0.80
+    answer_threshold: float = 0.95
+    suggest_threshold: float = 0.91
+    lexical_weight: float = 0.1
+    lexical_saturation: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,12 @@ class _Reader:
             raise ConfigError(f"{self.path}: '{key}' must be a whole number ≥ {minimum}, got {value!r}")
         return value
 
+    def number(self, key: str, default: float, minimum: float = 0.0, maximum: float = 2.0) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= float(value) <= maximum:
+            raise ConfigError(f"{self.path}: '{key}' must be a number between {minimum} and {maximum}, got {value!r}")
+        return float(value)
+
     def fraction(self, key: str, default: float) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
@@ -174,8 +182,8 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     model = embedder.text("model", "")
     if backend == "sentence-transformers" and not model:
         raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
-    answer = retrieval.fraction("answer_threshold", 0.86)
-    suggest = retrieval.fraction("suggest_threshold", 0.80)
+    answer = retrieval.number("answer_threshold", 0.95)
+    suggest = retrieval.number("suggest_threshold", 0.91)
     if suggest > answer:
         raise ConfigError(
             f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})"
@@ -193,7 +201,12 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             threads=embedder.whole("threads", 2),
             build_threads=embedder.whole("build_threads", 2),
         ),
-        retrieval=RetrievalConfig(answer_threshold=answer, suggest_threshold=suggest),
+        retrieval=RetrievalConfig(
+            answer_threshold=answer,
+            suggest_threshold=suggest,
+            lexical_weight=retrieval.number("lexical_weight", 0.1),
+            lexical_saturation=retrieval.number("lexical_saturation", 20.0, minimum=0.001, maximum=1000.0),
+        ),
         nlu=NLUSettings(
             engine=nlu.text("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)
         ),

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = "3"
+NORMALIZER_VERSION = "4"
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -78,6 +78,16 @@ ABBREVIATIONS: dict[str, str] = {
     "ntin": "nhắn tin",
     "nt": "nhắn tin",
     "app": "ứng dụng",
+    "hs": "hồ sơ",
+    "onl": "online",
+    "hd": "hướng dẫn",
+    "hdan": "hướng dẫn",
+    "ctv": "cộng tác viên",
+    "gg": "google",
+    "fb": "facebook",
+    "ib": "nhắn tin",
+    "tgian": "thời gian",
+    "vn": "việt nam",
 }
 
 # Folded syllables that only occur in Vietnamese, used with diacritics and abbreviations to tell

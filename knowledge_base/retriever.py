@@ -1,9 +1,12 @@
 """Hybrid retrieval: dense e5 vectors fused with BM25 over folded syllables, plus a calibrated
 "I don't know".
 
-Fusion is reciprocal-rank fusion. The lexical list is weighted by how much of the query's vocabulary the
-index knows: for Vietnamese questions that share is near 1, for English questions against mostly
-Vietnamese text it drops, so BM25 cannot drown the multilingual dense signal there.
+Each article's score is its best passage cosine plus a small, saturating bonus for lexical evidence:
+`dense + lexical_weight * min(bm25 / lexical_saturation, 1)`. The dense part carries meaning across
+languages and paraphrases; the lexical part carries exact Vietnamese terms typed without diacritics,
+which the multilingual model handles poorly. The same fused score is the confidence: off-topic questions
+can sit close to an article in embedding space, but they rarely share its rare words, so the bonus
+separates them (see docs/retrieval.md for the measurements behind the defaults).
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ from knowledge_base.query import Query
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    answer_threshold: float = 0.86  # confidence below this gets the polite fallback
-    suggest_threshold: float = 0.80  # fallback candidates above this are offered as "did you mean"
-    rrf_k: int = 20
-    dense_candidates: int = 64
-    lexical_weight: float = 1.0
+    answer_threshold: float = 0.95  # confidence below this gets the polite fallback
+    suggest_threshold: float = 0.91  # fallback candidates above this are offered as "did you mean"
+    lexical_weight: float = 0.1
+    lexical_saturation: float = 20.0  # BM25 score at which lexical evidence counts in full
+    dense_candidates: int = 64  # passages fetched from faiss before pooling per article
 
 
 @dataclass(frozen=True)
 class Hit:
     article_id: str
-    fused: float
+    score: float  # the fused score
     dense: float  # best cosine between the query and one of the article's passages
     lexical: float  # best BM25 score of the article's documents
 
@@ -37,14 +40,16 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[Hit]
-    confidence: float
     fallback: bool
-    coverage: float  # share of the query's syllables the lexical index knows
     suggestions: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> Hit | None:
         return self.hits[0] if self.hits else None
+
+    @property
+    def confidence(self) -> float:
+        return self.hits[0].score if self.hits else 0.0
 
 
 class Retriever:
@@ -56,7 +61,7 @@ class Retriever:
         s = self.settings
         words = query.text.folded_tokens
         if not words:
-            return SearchResult([], 0.0, True, 0.0)
+            return SearchResult([], True)
         n_articles = len(self.index.article_ids)
 
         dense = np.full(n_articles, -1.0, dtype=np.float32)
@@ -66,25 +71,14 @@ class Retriever:
                 article = self.index.passage_article[passage]
                 dense[article] = max(dense[article], score)
 
-        vocabulary = self.index.vocabulary
-        coverage = sum(1 for w in words if w in vocabulary) / len(words)
-        terms = [t for t in lexical_terms(words) if t in vocabulary]
         lexical = np.zeros(n_articles, dtype=np.float32)
+        terms = [t for t in lexical_terms(words) if t in self.index.vocabulary]
         if terms:
-            doc_scores = self.index.lexical.get_scores(terms)
-            np.maximum.at(lexical, self.index.document_article, doc_scores.astype(np.float32))
+            np.maximum.at(lexical, self.index.document_article, self.index.lexical.get_scores(terms).astype(np.float32))
 
-        fused = np.zeros(n_articles, dtype=np.float64)
-        dense_order = np.argsort(-dense)
-        fused[dense_order] += 1.0 / (s.rrf_k + 1 + np.arange(n_articles))
-        if terms:
-            lexical_order = np.argsort(-lexical)
-            weights = s.lexical_weight * coverage / (s.rrf_k + 1 + np.arange(n_articles))
-            weights[lexical[lexical_order] <= 0] = 0.0
-            fused[lexical_order] += weights
+        fused = dense + s.lexical_weight * np.minimum(lexical / s.lexical_saturation, 1.0)
         order = np.argsort(-fused)[:k]
         hits = [Hit(self.index.article_ids[i], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
-        confidence = hits[0].dense if hits else 0.0
-        fallback = confidence < s.answer_threshold
-        suggestions = [h.article_id for h in hits[:3] if h.dense >= s.suggest_threshold] if fallback else []
-        return SearchResult(hits, confidence, fallback, coverage, suggestions)
+        fallback = not hits or hits[0].score < s.answer_threshold
+        suggestions = [h.article_id for h in hits[:3] if h.score >= s.suggest_threshold] if fallback else []
+        return SearchResult(hits, fallback, suggestions)

