@@ -1,0 +1,184 @@
+"""The quiz state machine and its replies. Pure: no storage, no clock, no randomness.
+
+A quiz is a QuizSession (bot.learning): the question ids and the index of the open question. An answer
+is an event (which session, which question, which option) that either scores the open question or is
+refused as stale / already answered. The LearningStore applies the transition atomically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from bot import actions
+from bot.learning import QuizSession, ReviewCard
+from bot.messages import Button, Reply
+from bot.review import MASTERED_BOX
+from bot.texts import TOPIC_NAMES, t
+from knowledge_base.learning import LETTERS, QuizQuestion
+from knowledge_base.normalize import fold
+
+QUIZ_SIZE = 5
+REVIEW_SIZE = 5
+
+# Folded words that name a topic in a request ("lam bai kiem tra ve dich vu cong").
+TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "vneid": ("vneid", "dinh danh", "can cuoc dien tu", "e-id", "eid"),
+    "public_services": ("dich vu cong", "dvc", "thu tuc truc tuyen", "public service", "public services"),
+    "digital_payments": ("thanh toan", "chuyen khoan", "vi dien tu", "ngan hang", "payment", "payments"),
+    "online_safety": ("lua dao", "an toan", "bao mat", "scam", "scams", "safety"),
+    "digital_skills": ("dien thoai", "ky nang", "smartphone", "phone", "skills"),
+}
+
+
+def find_topic(folded: str) -> str | None:
+    """The topic a folded text names, by the earliest keyword in it."""
+    best: tuple[int, str] | None = None
+    for topic, words in TOPIC_KEYWORDS.items():
+        for word in (*words, fold(TOPIC_NAMES[topic]["vi"]), fold(TOPIC_NAMES[topic]["en"])):
+            match = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded)
+            if match and (best is None or match.start() < best[0]):
+                best = (match.start(), topic)
+    return best[1] if best else None
+
+
+# -- choosing questions ----------------------------------------------------------------------------
+
+
+def topic_questions(
+    bank: Sequence[QuizQuestion], cards: Mapping[str, ReviewCard], size: int = QUIZ_SIZE
+) -> tuple[str, ...]:
+    """Questions the user has not mastered yet first, in the authors' order (easy to hard)."""
+    fresh = [q.id for q in bank if q.id not in cards or cards[q.id].box < MASTERED_BOX]
+    known = sorted((q for q in bank if q.id not in fresh), key=lambda q: cards[q.id].due_at)
+    return tuple([*fresh, *(q.id for q in known)][:size])
+
+
+def final_questions(bank: Sequence[QuizQuestion], size: int) -> tuple[str, ...]:
+    """The final test: the same questions for everyone, so certificates mean the same thing."""
+    return tuple(q.id for q in bank if q.final)[:size]
+
+
+def due_questions(
+    cards: Mapping[str, ReviewCard], known: Mapping[str, QuizQuestion], now: datetime, size: int = REVIEW_SIZE
+) -> tuple[str, ...]:
+    due = sorted((c for c in cards.values() if c.due_at <= now and c.question_id in known), key=lambda c: c.due_at)
+    return tuple(c.question_id for c in due[:size])
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+_LETTER = re.compile(
+    r"^(?:(?:dap an|phuong an|toi chon|chon|cau|answer|option|choose|la)\s*)*([a-d1-4])\s*[.):]?(?:\s*(?:a|nhe|nha|ah))?$"
+)
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def parse_answer(text: str, options: Sequence[str]) -> int | None:
+    """The option a typed answer picks: a letter, a number, or the option's words (diacritics optional)."""
+    folded = " ".join(_PUNCT.sub(" ", fold(text)).split())
+    if not folded:
+        return None
+    match = _LETTER.match(folded)
+    if match:
+        token = match.group(1)
+        index = int(token) - 1 if token.isdigit() else LETTERS.lower().index(token)
+        return index if index < len(options) else None
+    if len(folded) < 3:
+        return None
+    folded_options = [" ".join(_PUNCT.sub(" ", fold(o)).split()) for o in options]
+    exact = [i for i, o in enumerate(folded_options) if o == folded]
+    if exact:
+        return exact[0]
+    contained = [
+        i for i, o in enumerate(folded_options) if len(folded) >= 4 and re.search(rf"\b{re.escape(folded)}\b", o)
+    ]
+    if len(contained) == 1:
+        return contained[0]
+    words = set(folded.split())
+    if len(words) < 2:
+        return None
+    shares = [len(words & set(o.split())) / len(words) for o in folded_options]
+    best = max(shares)
+    if best >= 0.75 and shares.count(best) == 1:
+        return shares.index(best)
+    return None
+
+
+class Outcome(Enum):
+    SCORED = "scored"
+    ALREADY_ANSWERED = "already_answered"  # a double tap, or a button of a question already answered
+    STALE = "stale"  # a button from a quiz that is over or was replaced by another
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    session_id: int
+    position: int
+    choice: int
+
+
+def classify(session: QuizSession | None, event: AnswerEvent) -> Outcome:
+    """Whether an answer may score the open question, before anything is written."""
+    if session is None or session.id != event.session_id:
+        return Outcome.STALE
+    if event.position < session.position:
+        return Outcome.ALREADY_ANSWERED
+    if session.finished or event.position != session.position:
+        return Outcome.STALE
+    return Outcome.SCORED
+
+
+def is_correct(question: QuizQuestion, choice: int) -> bool:
+    return choice == question.answer
+
+
+def passed(session: QuizSession, pass_percent: int) -> bool:
+    return session.finished and session.total > 0 and 100 * session.correct >= pass_percent * session.total
+
+
+# -- replies ---------------------------------------------------------------------------------------
+
+
+def quiz_title(session: QuizSession, lang: str) -> str:
+    if session.kind == "review":
+        return t("review_title", lang)
+    name = TOPIC_NAMES.get(session.topic, {}).get(lang, session.topic)
+    return t("final_title" if session.kind == "final" else "quiz_title", lang, topic=name)
+
+
+def question_reply(session: QuizSession, question: QuizQuestion, lang: str) -> Reply:
+    text = question.text(lang)
+    options = "\n".join(f"{LETTERS[i]}. {option}" for i, option in enumerate(text.options))
+    buttons = tuple(
+        Button(LETTERS[i], actions.encode("qa", session.id, session.position, i)) for i in range(len(text.options))
+    )
+    return Reply(
+        title=t(
+            "question_title", lang, n=session.position + 1, total=session.total, quiz=f"**{quiz_title(session, lang)}**"
+        ),
+        text=f"{text.question}\n\n{options}\n\n{t('answer_hint', lang, letters=', '.join(LETTERS[: len(text.options)]))}",
+        buttons=(buttons,),
+    )
+
+
+def feedback_reply(question: QuizQuestion, choice: int, article_title: str | None, lang: str) -> Reply:
+    text = question.text(lang)
+    if is_correct(question, choice):
+        head = t("answer_right", lang)
+    else:
+        head = t("answer_wrong", lang, letter=LETTERS[question.answer], option=text.options[question.answer])
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if article_title:
+        rows = ((Button("📄 " + article_title, actions.encode("a", question.article)),),)
+    return Reply(text=f"{head}\n{text.explanation}", buttons=rows)
+
+
+def result_reply(session: QuizSession, lang: str) -> Reply:
+    return Reply(
+        title=f"**{quiz_title(session, lang)}**",
+        text=t("quiz_score", lang, correct=session.correct, total=session.total, percent=session.percent),
+    )

@@ -1,0 +1,1 @@
+"""SQL storage (SQLAlchemy 2.x): users, conversation state and log, quizzes, reviews, certificates."""

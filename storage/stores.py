@@ -1,0 +1,368 @@
+"""SQL implementations of the core's seams: StateStore, Journal and LearningStore."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import review
+from bot.journal import Turn
+from bot.learning import CertificateRecord, QuizSession, ReviewCard, UserRef
+from bot.state import ConversationState
+from storage.database import Database
+from storage.models import (
+    AnswerFeedback,
+    CertificateRow,
+    ConversationLog,
+    ConversationStateRow,
+    LessonProgress,
+    QuizAnswerRow,
+    QuizSessionRow,
+    ReviewItem,
+    Subscription,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _find_user(session: Session, channel: str, external_id: str) -> int | None:
+    return session.scalar(select(User.id).where(User.channel == channel, User.external_id == external_id))
+
+
+def _ensure_user(
+    db: Database, session: Session, channel: str, external_id: str, display_name: str | None = None
+) -> int:
+    """The user's row id, creating the row if needed; safe when two first messages race."""
+    user_id = _find_user(session, channel, external_id)
+    if user_id is None:
+        now = _now()
+        values: dict[str, Any] = {
+            "channel": channel,
+            "external_id": external_id,
+            "display_name": display_name,
+            "role": "citizen",
+            "consent": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        insert = sqlite_insert if db.is_sqlite else pg_insert
+        session.execute(insert(User).values(**values).on_conflict_do_nothing())
+        user_id = _find_user(session, channel, external_id)
+        assert user_id is not None
+    elif display_name:
+        session.execute(
+            update(User)
+            .where(User.id == user_id, (User.display_name.is_(None)) | (User.display_name != display_name))
+            .values(display_name=display_name, updated_at=_now())
+        )
+    return user_id
+
+
+class SqlStateStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, channel: str, user_id: str) -> ConversationState:
+        with self.db.session() as session:
+            data = session.scalar(
+                select(ConversationStateRow.data)
+                .join(User, User.id == ConversationStateRow.user_id)
+                .where(User.channel == channel, User.external_id == user_id)
+            )
+        if not data:
+            return ConversationState()
+        known = {f.name for f in dataclasses.fields(ConversationState)}
+        values = {k: v for k, v in data.items() if k in known}  # fields of older or newer versions are ignored
+        if "recent_questions" in values:
+            values["recent_questions"] = tuple(values["recent_questions"])
+        try:
+            return ConversationState(**values)
+        except TypeError:
+            log.warning("unreadable conversation state for a %s user; starting fresh", channel)
+            return ConversationState()
+
+    def save(self, channel: str, user_id: str, state: ConversationState) -> None:
+        data = dataclasses.asdict(state)
+        data["recent_questions"] = list(state.recent_questions)
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, channel, user_id)
+            if state.lang:
+                session.execute(
+                    update(User).where(User.id == uid, User.lang.is_distinct_from(state.lang)).values(lang=state.lang)
+                )
+            row = session.get(ConversationStateRow, uid)
+            if row is None:
+                session.add(ConversationStateRow(user_id=uid, data=data, updated_at=_now()))
+            else:
+                row.data = data
+                row.updated_at = _now()
+
+
+class SqlJournal:
+    """The conversation log. Turns of users who asked to be forgotten (empty user id) are kept unlinked."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, turn: Turn) -> None:
+        try:
+            with self.db.session() as session:
+                uid = _ensure_user(self.db, session, turn.channel, turn.user_id) if turn.user_id else None
+                session.add(
+                    ConversationLog(
+                        user_id=uid,
+                        channel=turn.channel,
+                        created_at=_now(),
+                        redacted_text=turn.redacted_text,
+                        lang=turn.lang,
+                        intent=turn.intent,
+                        article_id=turn.article_id,
+                        fallback=turn.fallback,
+                        score=float(turn.score),
+                        latency_ms=float(turn.latency_ms),
+                        warnings=",".join(turn.warnings)[:200],
+                    )
+                )
+        except Exception:  # the reply matters more than its record
+            log.exception("could not record a turn")
+
+
+def purge_logs(db: Database, older_than_days: int, now: datetime | None = None) -> int:
+    """Delete conversation log rows older than the retention period; returns how many."""
+    cutoff = _naive(now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    with db.session() as session:
+        result = session.execute(delete(ConversationLog).where(ConversationLog.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _session(row: QuizSessionRow) -> QuizSession:
+    return QuizSession(
+        row.id,
+        row.kind,
+        row.topic,
+        row.ref,
+        tuple(row.question_ids),
+        row.position,
+        row.correct,
+        row.status == "finished",
+        row.lang,
+    )
+
+
+class SqlLearningStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open_session(self, user: UserRef) -> QuizSession | None:
+        with self.db.session() as session:
+            row = session.scalars(
+                select(QuizSessionRow)
+                .join(User, User.id == QuizSessionRow.user_id)
+                .where(User.channel == user.channel, User.external_id == user.user_id, QuizSessionRow.status == "open")
+                .order_by(QuizSessionRow.id.desc())
+                .limit(1)
+            ).first()
+            return _session(row) if row else None
+
+    def get_session(self, user: UserRef, session_id: int) -> QuizSession | None:
+        with self.db.session() as session:
+            row = session.scalars(
+                select(QuizSessionRow)
+                .join(User, User.id == QuizSessionRow.user_id)
+                .where(User.channel == user.channel, User.external_id == user.user_id, QuizSessionRow.id == session_id)
+            ).first()
+            return _session(row) if row else None
+
+    def start_session(
+        self, user: UserRef, kind: str, topic: str, ref: str, question_ids: tuple[str, ...], lang: str, now: datetime
+    ) -> QuizSession:
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
+            session.execute(
+                update(QuizSessionRow)
+                .where(QuizSessionRow.user_id == uid, QuizSessionRow.status == "open")
+                .values(status="abandoned", finished_at=_naive(now))
+            )
+            row = QuizSessionRow(
+                user_id=uid,
+                kind=kind,
+                topic=topic,
+                ref=ref,
+                question_ids=list(question_ids),
+                position=0,
+                correct=0,
+                status="open",
+                lang=lang,
+                started_at=_naive(now),
+            )
+            session.add(row)
+            session.flush()
+            return _session(row)
+
+    def record_answer(
+        self, user: UserRef, session_id: int, position: int, question_id: str, chosen: int, correct: bool, now: datetime
+    ) -> QuizSession | None:
+        try:
+            with self.db.session() as session:
+                uid = _find_user(session, user.channel, user.user_id)
+                if uid is None:
+                    return None
+                question_ids = session.scalar(
+                    select(QuizSessionRow.question_ids).where(QuizSessionRow.id == session_id)
+                )
+                if question_ids is None:
+                    return None
+                finished = position + 1 >= len(question_ids)
+                # The compare-and-set: only the transaction that finds the question still open moves the
+                # session on. A concurrent one blocks on the row lock, then matches nothing.
+                moved = session.execute(
+                    update(QuizSessionRow)
+                    .where(
+                        QuizSessionRow.id == session_id,
+                        QuizSessionRow.user_id == uid,
+                        QuizSessionRow.status == "open",
+                        QuizSessionRow.position == position,
+                    )
+                    .values(
+                        position=position + 1,
+                        correct=QuizSessionRow.correct + (1 if correct else 0),
+                        status="finished" if finished else "open",
+                        finished_at=_naive(now) if finished else None,
+                    )
+                )
+                if getattr(moved, "rowcount", 0) != 1:
+                    return None
+                session.add(
+                    QuizAnswerRow(
+                        session_id=session_id,
+                        position=position,
+                        question_id=question_id,
+                        chosen=chosen,
+                        correct=correct,
+                        answered_at=_naive(now),
+                    )
+                )
+                card = session.scalars(
+                    select(ReviewItem).where(ReviewItem.user_id == uid, ReviewItem.question_id == question_id)
+                ).first()
+                box, due = review.advance(card.box if card else None, correct, _naive(now))
+                if card is None:
+                    session.add(
+                        ReviewItem(user_id=uid, question_id=question_id, box=box, due_at=due, updated_at=_naive(now))
+                    )
+                else:
+                    card.box, card.due_at, card.updated_at = box, due, _naive(now)
+                session.flush()
+                row = session.get(QuizSessionRow, session_id, populate_existing=True)
+                assert row is not None
+                return _session(row)
+        except IntegrityError:  # the unique (session, position) answer: someone else scored it first
+            return None
+
+    def abandon(self, user: UserRef, session_id: int) -> None:
+        with self.db.session() as session:
+            uid = _find_user(session, user.channel, user.user_id)
+            session.execute(
+                update(QuizSessionRow)
+                .where(QuizSessionRow.id == session_id, QuizSessionRow.user_id == uid, QuizSessionRow.status == "open")
+                .values(status="abandoned", finished_at=_now())
+            )
+
+    def review_cards(self, user: UserRef) -> dict[str, ReviewCard]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(ReviewItem)
+                .join(User, User.id == ReviewItem.user_id)
+                .where(User.channel == user.channel, User.external_id == user.user_id)
+            ).all()
+            return {r.question_id: ReviewCard(r.question_id, r.box, _aware(r.due_at)) for r in rows}
+
+    def lesson_done(self, user: UserRef, lesson_id: str, score: int, total: int, now: datetime) -> None:
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, user.channel, user.user_id)
+            row = session.scalars(
+                select(LessonProgress).where(LessonProgress.user_id == uid, LessonProgress.lesson_id == lesson_id)
+            ).first()
+            if row is None:
+                session.add(
+                    LessonProgress(user_id=uid, lesson_id=lesson_id, score=score, total=total, completed_at=_naive(now))
+                )
+            else:
+                row.score, row.total, row.completed_at = max(row.score, score), total, _naive(now)
+
+    def add_certificate(self, user: UserRef, certificate: CertificateRecord) -> bool:
+        try:
+            with self.db.session() as session:
+                uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
+                session.add(
+                    CertificateRow(
+                        user_id=uid,
+                        code=certificate.code,
+                        topic=certificate.topic,
+                        score_percent=certificate.score_percent,
+                        holder=certificate.holder,
+                        issued_at=_naive(certificate.issued_at),
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def certificates(self, user: UserRef) -> list[CertificateRecord]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(CertificateRow)
+                .join(User, User.id == CertificateRow.user_id)
+                .where(User.channel == user.channel, User.external_id == user.user_id)
+                .order_by(CertificateRow.id)
+            ).all()
+            return [CertificateRecord(r.code, r.topic, r.score_percent, r.holder, _aware(r.issued_at)) for r in rows]
+
+    def record_feedback(self, user: UserRef, article_id: str, positive: bool, now: datetime) -> None:
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, user.channel, user.user_id)
+            session.add(AnswerFeedback(user_id=uid, article_id=article_id, positive=positive, created_at=_naive(now)))
+
+    def delete_user(self, user: UserRef) -> bool:
+        with self.db.session() as session:
+            uid = _find_user(session, user.channel, user.user_id)
+            if uid is None:
+                return False
+            # Explicit deletes rather than trusting ON DELETE CASCADE: a SQLite connection made without
+            # the foreign-keys pragma would silently keep the rows.
+            sessions = select(QuizSessionRow.id).where(QuizSessionRow.user_id == uid)
+            session.execute(delete(QuizAnswerRow).where(QuizAnswerRow.session_id.in_(sessions)))
+            for model in (
+                QuizSessionRow,
+                ReviewItem,
+                Subscription,
+                LessonProgress,
+                CertificateRow,
+                AnswerFeedback,
+                ConversationLog,
+                ConversationStateRow,
+            ):
+                session.execute(delete(model).where(model.user_id == uid))
+            session.execute(delete(User).where(User.id == uid))
+            return True
