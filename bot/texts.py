@@ -149,6 +149,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "⚠️ Người dùng đã kết thúc trò chuyện nên tin nhắn này không được gửi.",
         "en": "⚠️ The user has ended the conversation, so this message was not delivered.",
     },
+    "handover_text_only": {
+        "vi": "⚠️ Chỉ tin nhắn chữ mới được chuyển cho người dùng.",
+        "en": "⚠️ Only text messages can be passed on to the user.",
+    },
     "unknown_value": {"vi": "chưa rõ", "en": "unknown"},
     "nothing_yet": {"vi": "(chưa có)", "en": "(none)"},
     "someone": {"vi": "Người dùng", "en": "User"},

