@@ -146,7 +146,9 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         model = self._require()
-        dimension = model.get_sentence_embedding_dimension()
+        # Renamed in sentence-transformers 6; keep working with 3.x-5.x.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dimension = getter()
         assert dimension is not None
         return int(dimension)
 

@@ -1,0 +1,170 @@
+"""The conversation core with the shipped knowledge base and the real model."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from bot import actions
+from bot.assistant import Assistant
+from bot.journal import Turn
+from bot.messages import UserMessage
+from bot.state import MemoryStateStore
+from hocvu.app import App
+from tests.conftest import Chat
+
+pytestmark = pytest.mark.slow
+
+
+def test_answers_a_procedure_with_steps_sources_and_buttons(chat: Chat) -> None:
+    response = chat.say("cach dang ky tai khoan vneid muc 1 tren dien thoai")
+    assert response.article_id == "vneid-register-level1"
+    assert response.topic == "vneid" and not response.fallback
+    reply = response.replies[-1]
+    assert len(reply.steps) >= 3
+    assert all(link.url.startswith("https://") for link in reply.sources)
+    labels = [b.label for row in reply.buttons for b in row]
+    assert any("từng bước" in label for label in labels)
+    assert all(len(b.action.encode()) <= actions.MAX_BYTES for row in reply.buttons for b in row)
+
+
+def test_english_question_gets_an_english_answer(chat: Chat) -> None:
+    response = chat.say("How do I transfer money by scanning a QR code?")
+    assert response.lang == "en"
+    assert response.article_id == "pay-vietqr-transfer"
+    assert "Step by step" in " ".join(b.label for row in response.replies[-1].buttons for b in row)
+
+
+def test_step_mode_walks_one_step_at_a_time(chat: Chat) -> None:
+    first = chat.say("quên passcode vneid phải làm sao")
+    total = len(first.replies[-1].steps)
+    step1 = chat.press("từng bước")
+    assert step1.replies[-1].steps == (first.replies[-1].steps[0],)
+    assert "Bước 1/" in (step1.replies[-1].title or "")
+    step2 = chat.press("Bước tiếp")
+    assert "Bước 2/" in (step2.replies[-1].title or "")
+    again = chat.press("Nhắc lại")
+    assert again.replies[-1].steps == step2.replies[-1].steps
+    back = chat.press("Bước trước")
+    assert "Bước 1/" in (back.replies[-1].title or "")
+    everything = chat.press("Xem tất cả")
+    assert len(everything.replies[-1].steps) == total
+
+
+def test_typed_navigation_follows_the_position_kept_per_user(real_app: App) -> None:
+    alice, bob = Chat(real_app, "alice"), Chat(real_app, "bob")
+    alice.say("khong nhan duoc ma otp vneid")
+    bob.say("cach chup man hinh dien thoai")
+    assert "Bước 1/" in (alice.say("tiếp").replies[-1].title or "")
+    assert "Bước 2/" in (alice.say("tiep di").replies[-1].title or "")
+    assert "Bước 1/" in (bob.say("tiếp").replies[-1].title or "")  # Bob's position is his own
+    assert "Bước 2/" in (alice.say("nhắc lại").replies[-1].title or "")
+    assert "Bước 1/" in (alice.say("quay lại").replies[-1].title or "")
+
+
+def test_double_tapping_next_shows_the_same_step_not_two_ahead(chat: Chat) -> None:
+    chat.say("cách kích hoạt tài khoản vneid")
+    step1 = chat.press("từng bước")
+    next_action = next(b.action for row in step1.replies[-1].buttons for b in row if "tiếp" in b.label)
+    one = chat.app.assistant.handle(UserMessage("test", chat.user_id, action=next_action, kind="action"))
+    two = chat.app.assistant.handle(UserMessage("test", chat.user_id, action=next_action, kind="action"))
+    assert one.replies[-1].title == two.replies[-1].title and "Bước 2/" in (one.replies[-1].title or "")
+
+
+def test_last_step_congratulates_and_asks_for_feedback(chat: Chat) -> None:
+    response = chat.say("cach bat wifi tren dien thoai")
+    steps = response.replies[-1].steps
+    last = chat.app.assistant.handle(
+        UserMessage("test", chat.user_id, action=actions.encode("st", response.article_id, len(steps) - 1), kind="action")
+    )
+    reply = last.replies[-1]
+    assert "🎉" in reply.text
+    assert any("👍" in b.label for row in reply.buttons for b in row)
+    assert not any("tiếp" in b.label for row in reply.buttons for b in row)
+
+
+def test_navigation_without_a_procedure_explains_what_to_do(chat: Chat) -> None:
+    response = chat.say("tiếp")
+    assert "chưa mở hướng dẫn" in response.plain_text()
+
+
+def test_off_topic_question_gets_the_polite_fallback(chat: Chat) -> None:
+    response = chat.say("công thức nấu phở bò ngon nhất là gì")
+    assert response.fallback and response.article_id is None
+    text = response.plain_text()
+    assert "không muốn đoán" in text and "VNeID" in text
+
+
+def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> None:
+    turns: list[Turn] = []
+
+    class Capture:
+        def record(self, turn: Turn) -> None:
+            turns.append(turn)
+
+    assistant = Assistant(
+        real_app.kb, real_app.retriever, real_app.embedder, real_app.nlu, MemoryStateStore(), journal=Capture()
+    )
+    response = assistant.handle(UserMessage("test", "u1", text="mat khau la Hoa@1990 va cccd 079123456789, quen mk vneid"))
+    assert "sensitive_data" in response.warnings
+    assert "Đừng bao giờ gửi" in response.replies[0].text
+    assert response.article_id == "vneid-forgot-passcode"
+    assert "Hoa@1990" not in response.redacted_text and "079123456789" not in response.redacted_text
+    assert turns and all("Hoa@1990" not in t.redacted_text and "079123456789" not in t.redacted_text for t in turns)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "😀🙏👍",
+        "\x00\x07\x1b[31m",
+        "079123456789",
+        "cách đăng ký VNeID " * 600,  # ~11,000 characters
+        "VNeID là gì? 中文 русский текст ١٢٣",
+        unicodedata.normalize("NFD", "Quên mật khẩu VNeID thì làm thế nào"),
+    ],
+    ids=["empty", "whitespace", "emoji", "control", "id-only", "10k-chars", "mixed-scripts", "nfd"],
+)
+def test_bad_input_always_gets_a_clear_reply(chat: Chat, text: str) -> None:
+    response = chat.say(text)
+    assert response.replies and all(r.plain_text() or r.buttons for r in response.replies)
+    assert "internal_error" not in response.warnings
+
+
+def test_nfd_question_is_answered_like_nfc(chat: Chat) -> None:
+    question = "Quên mật khẩu VNeID thì làm thế nào"
+    assert chat.say(unicodedata.normalize("NFD", question)).article_id == chat.say(question).article_id
+
+
+def test_id_number_alone_is_redacted_and_asks_for_a_question(chat: Chat) -> None:
+    response = chat.say("079123456789")
+    assert response.warnings == ["sensitive_data"]
+    assert "079123456789" not in response.redacted_text
+    assert "gõ câu hỏi" in response.plain_text()
+
+
+def test_stale_and_foreign_buttons_get_a_clear_reply(chat: Chat) -> None:
+    for payload in ("0:st:vneid-activate:1", "garbage", "1:a:no-such-article", "1:unknown-verb"):
+        response = chat.app.assistant.handle(UserMessage("test", chat.user_id, action=payload, kind="action"))
+        assert "Nút này đã cũ" in response.plain_text(), payload
+
+
+def test_non_text_messages_get_a_friendly_reply(chat: Chat) -> None:
+    response = chat.app.assistant.handle(UserMessage("test", chat.user_id, kind="sticker"))
+    assert "chỉ đọc được tin nhắn chữ" in response.plain_text()
+
+
+def test_language_menu_switches_language(chat: Chat) -> None:
+    chat.say("/lang")
+    response = chat.press("English")
+    assert response.lang == "en"
+    assert "Switched to English" in response.plain_text()
+
+
+def test_greeting_thanks_and_unknown_command(chat: Chat) -> None:
+    assert "Xin chào" in chat.say("xin chào").plain_text()
+    assert "Không có gì" in chat.say("cam on nhe").plain_text()
+    assert "/abc" in chat.say("/abc").plain_text()

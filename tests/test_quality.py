@@ -1,0 +1,25 @@
+"""The quality bar on the held-out evaluation set: CI fails when answers get worse.
+
+The test set is only measured here, never tuned on (thresholds are calibrated on dev.yml).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hocvu.app import App
+from hocvu.evaluation import evaluate, format_report, load_eval
+
+pytestmark = pytest.mark.slow
+
+
+def test_held_out_questions_meet_the_quality_targets(real_app: App) -> None:
+    items = load_eval(real_app.settings.eval_dir / "test.yml", real_app.kb)
+    assert len(items) >= 300
+    report = evaluate(real_app.assistant, items)
+    assert report.failures() == [], format_report(report)
+
+
+def test_every_kind_of_question_is_in_the_test_set(real_app: App) -> None:
+    kinds = {item.kind for item in load_eval(real_app.settings.eval_dir / "test.yml", real_app.kb)}
+    assert kinds == {"diacritics", "no_diacritics", "abbrev_typo", "english", "off_topic", "sensitive"}
