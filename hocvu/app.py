@@ -75,11 +75,10 @@ def build_app(
 
 def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) -> tuple[Any, Any]:
     """The Telegram channel and its python-telegram-bot Application (imported here: only `serve` needs them)."""
-    from sqlalchemy import create_engine
-
     from channels.flood import FloodGate
     from channels.telegram import TelegramChannel, build_application
     from channels.telegram_store import RedisUpdateLedger, SqlTelegramStore, UpdateLedger
+    from storage.database import Database
 
     settings = app.settings
     tg = settings.telegram
@@ -88,8 +87,8 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
     if not bot_id.isdigit():
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
     url = settings.secrets.get("DATABASE_URL") or f"sqlite:///{settings.data_dir / 'hocvu.db'}"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqlTelegramStore(create_engine(url, pool_pre_ping=True), int(bot_id))
+    # Its own connection pool (same database as the core's stores): WAL and a busy timeout on SQLite.
+    store = SqlTelegramStore(Database(url).engine, int(bot_id))
     store.warm_up()
     ledger: UpdateLedger = store
     if tg.dedupe == "redis":

