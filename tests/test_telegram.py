@@ -145,6 +145,26 @@ async def test_step_mode_walks_through_the_procedure(app: App, fake: FakeTelegra
     assert len(fake.calls("answerCallbackQuery")) == 3
 
 
+async def test_a_quiz_to_the_end(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    user = 121
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(user, "/quiz"))
+        await replies(fake, user, 1)
+        press(fake, user, "VNeID")
+        for _ in range(20):  # five questions; answer each with the first option
+            count = len(fake.sent(user))
+            await until(lambda seen=count: len(fake.sent(user)) > seen)
+            await asyncio.sleep(0.1)  # a question may come as several messages; take the last keyboard
+            if any("Bạn trả lời đúng" in text for text in fake.texts(user)):
+                break
+            options = [data for label, data in buttons(fake, user) if label in ("A", "B", "C", "D")]
+            assert options, f"expected answer buttons after: {fake.texts(user)[-1]!r}"
+            fake.push(fake.callback(user, options[0]))
+        texts = fake.texts(user)
+    assert any("Câu 5/5" in text for text in texts)
+    assert any("Bạn trả lời đúng" in text for text in texts)
+
+
 async def test_handover_both_ways(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 103
     async with running(app, fake, tmp_path):
