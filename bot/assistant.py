@@ -15,9 +15,11 @@ from dataclasses import replace
 from bot import actions, answers, handover
 from bot.guard import scan
 from bot.journal import Journal, LoggingJournal, Turn
+from bot.learning import UserRef
 from bot.messages import Button, Reply, Response, UserMessage
 from bot.state import ConversationState, StateStore
 from bot.texts import button_label, secret_names, t
+from bot.tutor import LearningReply, Tutor
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.embedders import Embedder
 from knowledge_base.normalize import normalize
@@ -44,6 +46,7 @@ class Assistant:
         default_lang: str = "vi",
         intent_threshold: float = 0.7,
         handover_channels: frozenset[str] = frozenset(),
+        tutor: Tutor | None = None,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -54,6 +57,7 @@ class Assistant:
         self.default_lang = default_lang
         self.intent_threshold = intent_threshold
         self.handover_channels = handover_channels  # channels with a volunteers' group behind them
+        self.tutor = tutor  # quizzes, review, progress, certificates; None where nothing is stored
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -67,11 +71,16 @@ class Assistant:
             lang = state.lang or self.default_lang
             response = Response([Reply(text=t("internal_error", lang))], lang, warnings=["internal_error"])
         else:
-            self.states.save(message.channel, message.user_id, state)
+            if response.intent == "greet" and self.tutor is not None:  # a returning user: offer what is due
+                offer = self.tutor.nudge(UserRef(message.channel, message.user_id), response.lang)
+                if offer is not None:
+                    response.replies.append(offer)
+            if not response.forget_user:
+                self.states.save(message.channel, message.user_id, state)
         self.journal.record(
             Turn(
                 message.channel,
-                message.user_id,
+                "" if response.forget_user else message.user_id,
                 response.redacted_text,
                 response.lang,
                 response.intent,
@@ -94,6 +103,11 @@ class Assistant:
         if message.action is not None:
             if message.action == handover.END_PAYLOAD:
                 return self._handover("/end", message, state, self._lang(state, message))
+            if self.tutor is not None:
+                lang = self._lang(state, message)
+                learned = self.tutor.on_action(_user(message), message.action, lang)
+                if learned is not None:
+                    return _learning_response(learned, lang, f"<button {message.action[:64]}>"), state
             return self._on_action(message.action, state, self._lang(state, message))
         if message.kind != "text":
             lang = self._lang(state, message)
@@ -124,16 +138,27 @@ class Assistant:
         if text.lstrip().startswith("/"):
             if _command(text) in ("/volunteer", "/end"):
                 return self._handover(_command(text), message, state, lang, prefix, warnings, redacted)
+            if self.tutor is not None and (learned := self.tutor.on_text(_user(message), text, lang)) is not None:
+                return _learning_response(learned, lang, redacted, prefix, warnings), replace(state, lang=lang)
             replies, state, intent = self._on_command(text.strip(), state, lang)
             return Response([*prefix, *replies], lang, intent=intent, warnings=warnings, redacted_text=redacted), state
 
         if state.handover:
             return self._handover("relay", message, state, lang, prefix, warnings, redacted)
+        # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
+        # NLU: the rule engine would read "B" as a question for the knowledge base.
+        if self.tutor is not None and (learned := self.tutor.on_text(_user(message), text, lang)) is not None:
+            return _learning_response(learned, lang, redacted, prefix, warnings), replace(state, lang=lang)
 
         query = Query(normalized, self.embedder)
         parsed = self.nlu.parse(query)
         if parsed.confidence >= self.intent_threshold and parsed.intent == "talk_to_volunteer":
             return self._handover("/volunteer", message, state, lang, prefix, warnings, redacted)
+        confident = parsed.confidence >= self.intent_threshold
+        if confident and self.tutor is not None and parsed.intent in ("start_quiz", "quiz_answer"):
+            learned = self.tutor.on_intent(_user(message), parsed, text, lang)
+            if learned is not None:
+                return _learning_response(learned, lang, redacted, prefix, warnings), replace(state, lang=lang)
         if parsed.confidence >= self.intent_threshold and parsed.intent not in ("ask_question", "out_of_scope"):
             handled = self._on_intent(parsed, state, lang)
             if handled is not None:
@@ -379,6 +404,27 @@ class Assistant:
 
 def _command(text: str) -> str:
     return text.split()[0].split("@")[0].lower()
+
+
+def _user(message: UserMessage) -> UserRef:
+    return UserRef(message.channel, message.user_id, message.display_name)
+
+
+def _learning_response(
+    learned: LearningReply,
+    lang: str,
+    redacted: str,
+    prefix: list[Reply] | None = None,
+    warnings: list[str] | None = None,
+) -> Response:
+    return Response(
+        [*(prefix or []), *learned.replies],
+        lang,
+        intent=learned.intent,
+        warnings=list(warnings or []),
+        redacted_text=redacted,
+        forget_user=learned.forget_user,
+    )
 
 
 def _without_redactions(text: str) -> str:

@@ -32,6 +32,7 @@ class QuizSession:
     correct: int
     finished: bool
     lang: str
+    abandoned: bool = False  # replaced by another quiz or stopped: its buttons are stale
 
     @property
     def total(self) -> int:

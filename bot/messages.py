@@ -100,6 +100,7 @@ class Response:
     redacted_text: str = ""  # the only form of the user's text that may be logged or stored
     ranking: tuple[str, ...] = ()  # article ids retrieval ranked highest, best first (evaluation, "did you mean")
     handover: Handover | None = None  # set when the volunteers' group must see something
+    forget_user: bool = False  # the user's data was just deleted: store nothing more about them
 
     def plain_text(self) -> str:
         label = "Sources" if self.lang == "en" else "Nguồn"

@@ -93,8 +93,11 @@ def parse_answer(text: str, options: Sequence[str]) -> int | None:
     exact = [i for i, o in enumerate(folded_options) if o == folded]
     if exact:
         return exact[0]
+    # A part of one option ("cong ty vien thong"), but not a lone word that happens to be in it ("viet").
     contained = [
-        i for i, o in enumerate(folded_options) if len(folded) >= 4 and re.search(rf"\b{re.escape(folded)}\b", o)
+        i
+        for i, o in enumerate(folded_options)
+        if (len(folded.split()) >= 2 or 2 * len(folded) >= len(o)) and re.search(rf"\b{re.escape(folded)}\b", o)
     ]
     if len(contained) == 1:
         return contained[0]
@@ -123,7 +126,7 @@ class AnswerEvent:
 
 def classify(session: QuizSession | None, event: AnswerEvent) -> Outcome:
     """Whether an answer may score the open question, before anything is written."""
-    if session is None or session.id != event.session_id:
+    if session is None or session.id != event.session_id or session.abandoned:
         return Outcome.STALE
     if event.position < session.position:
         return Outcome.ALREADY_ANSWERED

@@ -166,6 +166,133 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "sources": {"vi": "Nguồn", "en": "Sources"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
+    # -- learning: quizzes, review, progress, certificates, deleting data --
+    "quiz_menu": {
+        "vi": "Chọn chủ đề để làm bài trắc nghiệm (5 câu), hoặc **Thi lấy chứng chỉ**: đúng từ {percent} % trở lên là bạn nhận chứng chỉ.",
+        "en": "Choose a topic for a quiz (5 questions), or **Certificate test**: score {percent} % or more to get a certificate.",
+    },
+    "quiz_title": {"vi": "Trắc nghiệm: {topic}", "en": "Quiz: {topic}"},
+    "final_title": {"vi": "Bài thi cuối khóa: {topic}", "en": "Final test: {topic}"},
+    "review_title": {"vi": "Ôn tập", "en": "Review"},
+    "question_title": {"vi": "{quiz} · Câu {n}/{total}", "en": "{quiz} · Question {n}/{total}"},
+    "answer_hint": {
+        "vi": "Bấm nút hoặc gõ chữ cái của đáp án ({letters}).",
+        "en": "Press a button or type the answer's letter ({letters}).",
+    },
+    "answer_right": {"vi": "✅ Đúng rồi!", "en": "✅ Correct!"},
+    "answer_wrong": {
+        "vi": "❌ Chưa đúng. Đáp án đúng là **{letter}. {option}**",
+        "en": "❌ Not quite. The right answer is **{letter}. {option}**",
+    },
+    "answer_unclear": {
+        "vi": "Tôi chưa hiểu bạn chọn đáp án nào. Hãy gõ A, B hoặc C.",
+        "en": "I couldn't tell which answer you chose. Please type A, B or C.",
+    },
+    "quiz_score": {
+        "vi": "Bạn trả lời đúng {correct}/{total} câu ({percent} %).",
+        "en": "You got {correct} of {total} right ({percent} %).",
+    },
+    "quiz_unfinished": {
+        "vi": "Bạn đang làm dở bài **{quiz}** (đến câu {n}). Làm tiếp nhé?",
+        "en": "You have an unfinished quiz, **{quiz}** (at question {n}). Continue?",
+    },
+    "quiz_resume": {"vi": "Mình làm tiếp bài đang dở nhé:", "en": "Let's continue where you left off:"},
+    "quiz_stale": {
+        "vi": "Câu hỏi này thuộc bài kiểm tra đã kết thúc nên không tính điểm. Gõ /quiz để làm bài mới.",
+        "en": "That question belongs to a quiz that is over, so it doesn't count. Type /quiz for a new one.",
+    },
+    "quiz_already": {
+        "vi": "Bạn đã trả lời câu này rồi, tôi chỉ tính điểm một lần.",
+        "en": "You already answered that question; it only counts once.",
+    },
+    "quiz_none_open": {
+        "vi": "Bạn chưa làm bài kiểm tra nào. Gõ /quiz để bắt đầu.",
+        "en": "There is no quiz running. Type /quiz to start one.",
+    },
+    "quiz_stopped": {
+        "vi": "Đã dừng bài kiểm tra. Gõ /quiz khi bạn muốn làm tiếp.",
+        "en": "Quiz stopped. Type /quiz whenever you want another.",
+    },
+    "quiz_unknown": {
+        "vi": "Tôi không tìm thấy bài kiểm tra đó. Bạn chọn một chủ đề dưới đây nhé.",
+        "en": "I couldn't find that quiz. Please choose a topic below.",
+    },
+    "quiz_changed": {
+        "vi": "Bài kiểm tra này vừa được cập nhật nội dung, bạn làm lại bài mới nhé.",
+        "en": "This quiz was just updated; please start a new one.",
+    },
+    "final_intro": {
+        "vi": "Bài thi gồm {n} câu. Đúng từ {percent} % trở lên, bạn nhận chứng chỉ. Chúc bạn làm bài tốt!",
+        "en": "The test has {n} questions. Score {percent} % or more to get a certificate. Good luck!",
+    },
+    "final_passed": {
+        "vi": "🎉 Chúc mừng! Bạn đã đạt bài thi và nhận chứng chỉ.",
+        "en": "🎉 Congratulations! You passed and earned a certificate.",
+    },
+    "final_failed": {
+        "vi": "Cần đúng từ {percent} % để nhận chứng chỉ. Bạn ôn thêm rồi thi lại nhé, không giới hạn số lần thi.",
+        "en": "You need {percent} % to get the certificate. Practise a bit more and try again: there is no limit.",
+    },
+    "review_intro": {"vi": "Ôn lại {n} câu bạn cần nhớ thêm:", "en": "Let's review {n} questions worth another look:"},
+    "review_none": {
+        "vi": "Hôm nay chưa có câu nào cần ôn. Gõ /quiz để làm bài mới nhé.",
+        "en": "Nothing to review today. Type /quiz for a new quiz.",
+    },
+    "review_offer": {
+        "vi": "📝 Bạn có {n} câu cần ôn tập. Ôn lại một chút để nhớ lâu hơn nhé!",
+        "en": "📝 You have {n} questions to review. A quick review helps you remember!",
+    },
+    "progress_title": {"vi": "📊 Tiến độ học của bạn:", "en": "📊 Your progress:"},
+    "progress_line": {
+        "vi": "• {topic}: nắm vững {n}/{total} câu ({percent} %)",
+        "en": "• {topic}: {n} of {total} questions mastered ({percent} %)",
+    },
+    "progress_certified": {"vi": "🎓 đã có chứng chỉ", "en": "🎓 certified"},
+    "progress_empty": {
+        "vi": "Bạn chưa làm bài kiểm tra nào. Gõ /quiz để bắt đầu học và kiểm tra kiến thức nhé.",
+        "en": "You haven't taken a quiz yet. Type /quiz to start.",
+    },
+    "cert_text": {
+        "vi": "🎓 **CHỨNG NHẬN Bình dân học vụ số**\nNgười học: {holder}\nChủ đề: {topic}\nĐiểm: {percent} %\nNgày cấp: {date}\nMã xác minh: **{code}**\n"
+        'Ai cũng có thể kiểm tra chứng chỉ bằng cách nhắn "kiểm tra chứng chỉ {code}".',
+        "en": "🎓 **Digital Literacy for All CERTIFICATE**\nLearner: {holder}\nTopic: {topic}\nScore: {percent} %\nIssued: {date}\nVerification code: **{code}**\n"
+        'Anyone can check it by sending "verify certificate {code}".',
+    },
+    "cert_valid": {
+        "vi": "✅ Chứng chỉ hợp lệ: chủ đề {topic}, điểm {percent} %, cấp ngày {date}.",
+        "en": "✅ Valid certificate: {topic}, score {percent} %, issued {date}.",
+    },
+    "cert_invalid": {
+        "vi": "❌ Mã chứng chỉ không hợp lệ. Mã có dạng HV-XXXXXXXX-XXXXXXXX; bạn kiểm tra lại từng ký tự nhé.",
+        "en": "❌ That certificate code is not valid. Codes look like HV-XXXXXXXX-XXXXXXXX; please check each character.",
+    },
+    "cert_none": {
+        "vi": "Bạn chưa có chứng chỉ nào. Làm bài thi cuối khóa của một chủ đề (đúng từ {percent} %) để nhận chứng chỉ: gõ /quiz.",
+        "en": "You have no certificate yet. Pass a topic's final test ({percent} % or more) to get one: type /quiz.",
+    },
+    "cert_default_holder": {"vi": "Học viên Bình dân học vụ số", "en": "Digital Literacy for All learner"},
+    "cert_image_movement": {"vi": "BÌNH DÂN HỌC VỤ SỐ", "en": "DIGITAL LITERACY FOR ALL"},
+    "cert_image_title": {"vi": "CHỨNG NHẬN", "en": "CERTIFICATE"},
+    "cert_image_certifies": {"vi": "Chứng nhận", "en": "This certifies that"},
+    "cert_image_completed": {"vi": "đã hoàn thành bài thi kỹ năng số", "en": "has passed the digital skills test"},
+    "cert_image_score": {"vi": "Điểm: {percent} %", "en": "Score: {percent} %"},
+    "cert_image_date": {"vi": "Ngày cấp: {date}", "en": "Issued: {date}"},
+    "cert_image_code": {"vi": "Mã xác minh: {code}", "en": "Verification code: {code}"},
+    "delete_confirm": {
+        "vi": "Bạn muốn xóa toàn bộ dữ liệu của bạn: lịch sử trò chuyện, kết quả học, lịch ôn tập và chứng chỉ? "
+        "Việc này không thể hoàn tác (mã chứng chỉ đã cấp vẫn kiểm tra được).",
+        "en": "Delete all your data: conversation history, quiz results, review schedule and certificates? "
+        "This cannot be undone (certificate codes already issued can still be verified).",
+    },
+    "delete_done": {
+        "vi": "Đã xóa toàn bộ dữ liệu của bạn. Nếu nhắn tiếp, bạn sẽ bắt đầu như người mới.",
+        "en": "All your data has been deleted. If you write again, you start afresh.",
+    },
+    "delete_cancelled": {"vi": "Đã hủy, dữ liệu của bạn vẫn được giữ.", "en": "Cancelled: your data is kept."},
+    "delete_expired": {
+        "vi": "Nút xác nhận đã hết hạn. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
+        "en": "That confirmation has expired. Type /deletemydata to start again.",
+    },
 }
 
 BUTTONS: dict[str, dict[str, str]] = {
@@ -179,6 +306,14 @@ BUTTONS: dict[str, dict[str, str]] = {
     "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},
     "en": {"vi": "🇬🇧 English", "en": "🇬🇧 English"},
     "end_handover": {"vi": "✅ Kết thúc", "en": "✅ End"},
+    "final_test": {"vi": "🎓 Thi lấy chứng chỉ", "en": "🎓 Certificate test"},
+    "review": {"vi": "📝 Ôn tập", "en": "📝 Review"},
+    "continue_quiz": {"vi": "▶️ Làm tiếp", "en": "▶️ Continue"},
+    "retry_final": {"vi": "🔁 Thi lại", "en": "🔁 Try again"},
+    "practice": {"vi": "📝 Luyện tập", "en": "📝 Practise"},
+    "another_quiz": {"vi": "➕ Làm bài khác", "en": "➕ Another quiz"},
+    "delete_yes": {"vi": "🗑 Xóa hết", "en": "🗑 Delete everything"},
+    "delete_no": {"vi": "Không, giữ lại", "en": "No, keep it"},
 }
 
 # Command menus messengers show next to the text field (Telegram set_my_commands), in menu order.
@@ -187,6 +322,8 @@ COMMANDS: dict[str, dict[str, str]] = {
     "help": {"vi": "Tôi giúp được gì", "en": "What I can do"},
     "quiz": {"vi": "Làm bài trắc nghiệm", "en": "Take a quiz"},
     "progress": {"vi": "Xem tiến độ học", "en": "Your learning progress"},
+    "review": {"vi": "Ôn tập câu cần nhớ", "en": "Review what you missed"},
+    "cert": {"vi": "Chứng chỉ của tôi, kiểm tra mã chứng chỉ", "en": "My certificates, verify a code"},
     "subscribe": {"vi": "Nhận bài học hằng ngày", "en": "Get daily lessons"},
     "unsubscribe": {"vi": "Ngừng nhận bài học", "en": "Stop daily lessons"},
     "lang": {"vi": "Đổi ngôn ngữ", "en": "Change language"},

@@ -151,6 +151,8 @@ class Tutor:
                 return self._stale(user, lang)
             return self._answer(user, event, lang, None)
         if action.verb == "qs":
+            if action.arg(0) == "c":
+                return self._command(user, "/quiz", [], lang)
             kinds = {"t": "topic", "f": "final", "l": "lesson", "r": "review"}
             kind = kinds.get(action.arg(0))
             if kind is None:
@@ -166,9 +168,13 @@ class Tutor:
         return None
 
     def nudge(self, user: UserRef, lang: str) -> Reply | None:
-        """An offer to review, for a user who comes back with questions due."""
-        if self.store.open_session(user) is not None:
-            return None
+        """For a user who comes back: the quiz they left unfinished, else the questions due for review."""
+        session = self.store.open_session(user)
+        if session is not None and self._current(session) is not None:
+            return Reply(
+                text=t("quiz_unfinished", lang, quiz=quiz.quiz_title(session, lang), n=session.position + 1),
+                buttons=((Button(button_label("continue_quiz", lang), actions.encode("qs", "c")),),),
+            )
         due = quiz.due_questions(self.store.review_cards(user), self.quizzes, self.clock(), size=100)
         if not due:
             return None

@@ -6,7 +6,9 @@ so conversations can be scripted. Buttons are shown numbered; typing the number 
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.assistant import Assistant
@@ -40,9 +42,15 @@ def render_response(response: Response) -> tuple[str, list[Button]]:
 
 class TerminalChat:
     def __init__(
-        self, assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "local"
+        self,
+        assistant: Assistant,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        user_id: str = "local",
+        image_dir: Path | None = None,
     ) -> None:
         self.assistant = assistant
+        self.image_dir = image_dir  # where images (certificates) are saved; a terminal cannot show them
         self.stdin = stdin
         self.stdout = stdout
         self.user_id = user_id
@@ -57,7 +65,18 @@ class TerminalChat:
     def send(self, line: str) -> str:
         response = self.assistant.handle(self.to_message(line))
         text, self._buttons = render_response(response)
+        for reply in response.replies:
+            if reply.image_png is not None:
+                text += "\n\n🖼 " + self._save_image(reply.image_png)
         return text
+
+    def _save_image(self, png: bytes) -> str:
+        if self.image_dir is None:
+            return f"(image, {len(png)} bytes)"
+        self.image_dir.mkdir(parents=True, exist_ok=True)
+        path = self.image_dir / f"{hashlib.sha256(png).hexdigest()[:16]}.png"
+        path.write_bytes(png)
+        return str(path)
 
     def run(self) -> int:
         interactive = self.stdin.isatty()

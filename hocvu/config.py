@@ -6,6 +6,7 @@ Every problem names the key it is about, so a broken config file gets fixed in o
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,22 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""  # empty: SQLite file hocvu.db in data_dir. The DATABASE_URL variable overrides it.
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    log_retention_days: int = 90  # conversation log rows older than this are purged
+
+
+@dataclass(frozen=True)
+class CertificateSettings:
+    pass_percent: int = 80  # a topic's final test passes at this score
+    final_test_questions: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     data_dir: Path
@@ -67,6 +84,9 @@ class Settings:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     nlu: NLUSettings = field(default_factory=NLUSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    certificates: CertificateSettings = field(default_factory=CertificateSettings)
     log_level: str = "INFO"
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -77,6 +97,33 @@ class Settings:
     @property
     def eval_dir(self) -> Path:
         return self.content_dir / "eval"
+
+    @property
+    def database_url(self) -> str:
+        return self.secrets.get("DATABASE_URL") or self.database.url or f"sqlite:///{self.data_dir / 'hocvu.db'}"
+
+    def secret_key(self) -> bytes:
+        """The key certificates are signed with: HOCVU_SECRET_KEY, else one generated once into the data dir.
+
+        Losing the generated file makes every certificate issued so far unverifiable: back it up, or set
+        HOCVU_SECRET_KEY on servers.
+        """
+        if self.secrets.get("HOCVU_SECRET_KEY"):
+            return self.secrets["HOCVU_SECRET_KEY"].encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(32))
+        key = path.read_text(encoding="utf-8").strip()
+        if not key:
+            raise ConfigError(f"{path}: the certificate signing key file is empty; restore it from a backup")
+        return key.encode()
 
     @property
     def telegram_token(self) -> str:
@@ -211,6 +258,12 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             engine=nlu.text("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)
         ),
         telegram=_telegram(root.section("telegram")),
+        database=DatabaseSettings(url=root.section("database").text("url", "")),
+        privacy=PrivacySettings(log_retention_days=root.section("privacy").whole("log_retention_days", 90)),
+        certificates=CertificateSettings(
+            pass_percent=root.section("certificates").whole("pass_percent", 80),
+            final_test_questions=root.section("certificates").whole("final_test_questions", 10),
+        ),
         log_level=root.section("logging").text("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         secrets={k: environ[k] for k in SECRET_VARIABLES if environ.get(k)},
     )

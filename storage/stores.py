@@ -167,6 +167,7 @@ def _session(row: QuizSessionRow) -> QuizSession:
         row.correct,
         row.status == "finished",
         row.lang,
+        row.status == "abandoned",
     )
 
 

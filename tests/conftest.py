@@ -32,7 +32,8 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def real_app(settings: Settings) -> Iterator[App]:
-    yield build_app(settings)
+    # No database: test users' state must not carry over from one run to the next through var/hocvu.db.
+    yield build_app(settings, database=False)
 
 
 class Chat:

@@ -1,0 +1,76 @@
+"""Helpers for the learning and storage tests: databases on SQLite and PostgreSQL, and apps on them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from hocvu.app import App, build_app
+from hocvu.config import DatabaseSettings, Settings
+from tests.fakes import FakeEmbedder
+
+PG_SERVER = os.environ.get("HOCVU_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_reason() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None when they can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    dsn = PG_SERVER.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        psycopg.connect(dsn, connect_timeout=2).close()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_SERVER}: {exc}".splitlines()[0]
+    return None
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL whose tables live in a fresh schema, dropped afterwards: tests never share rows."""
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = PG_SERVER.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hocvu.db'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+def learning_app(settings: Settings, data_dir: Path, url: str) -> App:
+    """The product on the given database, with the fast FakeEmbedder (retrieval quality is not the subject)."""
+    configured = dataclasses.replace(settings, data_dir=data_dir, database=DatabaseSettings(url=url), secrets={})
+    return build_app(configured, embedder=FakeEmbedder())
+
+
+def open_app(settings: Settings, data_dir: Path, url: str, *, migrate: bool = True) -> App:
+    if migrate and not url.startswith("sqlite"):
+        from storage.database import Database
+
+        db = Database(url)
+        db.upgrade()
+        db.dispose()
+    return learning_app(settings, data_dir, url)

@@ -1,0 +1,149 @@
+"""SQL storage on SQLite and PostgreSQL: migrations, persistence, privacy and concurrent answers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from bot.journal import Turn
+from bot.learning import CertificateRecord, UserRef
+from bot.state import ConversationState
+from hocvu.cli import main
+from storage.database import SCHEMA_REVISION, Database
+from storage.models import Base, ConversationLog, QuizAnswerRow, QuizSessionRow, User
+from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs
+from tests.learning_support import database_url
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+ALICE = UserRef("test", "alice", "Alice")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_url(request.param, tmp_path) as url:
+        database = Database(url)
+        database.upgrade()
+        yield database
+        database.dispose()
+
+
+def _count(db: Database, model: type[Base]) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:
+    assert db.current_revision() == db.head_revision() == SCHEMA_REVISION
+    assert db.is_current()
+    tables = set(inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    db.upgrade()  # a restart runs it again: nothing happens
+    assert db.current_revision() == db.head_revision()
+
+
+def test_hocvu_db_upgrade_works_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert "revision 0001" in capsys.readouterr().out
+    assert Database(f"sqlite:///{tmp_path / 'cli.db'}").current_revision() == "0001"
+
+
+def test_conversation_state_survives_a_restart(db: Database) -> None:
+    state = ConversationState(lang="en", step_article="vneid-install", step_index=2, recent_questions=("q1", "q2"))
+    SqlStateStore(db).save("test", "alice", state)
+    restarted = SqlStateStore(Database(db.url))
+    assert restarted.load("test", "alice") == state
+    assert restarted.load("test", "bob") == ConversationState()
+
+
+def test_the_journal_stores_redacted_text_and_turns_of_forgotten_users_unlinked(db: Database) -> None:
+    journal = SqlJournal(db)
+    journal.record(Turn("test", "alice", "số [số định danh đã ẩn]", "vi", "ask_question", None, True, 0.5, 12.0))
+    journal.record(Turn("test", "", "<button 1:del:y:1>", "vi", "delete_data", None, False, 0.0, 3.0))
+    with db.session() as session:
+        rows = session.scalars(select(ConversationLog).order_by(ConversationLog.id)).all()
+        assert [r.redacted_text for r in rows] == ["số [số định danh đã ẩn]", "<button 1:del:y:1>"]
+        assert rows[0].user_id is not None and rows[1].user_id is None
+
+
+def test_retention_purges_old_conversation_logs(db: Database) -> None:
+    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db).record(Turn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
+    with db.session() as session:
+        old = session.scalars(select(ConversationLog).where(ConversationLog.redacted_text == "old")).one()
+        old.created_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=91)
+    assert purge_logs(db, 90) == 1
+    with db.session() as session:
+        assert session.scalars(select(ConversationLog.redacted_text)).all() == ["new"]
+
+
+def test_an_answer_is_scored_once_and_stale_positions_are_refused(db: Database) -> None:
+    store = SqlLearningStore(db)
+    session = store.start_session(ALICE, "topic", "vneid", "", ("q1", "q2"), "vi", NOW)
+    first = store.record_answer(ALICE, session.id, 0, "q1", 1, True, NOW)
+    assert first is not None and first.position == 1 and first.correct == 1
+    assert store.record_answer(ALICE, session.id, 0, "q1", 1, True, NOW) is None  # double tap
+    assert store.record_answer(ALICE, session.id, 5, "q1", 1, True, NOW) is None  # never asked
+    last = store.record_answer(ALICE, session.id, 1, "q2", 0, False, NOW)
+    assert last is not None and last.finished and last.correct == 1
+    assert store.open_session(ALICE) is None
+    assert _count(db, QuizAnswerRow) == 2
+    cards = store.review_cards(ALICE)
+    assert cards["q1"].box == 2 and cards["q2"].box == 1
+
+
+def test_starting_a_quiz_abandons_the_open_one(db: Database) -> None:
+    store = SqlLearningStore(db)
+    old = store.start_session(ALICE, "topic", "vneid", "", ("q1", "q2"), "vi", NOW)
+    new = store.start_session(ALICE, "final", "vneid", "", ("q3",), "vi", NOW)
+    assert store.open_session(ALICE) == new
+    assert store.record_answer(ALICE, old.id, 0, "q1", 1, True, NOW) is None
+
+
+def test_deleting_a_user_removes_every_row_about_them(db: Database) -> None:
+    store, bob = SqlLearningStore(db), UserRef("test", "bob")
+    for user in (ALICE, bob):
+        SqlStateStore(db).save(user.channel, user.user_id, ConversationState(lang="vi"))
+        SqlJournal(db).record(Turn(user.channel, user.user_id, "hi", "vi", "greet", None, False, 0.0, 1.0))
+        session = store.start_session(user, "topic", "vneid", "", ("q1",), "vi", NOW)
+        store.record_answer(user, session.id, 0, "q1", 0, False, NOW)
+        store.lesson_done(user, "lesson-vneid-01", 3, 3, NOW)
+        store.record_feedback(user, "vneid-install", True, NOW)
+        store.add_certificate(user, CertificateRecord(f"HV-{user.user_id.upper():A<8}-AAAAAAAA", "vneid", 90, "x", NOW))
+    assert store.delete_user(ALICE) is True
+    assert store.delete_user(ALICE) is False
+    with db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            if "user_id" in table.c:
+                owners = set(session.execute(select(table.c.user_id)).scalars())
+                assert owners <= {session.scalar(select(User.id).where(User.external_id == "bob"))}, table.name
+        assert session.scalars(select(User.external_id)).all() == ["bob"]
+    assert _count(db, QuizAnswerRow) == 1 and _count(db, QuizSessionRow) == 1
+
+
+async def test_concurrent_answers_to_the_same_question_score_exactly_once(db: Database) -> None:
+    store = SqlLearningStore(db)
+    session = store.start_session(ALICE, "topic", "vneid", "", ("q1", "q2"), "vi", NOW)
+    tasks = 4  # fewer than asyncio's default thread pool on a 2-core machine, so all run at once
+    barrier = threading.Barrier(tasks, timeout=30)
+
+    def answer() -> object:
+        barrier.wait()  # all hit the database together
+        return SqlLearningStore(db).record_answer(ALICE, session.id, 0, "q1", 1, True, NOW)
+
+    results = await asyncio.gather(*(asyncio.to_thread(answer) for _ in range(tasks)))
+    assert sum(r is not None for r in results) == 1
+    assert _count(db, QuizAnswerRow) == 1
+    current = store.open_session(ALICE)
+    assert current is not None and current.position == 1 and current.correct == 1
