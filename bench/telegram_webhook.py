@@ -173,14 +173,17 @@ def main() -> int:
         return _serve_bot(Path(args.bot), args.embedder, args.port)
 
     workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
-    source_index = REPO / "var" / "index"
-    if source_index.exists():  # reuse the index built for the repository's content (keyed by content hash)
-        shutil.copytree(source_index, workdir / "index")
+    for cache in ("index", "nlu"):  # reuse what was built for the repository's content (keyed by content hash)
+        if (REPO / "var" / cache).is_dir():
+            shutil.copytree(REPO / "var" / cache, workdir / cache)
     port = _free_port()
     with FakeTelegram() as fake:
         config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
         config["data_dir"] = str(workdir)
         config["content_dir"] = str(REPO / "knowledge_base")
+        for key, value in (config.get("nlu") or {}).items():  # relative paths are relative to the config file
+            if key.endswith("_data") and isinstance(value, str):
+                config["nlu"][key] = str(REPO / value)
         config.setdefault("telegram", {})
         config["telegram"].update({"base_url": fake.base_url, "flood_burst": 8, "flood_per_minute": 20})
         config["logging"] = {"level": "WARNING"}
@@ -216,9 +219,15 @@ def main() -> int:
                 _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate)
             )
             flat = asyncio.run(_run(fake, arrivals, url, questions, 30_000_000, args.burst, None))
+            sends = fake.calls("sendMessage")
+            failed = sum(1 for r in sends if r.params.get("_status") != 200)
+            answered = len(arrivals.first)
         finally:
             bot.terminate()
             bot.wait(timeout=30)
+        problems = [
+            line for line in (workdir / "bot.log").read_text().splitlines() if "WARNING" in line or "ERROR" in line
+        ]
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f}; embedder: {args.embedder}")
     for name, result in (("paced", paced), ("flat out", flat)):
@@ -227,6 +236,11 @@ def main() -> int:
             f"{result['per_second']:.0f} updates/s; latency p50 {result['p50_ms']:.0f} ms, "
             f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
         )
+    print(
+        f"sendMessage requests: {len(sends)} for {answered} answered chats, {failed} refused; bot log: {len(problems)} warnings/errors"
+    )
+    for line in problems[:5]:
+        print("  " + line[:200])
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -330,7 +330,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .concurrent_updates(256)  # ordering per user is kept by TelegramChannel itself
-        .connection_pool_size(64)
+        .connection_pool_size(32)  # matches ChatSender's max_in_flight
         .pool_timeout(10.0)
         .read_timeout(request_timeout)
         .write_timeout(request_timeout)
