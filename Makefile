@@ -45,6 +45,7 @@ eval: install
 bench: install-test
 	$(BIN)/python -m bench.answer_latency
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.quiz_answer
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ restart is in the LearningStore.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import time
@@ -310,9 +311,16 @@ class Tutor:
         if updated is None:  # lost a race with the same answer sent twice
             return self._stale(user, lang, "quiz_already")
         article = self.kb.get(question.article, lang).title if question.article in self.kb else None
-        replies = [quiz.feedback_reply(question, event.choice, article, lang)]
+        feedback = quiz.feedback_reply(question, event.choice, article, lang)
+        replies = [feedback]
         if updated.current is not None and updated.current in self.quizzes:
-            replies.append(self._question(updated, lang))
+            # The article button goes under the next question, after its options: channels that number
+            # buttons (the terminal) then show A, B, C as 1, 2, 3, the same as for the first question.
+            following = self._question(updated, lang)
+            replies = [
+                dataclasses.replace(feedback, buttons=()),
+                dataclasses.replace(following, buttons=(*following.buttons, *feedback.buttons)),
+            ]
         elif updated.finished:
             replies.extend(self._finish(user, updated, lang))
         return LearningReply(replies, "quiz_answer")

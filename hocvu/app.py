@@ -59,7 +59,7 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> Databas
     if db.is_current():
         pass
     elif migrate if migrate is not None else db.is_sqlite:
-        db.upgrade()
+        db.upgrade(quiet=True)
     else:
         raise ConfigError(f"the database schema is not up to date: run `hocvu db upgrade` ({db.safe_url})")
     purged = purge_logs(db, settings.privacy.log_retention_days)

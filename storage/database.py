@@ -6,6 +6,7 @@ connection, so the chat, a CLI command and a test can share one file without "da
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,9 +66,12 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "head", *, quiet: bool = False) -> None:
         """Bring the schema to `revision` with Alembic, from any working directory."""
         from alembic import command
+
+        if quiet:  # Alembic logs every plugin at INFO: noise in a chat terminal on first start
+            logging.getLogger("alembic").setLevel(logging.WARNING)
 
         with self.engine.begin() as connection:
             config = alembic_config(self.url)

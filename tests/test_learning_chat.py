@@ -169,6 +169,8 @@ def test_typed_answers_on_text_only_channels(app: App) -> None:
     assert "Đúng rồi" in user.say(str(question.answer + 1)).plain_text()  # a number
     wrong = user.say(f"đáp án {LETTERS[(_question_in(user.last).answer + 1) % 3]}")  # type: ignore[arg-type]
     assert "Chưa đúng" in wrong.plain_text() and any("📄" in label for label in user.buttons(wrong))
+    # Options keep their numbers 1, 2, 3 on numbered-button channels; the article link comes after them.
+    assert [b.label for r in wrong.replies for row in r.buttons for b in row][:3] == ["A", "B", "C"]
 
 
 def test_a_wrongly_answered_question_comes_back_for_review(app: App) -> None:
