@@ -123,7 +123,7 @@ def build_app(
 
         db = open_database(settings)
         states = states or SqlStateStore(db)
-        journal = SqlJournal(db)
+        journal = SqlJournal(db, retention_days=settings.privacy.log_retention_days)
         tutor = make_tutor(settings, kb, SqlLearningStore(db))
     assistant = Assistant(
         kb,

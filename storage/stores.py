@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,10 +123,18 @@ class SqlStateStore:
 class SqlJournal:
     """The conversation log. Turns of users who asked to be forgotten (empty user id) are kept unlinked."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, retention_days: int | None = None) -> None:
         self.db = db
+        self.retention_days = retention_days
+        self._next_purge = 0.0  # monotonic time; a server runs for months, so retention applies daily
 
     def record(self, turn: Turn) -> None:
+        if self.retention_days is not None and time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + 24 * 3600
+            try:
+                purge_logs(self.db, self.retention_days)
+            except Exception:
+                log.exception("could not purge old conversation logs")
         try:
             with self.db.session() as session:
                 uid = _ensure_user(self.db, session, turn.channel, turn.user_id) if turn.user_id else None

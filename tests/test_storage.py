@@ -88,6 +88,15 @@ def test_retention_purges_old_conversation_logs(db: Database) -> None:
         assert session.scalars(select(ConversationLog.redacted_text)).all() == ["new"]
 
 
+def test_a_long_running_journal_applies_retention_by_itself(db: Database) -> None:
+    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    with db.session() as session:
+        session.scalars(select(ConversationLog)).one().created_at = datetime(2020, 1, 1)
+    SqlJournal(db, retention_days=30).record(Turn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
+    with db.session() as session:
+        assert session.scalars(select(ConversationLog.redacted_text)).all() == ["new"]
+
+
 def test_an_answer_is_scored_once_and_stale_positions_are_refused(db: Database) -> None:
     store = SqlLearningStore(db)
     session = store.start_session(ALICE, "topic", "vneid", "", ("q1", "q2"), "vi", NOW)
