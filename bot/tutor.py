@@ -40,9 +40,9 @@ DELETE_CONFIRM_SECONDS = 15 * 60
 
 _TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
 _PROGRESS = re.compile(
-    r"^(?:(?:toi|minh|em|tao) )?(?:da )?hoc (?:den|toi|duoc) (?:dau|bao nhieu)(?: roi)?"
-    r"|^(?:xem )?(?:tien do|ket qua)(?: hoc(?: tap)?)?(?: cua (?:toi|minh|em))?"
-    r"|^(?:show )?(?:my )?progress|^how am i doing$"
+    r"^(?:(?:toi|minh|em|tao) )?(?:da )?hoc (?:den|toi|duoc) (?:dau|bao nhieu)(?: roi)?$"
+    r"|^(?:xem )?(?:tien do(?: hoc(?: tap)?)?|ket qua hoc(?: tap)?)(?: cua (?:toi|minh|em))?$"
+    r"|^(?:show )?(?:my )?progress$|^how am i doing$"
 )
 _REVIEW = re.compile(r"^(?:(?:toi|minh|em) )?(?:muon )?(?:on tap|on lai|on bai|lam bai on tap|review)$")
 _DELETE = re.compile(

@@ -310,3 +310,36 @@ def test_killing_the_process_in_the_middle_of_a_quiz_loses_nothing(
     second = subprocess.run(command, input=b"/quiz\n", capture_output=True, env=env, timeout=120)
     out = second.stdout.decode()
     assert "làm tiếp" in out and "Câu 2/5" in out, out
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("tôi học đến đâu rồi", "progress"),
+        ("xem tiến độ học tập", "progress"),
+        ("my progress", "progress"),
+        ("ôn tập", "review"),
+        ("on lai", "review"),
+        ("làm bài kiểm tra về dịch vụ công", "start_quiz"),
+        ("lam bai trac nghiem thanh toan", "start_quiz"),
+        ("take a quiz on scams", "start_quiz"),
+        ("xoá dữ liệu của tôi", "delete_data"),
+        ("delete my data", "delete_data"),
+    ],
+)
+def test_learning_requests_in_plain_words(app: App, message: str, intent: str) -> None:
+    assert User_(app).say(message).intent == intent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "kết quả xổ số hôm nay",
+        "kiểm tra số dư tài khoản ngân hàng",
+        "thi bằng lái xe ở đâu",
+        "cách xóa dữ liệu trên điện thoại",
+        "ôn tập thi đại học",
+    ],
+)
+def test_questions_that_merely_look_like_learning_requests_are_not_taken_for_them(app: App, message: str) -> None:
+    assert User_(app).say(message).intent not in ("progress", "review", "start_quiz", "delete_data")
