@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-test chat test lint typecheck check-content eval bench clean
+# Rasa Open Source 3.6.21 needs Python 3.10 and an environment of its own (it pins SQLAlchemy < 1.5).
+RASA_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+RASA_VENV := .rasa-venv
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: install install-test chat test lint typecheck check-content eval bench clean rasa
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +28,23 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[st,dev]'
 	touch $@
 
+# From the lock file (a `pip freeze` of a working environment): no resolver backtracking, same versions
+# everywhere. uv (a dev dependency) takes ~20 s, pip ~1-2 min.
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	$(RASA_PYTHON) -m venv $(RASA_VENV)
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(RASA_VENV)/bin/python -r requirements/rasa.lock; \
+	else $(RASA_VENV)/bin/pip install -q --no-deps -r requirements/rasa.lock; fi
+	touch $@
+
+# The Rasa environment plus a model trained from nlu/ (skipped when the data did not change).
+rasa: install-test
+	@if [ -n "$(RASA_PYTHON)" ]; then \
+		$(MAKE) --no-print-directory $(RASA_VENV)/.installed && $(BIN)/hocvu nlu train --engine rasa; \
+	else \
+		echo "make rasa: skipped: no Python 3.10 found (Rasa 3.6 needs Python < 3.11; set RASA_PYTHON=...)."; \
+		echo "           The Rasa engine's tests will be skipped; the embedded engine covers NLU."; \
+	fi
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
@@ -30,7 +52,7 @@ install-test: $(VENV)/.installed-test
 chat: install
 	$(BIN)/hocvu chat
 
-test: install-test
+test: install-test rasa
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/hocvu kb check
@@ -48,4 +70,4 @@ bench: install-test
 	$(BIN)/python -m bench.quiz_answer
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RASA_VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -172,7 +172,11 @@ class Assistant:
         best = result.best
         ranking = tuple(h.article_id for h in result.hits)
         if result.fallback or best is None:
-            reply = answers.fallback(self.kb, result.suggestions, lang)
+            # Clearly off-topic ("giá vàng hôm nay"): the polite "I only know digital skills" reply without
+            # "did you mean" guesses. A confident answer still wins over the classifier: an in-scope question
+            # taken for off-topic must not lose its answer.
+            off_topic = confident and parsed.intent == "out_of_scope"
+            reply = answers.fallback(self.kb, [] if off_topic else result.suggestions, lang)
             return (
                 Response(
                     [*prefix, reply],

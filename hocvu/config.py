@@ -39,10 +39,27 @@ class RetrievalConfig:
     lexical_saturation: float = 20.0
 
 
+NLU_ENGINES = ("rules", "embedded", "rasa")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RasaSettings:
+    url: str = "http://127.0.0.1:5005"
+    timeout: float = 0.5  # seconds per parse; slower answers fall back to the embedded engine
+    retry_after: float = 10.0  # seconds to leave a failing Rasa alone before trying it again
+    pipeline: Path = REPO_ROOT / "nlu" / "config.yml"
+    venv: Path = REPO_ROOT / ".rasa-venv"
+    lock_file: Path = REPO_ROOT / "requirements" / "rasa.lock"
+
+
 @dataclass(frozen=True)
 class NLUSettings:
-    engine: str = "rules"
+    engine: str = "embedded"
     intent_threshold: float = 0.7
+    training_data: Path = REPO_ROOT / "nlu" / "data" / "nlu.yml"
+    test_data: Path = REPO_ROOT / "nlu" / "eval" / "test_nlu.yml"
+    rasa: RasaSettings = field(default_factory=RasaSettings)
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,33 @@ def _telegram(section: _Reader) -> TelegramSettings:
     )
 
 
+def _nlu(nlu: _Reader, base: Path) -> NLUSettings:
+    rasa = nlu.section("rasa")
+    timeout = rasa.data.get("timeout", 0.5)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 30:
+        raise ConfigError(f"{nlu.path}: 'nlu.rasa.timeout' must be seconds between 0 and 30, got {timeout!r}")
+    retry = rasa.data.get("retry_after", 10)
+    if isinstance(retry, bool) or not isinstance(retry, (int, float)) or retry < 0:
+        raise ConfigError(f"{nlu.path}: 'nlu.rasa.retry_after' must be seconds ≥ 0, got {retry!r}")
+    url = rasa.text("url", "http://127.0.0.1:5005")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{nlu.path}: 'nlu.rasa.url' must start with http:// or https://, got {url!r}")
+    return NLUSettings(
+        engine=nlu.text("engine", "embedded", NLU_ENGINES),
+        intent_threshold=nlu.fraction("intent_threshold", 0.7),
+        training_data=(base / nlu.text("training_data", "nlu/data/nlu.yml")).resolve(),
+        test_data=(base / nlu.text("test_data", "nlu/eval/test_nlu.yml")).resolve(),
+        rasa=RasaSettings(
+            url=url,
+            timeout=float(timeout),
+            retry_after=float(retry),
+            pipeline=(base / rasa.text("pipeline", "nlu/config.yml")).resolve(),
+            venv=(base / rasa.text("venv", ".rasa-venv")).resolve(),
+            lock_file=(base / rasa.text("lock_file", "requirements/rasa.lock")).resolve(),
+        ),
+    )
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get("HOCVU_CONFIG") or DEFAULT_CONFIG).resolve()
@@ -254,9 +298,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             lexical_weight=retrieval.number("lexical_weight", 0.1),
             lexical_saturation=retrieval.number("lexical_saturation", 20.0, minimum=0.001, maximum=1000.0),
         ),
-        nlu=NLUSettings(
-            engine=nlu.text("engine", "rules", ("rules",)), intent_threshold=nlu.fraction("intent_threshold", 0.7)
-        ),
+        nlu=_nlu(nlu, base),
         telegram=_telegram(root.section("telegram")),
         database=DatabaseSettings(url=root.section("database").text("url", "")),
         privacy=PrivacySettings(log_retention_days=root.section("privacy").whole("log_retention_days", 90)),

@@ -1,0 +1,168 @@
+"""The default NLU engine: trained in-process from the Rasa YAML, no second service.
+
+Features are the query's e5 embedding (the one retrieval needs anyway, so it costs nothing extra) plus
+hashed character n-grams and words of the diacritic-folded text, which carry the short, fixed chat
+phrases ("tiep di", "nhắc lại") that sentence embeddings blur. A softmax regression over them trains in
+about a second; the weights are cached under `<data_dir>/nlu/<hash>.npz`, keyed by the training data,
+the embedder and this file's feature version, so a restart loads them in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge_base.embedders import Embedder
+from knowledge_base.normalize import NORMALIZER_VERSION, normalize
+from knowledge_base.query import Query
+from nlu.engine import IntentResult
+from nlu.entities import EntityMatcher
+from nlu.training_data import TrainingData, load_training_data
+
+log = logging.getLogger(__name__)
+
+FEATURE_VERSION = "1"
+HASH_BUCKETS = 4096
+_EPOCHS = 300
+_LEARNING_RATE = 0.2
+
+Matrix = npt.NDArray[np.float32]
+
+
+def _bucket(feature: str) -> int:
+    digest = hashlib.blake2b(feature.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") % HASH_BUCKETS
+
+
+def lexical_features(folded: str) -> Matrix:
+    """Hashed character 2-4-grams within word boundaries plus words and word pairs, L2-normalised."""
+    vector = np.zeros(HASH_BUCKETS, dtype=np.float32)
+    words = folded.split()
+    for word in words:
+        padded = f" {word} "
+        for n in (2, 3, 4):
+            for i in range(len(padded) - n + 1):
+                vector[_bucket("c" + padded[i : i + n])] += 1.0
+        vector[_bucket("w" + word)] += 2.0
+    for first, second in itertools.pairwise(words):
+        vector[_bucket(f"b{first} {second}")] += 2.0
+    if len(words) <= 3:  # short messages are the conversational ones; let the model know
+        vector[_bucket(f"len{len(words)}")] += 2.0
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def _softmax(logits: Matrix) -> Matrix:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    result: Matrix = exp / exp.sum(axis=-1, keepdims=True)
+    return result
+
+
+def _train(features: Matrix, labels: npt.NDArray[np.int64], classes: int) -> tuple[Matrix, Matrix]:
+    """Full-batch softmax regression with Adam, no regularisation: confident on the fixed chat phrases,
+    deterministic, about a second on ~750 examples."""
+    n, d = features.shape
+    weights = np.zeros((d, classes), dtype=np.float32)
+    bias = np.zeros(classes, dtype=np.float32)
+    target = np.zeros((n, classes), dtype=np.float32)
+    target[np.arange(n), labels] = 1.0
+    # Balance classes so the large ask_question and out_of_scope sets do not swamp short intents.
+    counts = np.bincount(labels, minlength=classes).astype(np.float32)
+    sample_weight = (n / (classes * counts[labels]))[:, None].astype(np.float32)
+    m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
+    m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, _EPOCHS + 1):
+        probs = _softmax(features @ weights + bias)
+        error = (probs - target) * sample_weight / n
+        grad_w = features.T @ error
+        grad_b = error.sum(axis=0)
+        m_w = beta1 * m_w + (1 - beta1) * grad_w
+        v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
+        m_b = beta1 * m_b + (1 - beta1) * grad_b
+        v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
+        correction1 = 1 - beta1**step
+        correction2 = 1 - beta2**step
+        weights -= _LEARNING_RATE * (m_w / correction1) / (np.sqrt(v_w / correction2) + eps)
+        bias -= _LEARNING_RATE * (m_b / correction1) / (np.sqrt(v_b / correction2) + eps)
+    return weights.astype(np.float32), bias.astype(np.float32)
+
+
+class EmbeddedEngine:
+    """Softmax regression over the shared query embedding and folded-text n-grams."""
+
+    name = "embedded"
+
+    def __init__(self, embedder: Embedder, training_data: Path | TrainingData, cache_dir: Path | None) -> None:
+        self.embedder = embedder
+        self._source = training_data
+        self.cache_dir = cache_dir
+        self.intents: tuple[str, ...] = ()
+        self._weights: Matrix | None = None
+        self._bias: Matrix | None = None
+        self._entities: EntityMatcher | None = None
+        self.trained_from_scratch = False
+
+    def cache_key(self, data: TrainingData) -> str:
+        parts = (data.digest, self.embedder.fingerprint, NORMALIZER_VERSION, FEATURE_VERSION, str(HASH_BUCKETS))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def cache_path(self, data: TrainingData) -> Path | None:
+        return self.cache_dir / f"{self.cache_key(data)}.npz" if self.cache_dir else None
+
+    def warm_up(self) -> None:
+        if self._weights is not None:
+            return
+        data = self._source if isinstance(self._source, TrainingData) else load_training_data(self._source)
+        self._entities = EntityMatcher.from_training(data)
+        path = self.cache_path(data)
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as cached:
+                self.intents = tuple(str(i) for i in cached["intents"])
+                self._weights = cached["weights"].astype(np.float32)
+                self._bias = cached["bias"].astype(np.float32)
+            return
+        started = time.perf_counter()
+        self.intents = tuple(sorted({e.intent for e in data.examples}))
+        index = {intent: i for i, intent in enumerate(self.intents)}
+        normalized = [normalize(e.text) for e in data.examples]
+        self.embedder.warm_up()
+        with self.embedder.build_threads():
+            # Queries, not passages: at run time the features come from Query.vector.
+            dense = np.vstack(
+                [
+                    self.embedder.embed_queries([n.clean for n in normalized[i : i + 64]])
+                    for i in range(0, len(normalized), 64)
+                ]
+            )
+        features = np.hstack([dense, np.vstack([lexical_features(n.folded) for n in normalized])]).astype(np.float32)
+        labels = np.array([index[e.intent] for e in data.examples], dtype=np.int64)
+        self._weights, self._bias = _train(features, labels, len(self.intents))
+        self.trained_from_scratch = True
+        log.info(
+            "embedded NLU trained on %d examples, %d intents in %.1f s",
+            len(data.examples),
+            len(self.intents),
+            time.perf_counter() - started,
+        )
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".tmp.npz")
+            np.savez(partial, intents=np.array(self.intents), weights=self._weights, bias=self._bias)
+            partial.replace(path)  # atomic: a concurrent start never reads half a file
+
+    def parse(self, query: Query) -> IntentResult:
+        if self._weights is None or self._bias is None or self._entities is None:
+            self.warm_up()
+        assert self._weights is not None and self._bias is not None and self._entities is not None
+        features = np.concatenate([query.vector, lexical_features(query.text.folded)])
+        probs = _softmax(features @ self._weights + self._bias)
+        best = int(np.argmax(probs))
+        return IntentResult(self.intents[best], float(probs[best]), self._entities.extract(query.text), self.name)

