@@ -68,6 +68,7 @@ bench: install-test
 	$(BIN)/python -m bench.answer_latency
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.quiz_answer
+	$(BIN)/python -m bench.nlu_latency
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) var .pytest_cache .mypy_cache .ruff_cache
