@@ -156,6 +156,9 @@ def certificate_png(record: CertificateRecord, lang: str) -> bytes:
 
     def centred(y: int, text: str, size: int, bold: bool = False, fill: str = ink) -> None:
         font = _font(size, bold)
+        while size > 16 and draw.textlength(text, font=font) > width - 160:  # long names still fit
+            size -= 2
+            font = _font(size, bold)
         draw.text((width / 2, y), text, font=font, fill=fill, anchor="ma")
 
     centred(90, t("cert_image_movement", lang), 34, True, red)

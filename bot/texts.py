@@ -273,7 +273,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "cert_default_holder": {"vi": "Học viên Bình dân học vụ số", "en": "Digital Literacy for All learner"},
     "cert_image_movement": {"vi": "BÌNH DÂN HỌC VỤ SỐ", "en": "DIGITAL LITERACY FOR ALL"},
     "cert_image_title": {"vi": "CHỨNG NHẬN", "en": "CERTIFICATE"},
-    "cert_image_certifies": {"vi": "Chứng nhận", "en": "This certifies that"},
+    "cert_image_certifies": {"vi": "Trân trọng chứng nhận", "en": "This certifies that"},
     "cert_image_completed": {"vi": "đã hoàn thành bài thi kỹ năng số", "en": "has passed the digital skills test"},
     "cert_image_score": {"vi": "Điểm: {percent} %", "en": "Score: {percent} %"},
     "cert_image_date": {"vi": "Ngày cấp: {date}", "en": "Issued: {date}"},

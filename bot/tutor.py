@@ -51,7 +51,7 @@ _DELETE = re.compile(
 )
 _QUIZ = re.compile(
     r"^(?:(?:toi|minh|em|cho (?:toi|minh|em)) )?(?:muon |can )?"
-    r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a)\s+)?(?:bai\s+)?|bai\s+)?"
+    r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
     r"(?P<kind>kiem tra|trac nghiem|thi|quiz|test)\b(?P<rest>.*)$"
 )
 _FINAL = re.compile(r"\b(?:cuoi khoa|cuoi ky|final|chung chi|certificate)\b")
@@ -196,14 +196,15 @@ class Tutor:
             return "lesson", lesson
         topic = quiz.find_topic(rest)
         leftover = _FILLER.sub(" ", rest)
-        for word in (
+        names = (
             *quiz.TOPIC_KEYWORDS.get(topic or "", ()),
             *(fold(n) for n in TOPIC_NAMES.get(topic or "", {}).values()),
-        ):
-            leftover = leftover.replace(word, " ")
+        )
+        for word in sorted(names, key=len, reverse=True):  # "scams" before "scam"
+            leftover = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", leftover)
         if leftover.strip():  # "kiem tra so du tai khoan" is a question, not a quiz request
             return None
-        return ("final" if _FINAL.search(rest) else "topic"), topic or ""
+        return ("final" if _FINAL.search(folded) else "topic"), topic or ""
 
     def _command(self, user: UserRef, command: str, args: list[str], lang: str) -> LearningReply:
         if command == "/progress":

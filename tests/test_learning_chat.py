@@ -323,6 +323,8 @@ def test_killing_the_process_in_the_middle_of_a_quiz_loses_nothing(
         ("làm bài kiểm tra về dịch vụ công", "start_quiz"),
         ("lam bai trac nghiem thanh toan", "start_quiz"),
         ("take a quiz on scams", "start_quiz"),
+        ("final test on scams", "start_quiz"),
+        ("thi cuối khóa VNeID", "start_quiz"),
         ("xoá dữ liệu của tôi", "delete_data"),
         ("delete my data", "delete_data"),
     ],

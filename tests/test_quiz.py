@@ -120,6 +120,8 @@ def test_certificate_image_is_a_png_and_the_font_has_vietnamese_glyphs() -> None
     record = CertificateRecord("HV-ABCDEFGH-IJKLMNOP", "vneid", 90, "Nguyễn Thị Hồng Nhung", datetime.now(UTC))
     image = Image.open(io.BytesIO(certificate_png(record, "vi")))
     assert image.format == "PNG" and image.size == (1200, 800)
+    long_name = CertificateRecord(record.code, "public_services", 80, "Tôn Nữ " * 12 + "Hoa", record.issued_at)
+    assert Image.open(io.BytesIO(certificate_png(long_name, "vi"))).size == (1200, 800)
     font = _font(40, False)
     missing = bytes(font.getmask("\uffff"))  # what the font draws for a character it lacks
     assert all(bytes(font.getmask(ch)) != missing for ch in "ễịồươăâđêôƯỨỮẠỆ")
