@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -225,6 +226,8 @@ def main() -> int:
         finally:
             bot.terminate()
             bot.wait(timeout=30)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the bot process, start-up included
+        bot_cpu = usage.ru_utime + usage.ru_stime
         problems = [
             line for line in (workdir / "bot.log").read_text().splitlines() if "WARNING" in line or "ERROR" in line
         ]
@@ -236,6 +239,9 @@ def main() -> int:
             f"{result['per_second']:.0f} updates/s; latency p50 {result['p50_ms']:.0f} ms, "
             f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
         )
+    print(
+        f"bot process CPU: {bot_cpu:.1f} s, {bot_cpu / max(answered, 1) * 1000:.1f} ms per update (start-up included)"
+    )
     print(
         f"sendMessage requests: {len(sends)} for {answered} answered chats, {failed} refused; bot log: {len(problems)} warnings/errors"
     )
