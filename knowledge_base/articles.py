@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
+from knowledge_base.normalize import fold, to_nfc
+
 # libyaml's parser is about ten times faster than the pure-Python one: start-up parses every article.
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-from knowledge_base.normalize import fold, to_nfc
 
 TOPICS = ("vneid", "public_services", "digital_payments", "online_safety", "digital_skills")
 LANGS = ("vi", "en")

