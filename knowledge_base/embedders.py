@@ -129,8 +129,6 @@ class OnnxE5Embedder:
     `warm_up()` when missing); see knowledge_base/onnx_export.py.
     """
 
-    MAX_TOKENS = 512
-
     def __init__(self, folder: Path, *, threads: int = 1, build_threads: int = 2) -> None:
         self.folder = folder
         self.threads = threads
@@ -138,6 +136,8 @@ class OnnxE5Embedder:
         self._session: Any = None
         self._build_session: Any = None
         self._tokenizer: Any = None
+        self._table: Any = None
+        self._scales: Any = None
 
     @property
     def fingerprint(self) -> str:
@@ -162,15 +162,14 @@ class OnnxE5Embedder:
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        from tokenizers import Tokenizer
-
-        from knowledge_base.onnx_export import export_e5_onnx, is_built
+        from knowledge_base.e5_tokenizer import E5Tokenizer
+        from knowledge_base.onnx_export import EMBEDDINGS_FILE, SCALES_FILE, TOKENIZER_FILE, export_e5_onnx, is_built
 
         if not is_built(self.folder):
             export_e5_onnx(self.folder)
-        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        tokenizer.enable_truncation(self.MAX_TOKENS)
-        self._tokenizer = tokenizer
+        self._table = np.load(self.folder / EMBEDDINGS_FILE, mmap_mode="r")
+        self._scales = np.load(self.folder / SCALES_FILE)
+        self._tokenizer = E5Tokenizer.load(self.folder / TOKENIZER_FILE)
         self._session = self._open(self.threads)
 
     def _embed(self, texts: Sequence[str], prefix: str) -> Vectors:
@@ -181,8 +180,10 @@ class OnnxE5Embedder:
         session = self._build_session or self._session
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            ids = np.array([self._tokenizer.encode(prefix + text).ids], dtype=np.int64)
-            out[row] = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+            ids = np.array(self._tokenizer.encode(prefix + text), dtype=np.int64)
+            embeds = (self._table[ids].astype(np.float32) * self._scales[ids, None])[None, :, :]
+            mask = np.ones((1, len(ids)), dtype=np.int64)
+            out[row] = session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0][0]
         return _normalised(out) if len(texts) else out
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:

