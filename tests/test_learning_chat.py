@@ -279,13 +279,14 @@ def test_killing_the_process_in_the_middle_of_a_quiz_loses_nothing(
 ) -> None:
     """`hocvu chat` killed with SIGKILL after an answer; a new process continues at the next question."""
     del real_app  # requested only so the search index exists in the data dir
-    config = tmp_path / "config.yml"
-    config.write_text(
-        f"data_dir: {settings.data_dir}\ncontent_dir: {REPO / 'knowledge_base'}\nnlu:\n  engine: rules\n",
-        encoding="utf-8",
+    # `hocvu chat` with the test settings (their data dir holds the index real_app built).
+    program = (
+        "import dataclasses, sys; from pathlib import Path; from hocvu.cli import cmd_chat; "
+        "from hocvu.config import load_settings; "
+        "sys.exit(cmd_chat(dataclasses.replace(load_settings(), data_dir=Path(sys.argv[1])), None))"
     )
-    env = {**os.environ, "HOCVU_CONFIG": str(config), "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
-    command = [sys.executable, "-m", "hocvu.cli", "chat"]
+    command = [sys.executable, "-c", program, str(settings.data_dir)]
+    env = {**os.environ, "HOCVU_CONFIG": str(settings.path), "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
     first = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert first.stdin is not None
     first.stdin.write(b"/quiz vneid\nB\n")  # vneid-q01: B is right
