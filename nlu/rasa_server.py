@@ -6,10 +6,12 @@ when nothing changed and a server never loads a model trained on other data.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,29 +64,42 @@ class RasaProject:
             raise RasaSetupError(f"Rasa is not installed at {self.venv}: run `make rasa` (needs Python 3.10)")
 
     def train(self, *, force: bool = False) -> tuple[Path, bool]:
-        """Train unless a model for the current data exists; returns (model, trained now)."""
+        """Train unless a model for the current data exists; returns (model, trained now).
+
+        Concurrent callers (a test run and `make rasa`) take turns on a lock file; the model appears under
+        its final name only when complete.
+        """
         self.require_rasa()
         model = self.model_path
         if model.exists() and not force:
             return model, False
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            str(self.rasa),
-            "train",
-            "nlu",
-            "--nlu",
-            str(self.training_data),
-            "--config",
-            str(self.pipeline),
-            "--out",
-            str(self.models_dir),
-            "--fixed-model-name",
-            model.name.removesuffix(".tar.gz"),
-        ]
-        result = subprocess.run(command, env=_environment(self.models_dir), capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not model.exists():
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-            raise RasaSetupError(f"`rasa train nlu` failed (exit {result.returncode}):\n{tail}")
+        with open(self.models_dir / ".train.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if model.exists() and not force:
+                return model, False  # trained by whoever held the lock before us
+            with tempfile.TemporaryDirectory(dir=self.models_dir, prefix=".training-") as out:
+                command = [
+                    str(self.rasa),
+                    "train",
+                    "nlu",
+                    "--nlu",
+                    str(self.training_data),
+                    "--config",
+                    str(self.pipeline),
+                    "--out",
+                    out,
+                    "--fixed-model-name",
+                    "model",
+                ]
+                result = subprocess.run(
+                    command, env=_environment(self.models_dir), capture_output=True, text=True, check=False
+                )
+                trained = Path(out) / "model.tar.gz"
+                if result.returncode != 0 or not trained.exists():
+                    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+                    raise RasaSetupError(f"`rasa train nlu` failed (exit {result.returncode}):\n{tail}")
+                os.replace(trained, model)
         return model, True
 
 
