@@ -93,6 +93,10 @@ class LearningStore(Protocol):
 
     def lesson_done(self, user: UserRef, lesson_id: str, score: int, total: int, now: datetime) -> None: ...
 
+    def lessons_done(self, user: UserRef) -> set[str]:
+        """Ids of the lessons whose quiz the user has finished."""
+        ...
+
     def add_certificate(self, user: UserRef, certificate: CertificateRecord) -> bool:
         """False when the code is already taken (the caller draws another)."""
         ...

@@ -247,6 +247,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "• {topic}: nắm vững {n}/{total} câu ({percent} %)",
         "en": "• {topic}: {n} of {total} questions mastered ({percent} %)",
     },
+    "progress_lessons": {
+        "vi": "• Bài học đã làm kiểm tra: {n}/{total}",
+        "en": "• Lessons with their quiz done: {n} of {total}",
+    },
     "progress_certified": {"vi": "🎓 đã có chứng chỉ", "en": "🎓 certified"},
     "progress_empty": {
         "vi": "Bạn chưa làm bài kiểm tra nào. Gõ /quiz để bắt đầu học và kiểm tra kiến thức nhé.",

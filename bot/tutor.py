@@ -414,6 +414,9 @@ class Tutor:
             if topic in certified:
                 line += " · " + t("progress_certified", lang)
             lines.append(line)
+        done = self.store.lessons_done(user) & set(self.lessons)
+        if done:
+            lines.append(t("progress_lessons", lang, n=len(done), total=len(self.lessons)))
         due = quiz.due_questions(cards, self.quizzes, self.clock(), size=100)
         text = t("progress_title", lang) + "\n" + "\n".join(lines)
         buttons: tuple[tuple[Button, ...], ...] = ()

@@ -321,6 +321,16 @@ class SqlLearningStore:
             else:
                 row.score, row.total, row.completed_at = max(row.score, score), total, _naive(now)
 
+    def lessons_done(self, user: UserRef) -> set[str]:
+        with self.db.session() as session:
+            return set(
+                session.scalars(
+                    select(LessonProgress.lesson_id)
+                    .join(User, User.id == LessonProgress.user_id)
+                    .where(User.channel == user.channel, User.external_id == user.user_id)
+                )
+            )
+
     def add_certificate(self, user: UserRef, certificate: CertificateRecord) -> bool:
         try:
             with self.db.session() as session:

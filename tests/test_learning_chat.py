@@ -346,3 +346,13 @@ def test_learning_requests_in_plain_words(app: App, message: str, intent: str) -
 )
 def test_questions_that_merely_look_like_learning_requests_are_not_taken_for_them(app: App, message: str) -> None:
     assert User_(app).say(message).intent not in ("progress", "review", "start_quiz", "delete_data")
+
+
+def test_a_lesson_quiz_counts_towards_progress(app: App) -> None:
+    user = User_(app)
+    response = user.say("/quiz lesson-vneid-01")
+    assert "Câu 1/3" in response.plain_text()
+    for _ in range(3):
+        response = user.say(LETTERS[_question_in(response).answer])
+    assert "3/3" in response.plain_text()
+    assert "Bài học đã làm kiểm tra: 1/" in user.say("/progress").plain_text()

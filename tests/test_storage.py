@@ -128,6 +128,7 @@ def test_deleting_a_user_removes_every_row_about_them(db: Database) -> None:
         session = store.start_session(user, "topic", "vneid", "", ("q1",), "vi", NOW)
         store.record_answer(user, session.id, 0, "q1", 0, False, NOW)
         store.lesson_done(user, "lesson-vneid-01", 3, 3, NOW)
+        assert store.lessons_done(user) == {"lesson-vneid-01"}
         store.record_feedback(user, "vneid-install", True, NOW)
         store.add_certificate(user, CertificateRecord(f"HV-{user.user_id.upper():A<8}-AAAAAAAA", "vneid", 90, "x", NOW))
     assert store.delete_user(ALICE) is True
