@@ -59,6 +59,21 @@ def test_hocvu_db_upgrade_works_from_any_directory(
     assert Database(f"sqlite:///{tmp_path / 'cli.db'}").current_revision() == "0001"
 
 
+def test_hocvu_db_purge_applies_the_retention_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'purge.db'}"
+    db = Database(url)
+    db.upgrade()
+    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    with db.session() as session:
+        session.scalars(select(ConversationLog)).one().created_at = datetime(2020, 1, 1)
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "purge", "--days", "30"]) == 0
+    assert "deleted 1 conversation log rows older than 30 days" in capsys.readouterr().out
+    assert _count(db, ConversationLog) == 0
+
+
 def test_conversation_state_survives_a_restart(db: Database) -> None:
     state = ConversationState(lang="en", step_article="vneid-install", step_index=2, recent_questions=("q1", "q2"))
     SqlStateStore(db).save("test", "alice", state)
