@@ -235,18 +235,24 @@ def _nlu(nlu: _Reader, base: Path) -> NLUSettings:
     url = rasa.text("url", "http://127.0.0.1:5005")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{nlu.path}: 'nlu.rasa.url' must start with http:// or https://, got {url!r}")
+
+    def path(section: _Reader, key: str, default: Path) -> Path:
+        # Given: relative to the config file. Left out: the files shipped in the repository.
+        return (base / section.text(key, "")).resolve() if section.data.get(key) else default
+
+    defaults, rasa_defaults = NLUSettings(), RasaSettings()
     return NLUSettings(
         engine=nlu.text("engine", "embedded", NLU_ENGINES),
         intent_threshold=nlu.fraction("intent_threshold", 0.7),
-        training_data=(base / nlu.text("training_data", "nlu/data/nlu.yml")).resolve(),
-        test_data=(base / nlu.text("test_data", "nlu/eval/test_nlu.yml")).resolve(),
+        training_data=path(nlu, "training_data", defaults.training_data),
+        test_data=path(nlu, "test_data", defaults.test_data),
         rasa=RasaSettings(
             url=url,
             timeout=float(timeout),
             retry_after=float(retry),
-            pipeline=(base / rasa.text("pipeline", "nlu/config.yml")).resolve(),
-            venv=(base / rasa.text("venv", ".rasa-venv")).resolve(),
-            lock_file=(base / rasa.text("lock_file", "requirements/rasa.lock")).resolve(),
+            pipeline=path(rasa, "pipeline", rasa_defaults.pipeline),
+            venv=path(rasa, "venv", rasa_defaults.venv),
+            lock_file=path(rasa, "lock_file", rasa_defaults.lock_file),
         ),
     )
 
