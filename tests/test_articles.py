@@ -89,7 +89,13 @@ def test_missing_front_matter_is_a_clear_problem() -> None:
 
 def test_loader_collects_problems_from_every_file(tmp_path: Path) -> None:
     write(tmp_path, "vi", "vneid", "vneid-demo", GOOD)
-    write(tmp_path, "vi", "vneid", "vneid-two", GOOD.replace("id: vneid-demo", "id: vneid-two").replace("sources:\n  - https://dichvucong.gov.vn\n", ""))
+    write(
+        tmp_path,
+        "vi",
+        "vneid",
+        "vneid-two",
+        GOOD.replace("id: vneid-demo", "id: vneid-two").replace("sources:\n  - https://dichvucong.gov.vn\n", ""),
+    )
     write(tmp_path, "en", "vneid", "vneid-demo", GOOD.replace("lang: vi", "lang: vi"))
     with pytest.raises(ContentError) as error:
         load_articles(tmp_path, today=TODAY)
@@ -103,7 +109,9 @@ def test_kb_check_finds_missing_translation_and_shared_phrasing(tmp_path: Path) 
     write(root, "vi", "vneid", "vneid-demo", GOOD)
     write(root, "vi", "vneid", "vneid-copy", GOOD.replace("id: vneid-demo", "id: vneid-copy"))
     (tmp_path / "eval").mkdir()
-    (tmp_path / "eval" / "test.yml").write_text("- q: Cau hoi mot\n  kind: no_diacritics\n  expect: [vneid-demo]\n", encoding="utf-8")
+    (tmp_path / "eval" / "test.yml").write_text(
+        "- q: Cau hoi mot\n  kind: no_diacritics\n  expect: [vneid-demo]\n", encoding="utf-8"
+    )
     problems, _ = check_content(tmp_path, today=TODAY)
     text = "\n".join(str(p) for p in problems)
     assert "'vneid-demo' has no 'en' version" in text

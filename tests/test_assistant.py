@@ -76,7 +76,9 @@ def test_last_step_congratulates_and_asks_for_feedback(chat: Chat) -> None:
     response = chat.say("cach bat wifi tren dien thoai")
     steps = response.replies[-1].steps
     last = chat.app.assistant.handle(
-        UserMessage("test", chat.user_id, action=actions.encode("st", response.article_id, len(steps) - 1), kind="action")
+        UserMessage(
+            "test", chat.user_id, action=actions.encode("st", response.article_id, len(steps) - 1), kind="action"
+        )
     )
     reply = last.replies[-1]
     assert "🎉" in reply.text
@@ -106,7 +108,9 @@ def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> No
     assistant = Assistant(
         real_app.kb, real_app.retriever, real_app.embedder, real_app.nlu, MemoryStateStore(), journal=Capture()
     )
-    response = assistant.handle(UserMessage("test", "u1", text="mat khau la Hoa@1990 va cccd 079123456789, quen mk vneid"))
+    response = assistant.handle(
+        UserMessage("test", "u1", text="mat khau la Hoa@1990 va cccd 079123456789, quen mk vneid")
+    )
     assert "sensitive_data" in response.warnings
     assert "Đừng bao giờ gửi" in response.replies[0].text
     assert response.article_id == "vneid-forgot-passcode"

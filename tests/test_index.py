@@ -39,7 +39,10 @@ def test_index_is_reused_and_rebuilt_when_content_or_model_changes(articles: Pat
     assert index_dirs(data) == first  # nothing changed: reused
 
     path = articles / "vi" / "vneid" / "vneid-activate.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("questions:\n", "questions:\n  - kích hoạt giúp tôi\n", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("questions:\n", "questions:\n  - kích hoạt giúp tôi\n", 1),
+        encoding="utf-8",
+    )
     load_or_build(load_articles(articles), embedder, data)
     second = index_dirs(data)
     assert second != first and len(second) == 1  # rebuilt, and the stale index removed
