@@ -29,7 +29,13 @@ class E5Tokenizer:
         self.normalization = {chr(cp): out for cp, out in normalization.items()}
         self.bos, self.eos, self.unk = bos, eos, unk
         self.unk_score = min(scores) - 10.0
-        self.max_piece_bytes = max(len(p.encode("utf-8")) for p in pieces)
+        # A piece starting at position i begins with that character, so no candidate can be longer than
+        # the longest piece with the same first character: an exact bound, and much tighter than the
+        # engine's byte limit (most first characters only start short pieces).
+        self.longest_from: dict[str, int] = {}
+        for piece in self.ids:
+            if len(piece) > self.longest_from.get(piece[0], 0):
+                self.longest_from[piece[0]] = len(piece)
 
     @classmethod
     def from_model(cls, model: E5File) -> E5Tokenizer:
@@ -65,7 +71,6 @@ class E5Tokenizer:
         if not marked.startswith(META):
             marked = META + marked
         n = len(marked)
-        sizes = [len(ch.encode("utf-8")) for ch in marked]
         best = [-1e30] * (n + 1)
         best[0] = 0.0
         piece_at = [-1] * (n + 1)
@@ -73,11 +78,7 @@ class E5Tokenizer:
         for i in range(n):
             if best[i] <= -1e29:
                 continue
-            width = 0
-            for end in range(i + 1, n + 1):
-                width += sizes[end - 1]
-                if width > self.max_piece_bytes:
-                    break
+            for end in range(i + 1, min(n, i + self.longest_from.get(marked[i], 0)) + 1):
                 idx = self.ids.get(marked[i:end])
                 if idx is not None and idx != self.unk:
                     score = best[i] + self.scores[idx]
