@@ -1,7 +1,7 @@
 """Answer time (normalise + retrieve + compose) on the shipped knowledge base and on a synthetic one of
 10,000 passages, with one serving thread; also the index build time for the synthetic one.
 
-    .venv/bin/python -m bench.answer_latency [--threads N] [--skip-synthetic]
+    [HOCVU_CONFIG=other.yml] .venv/bin/python -m bench.answer_latency [--threads N] [--skip-synthetic]
 
 The embedder's thread count is fixed when its library loads, so compare thread counts in separate runs.
 """
@@ -24,9 +24,9 @@ from bot.messages import UserMessage
 from bot.state import MemoryStateStore
 from hocvu.app import make_embedder, make_nlu
 from hocvu.config import load_settings
-from knowledge_base.articles import KnowledgeBase, load_articles
+from knowledge_base.articles import KnowledgeBase, load_articles, parse_article
 from knowledge_base.embedders import Embedder
-from knowledge_base.index import load_or_build
+from knowledge_base.index import load_or_build, passages_for
 from knowledge_base.retriever import RetrievalSettings, Retriever
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def measure(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, qs: list[str]
     started = time.perf_counter()
     index = load_or_build(kb, embedder, data_dir, progress=True)
     build_s = time.perf_counter() - started
-    settings = load_settings(REPO / "config.yml", environ={})
+    settings = load_settings()
     assistant = Assistant(
         kb, Retriever(index, RetrievalSettings()), embedder, make_nlu(settings, embedder), MemoryStateStore()
     )
@@ -66,26 +66,32 @@ def measure(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, qs: list[str]
 
 
 def synthetic_kb(target_passages: int, out: Path) -> KnowledgeBase:
-    """Realistic text at scale: recombine sentences of the shipped articles into new articles."""
+    """Realistic text at scale: recombine sentences of the shipped articles into new articles until the
+    index would hold `target_passages` passages."""
     real = load_articles(REPO / "knowledge_base" / "articles")
     rng = random.Random(7)
     questions_pool = [q for a in real for q in a.questions]
     summaries = [a.summary for a in real]
     steps = [s for a in real for s in a.steps]
-    per_article = 16  # title + 6 questions + summary, each also folded for Vietnamese
-    count = target_passages // per_article + 1
-    for n in range(count):
+    passages = 0
+    n = 0
+    while passages < target_passages:
         lang = "vi" if n % 2 == 0 else "en"
         qs = rng.sample(questions_pool, 6)
         body = "\n".join(f"{i}. {s}" for i, s in enumerate(rng.sample(steps, 5), start=1))
         text = (
             f"---\nid: synthetic-{n}\ntopic: vneid\nlang: {lang}\ntitle: {qs[0]} ({n})\nquestions:\n"
             + "".join(f"  - {q} {n}\n" for q in qs)
-            + f"sources:\n  - https://dichvucong.gov.vn\nlast_verified: 2026-11-20\n---\n{rng.choice(summaries)}\n\n## Các bước\n{body}\n"
+            + "sources:\n  - https://dichvucong.gov.vn\nlast_verified: 2026-11-20\n---\n"
+            + f"{rng.choice(summaries)}\n\n## Các bước\n{body}\n"
         )
         path = out / lang / "vneid" / f"synthetic-{n}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        article, problems = parse_article(path, text)
+        assert article is not None, problems
+        passages += len(passages_for(article))
+        n += 1
     return load_articles(out)
 
 
@@ -94,7 +100,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="embedder threads while serving")
     parser.add_argument("--skip-synthetic", action="store_true")
     args = parser.parse_args()
-    settings = load_settings(REPO / "config.yml", environ={})
+    settings = load_settings()
     if args.threads:
         settings = dataclasses.replace(settings, embedder=dataclasses.replace(settings.embedder, threads=args.threads))
     embedder = make_embedder(settings)
