@@ -8,12 +8,11 @@ confidence threshold fall through to retrieval instead of triggering a wrong act
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import replace
 
 from bot import actions, answers, handover
-from bot.guard import scan
+from bot.guard import scan, without_redactions
 from bot.journal import Journal, LoggingJournal, Turn
 from bot.learning import UserRef
 from bot.messages import Button, Reply, Response, UserMessage
@@ -123,7 +122,7 @@ class Assistant:
         prefix: list[Reply] = []
         truncated = len(redacted) > MAX_QUESTION_CHARS
         text = redacted[:MAX_QUESTION_CHARS]
-        normalized = normalize(_without_redactions(text), self._lang(state, message))
+        normalized = normalize(without_redactions(text), self._lang(state, message))
         lang = normalized.lang if not normalized.is_empty else self._lang(state, message)
         if guarded.found:
             prefix.append(Reply(text=t("sensitive", lang, what=secret_names(guarded.findings, lang))))
@@ -429,8 +428,3 @@ def _learning_response(
         redacted_text=redacted,
         forget_user=learned.forget_user,
     )
-
-
-def _without_redactions(text: str) -> str:
-    """Drop redaction markers so they do not steer retrieval or language detection."""
-    return re.sub(r"\[[^\]]*đã ẩn\]", " ", text)

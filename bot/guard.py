@@ -37,6 +37,12 @@ REDACTED = {
     CARD: "[số thẻ đã ẩn]",
     ACCOUNT: "[số tài khoản đã ẩn]",
 }
+_REDACTION_MARKS = re.compile("|".join(re.escape(mark) for mark in REDACTED.values()))
+
+
+def without_redactions(text: str) -> str:
+    """Drop redaction marks, so they do not steer retrieval, NLU or language detection."""
+    return _REDACTION_MARKS.sub(" ", text)
 
 
 @dataclass(frozen=True)
