@@ -223,6 +223,8 @@ class TelegramChannel:
         async with self._user_turn(incoming.user_id):
             response = await self._run_core(self.assistant.handle, incoming)
             self._reply(chat_id, response)
+            if response.forget_user:  # the core deleted the user's data; the channel's links go too
+                await self._db(self.links.forget, incoming.user_id)
             if response.handover is not None:
                 await self._to_volunteers(incoming.user_id, response)
 

@@ -37,6 +37,10 @@ class HandoverLinks(Protocol):
         """The user's latest message in the volunteers' group, to keep their notes in one thread."""
         ...
 
+    def forget(self, user_id: str) -> None:
+        """Remove every link to the user: part of deleting their data."""
+        ...
+
 
 class BlockedChats(Protocol):
     def set_blocked(self, user_id: str, blocked: bool) -> None: ...
@@ -125,6 +129,12 @@ class SqlTelegramStore:
                 .where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
                 .order_by(HandoverLink.created_at.desc(), HandoverLink.message_id.desc())
                 .limit(1)
+            )
+
+    def forget(self, user_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                delete(HandoverLink).where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
             )
 
     def set_blocked(self, user_id: str, blocked: bool) -> None:

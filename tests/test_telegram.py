@@ -206,6 +206,29 @@ async def test_handover_both_ways(app: App, fake: FakeTelegram, tmp_path: Path) 
     assert len(fake.sent(user)) == 5
 
 
+async def test_deleting_my_data_also_unlinks_the_volunteer_cards(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    user = 113
+    async with running(app, fake, tmp_path) as channel:
+        fake.push(fake.message(user, "/volunteer"))
+        await replies(fake, user, 1)
+        await replies(fake, VOLUNTEERS, 1)
+        card_id = _message_ids(fake, VOLUNTEERS)[0]
+        await until(lambda: channel.links.user_for(card_id) == str(user))
+        press(fake, user, "Kết thúc")
+        await replies(fake, user, 2)
+        fake.push(fake.message(user, "/deletemydata"))
+        await replies(fake, user, 3)
+        press(fake, user, "Xóa hết")
+        texts = await replies(fake, user, 4)
+        await until(lambda: channel.links.user_for(card_id) is None)
+        fake.push(
+            fake.message(VOLUNTEERS, "Bác còn cần gì không?", chat_type="supergroup", user_id=9, reply_to=card_id)
+        )
+        fake.push(fake.message(VOLUNTEERS + 1, "/help", chat_type="supergroup", user_id=9))  # a marker update
+        await asyncio.sleep(0.5)
+    assert len(fake.sent(user)) == 4, texts  # the volunteer's reply no longer reaches the deleted user
+
+
 def _message_ids(fake: FakeTelegram, chat: int) -> list[int]:
     """Ids the fake gave to messages the bot sent to a chat (the fake numbers messages globally)."""
     ids: list[int] = []
