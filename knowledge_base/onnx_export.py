@@ -13,6 +13,7 @@ whereas a memory map only pages in the rows of tokens actually seen.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -90,7 +91,14 @@ def export_e5_onnx(target: Path) -> Path:
             )
         out = scratch / "onnx"
         out.mkdir()
-        quantize_dynamic(str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8)
+        # The quantizer reports every tensor through the root logger: hundreds of lines on a first install.
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.WARNING)
+        try:
+            quantize_dynamic(str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         scales = np.abs(table).max(axis=1) / 127.0
         scales[scales == 0] = 1.0
         np.save(out / EMBEDDINGS_FILE, np.round(table / scales[:, None]).astype(np.int8))
