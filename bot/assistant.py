@@ -151,14 +151,14 @@ class Assistant:
 
         query = Query(normalized, self.embedder)
         parsed = self.nlu.parse(query)
-        if parsed.confidence >= self.intent_threshold and parsed.intent == "talk_to_volunteer":
-            return self._handover("/volunteer", message, state, lang, prefix, warnings, redacted)
         confident = parsed.confidence >= self.intent_threshold
+        if confident and parsed.intent == "talk_to_volunteer":
+            return self._handover("/volunteer", message, state, lang, prefix, warnings, redacted)
         if confident and self.tutor is not None and parsed.intent in ("start_quiz", "quiz_answer"):
             learned = self.tutor.on_intent(_user(message), parsed, text, lang)
             if learned is not None:
                 return _learning_response(learned, lang, redacted, prefix, warnings), replace(state, lang=lang)
-        if parsed.confidence >= self.intent_threshold and parsed.intent not in ("ask_question", "out_of_scope"):
+        if confident and parsed.intent not in ("ask_question", "out_of_scope"):
             handled = self._on_intent(parsed, state, lang)
             if handled is not None:
                 replies, state = handled
