@@ -14,32 +14,15 @@ import dataclasses
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from bot.messages import Response, UserMessage
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, load_settings
 from knowledge_base.learning import LETTERS
+from tests.learning_support import scratch_schema
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def postgres_schema(server: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    dsn = server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{server}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def answer_payloads(response: Response) -> dict[str, str]:
@@ -81,7 +64,7 @@ def main() -> None:
         app = build_app(dataclasses.replace(settings, database=DatabaseSettings(url=url)))
         report("SQLite (WAL)", measure(app, args.answers))
     try:
-        with postgres_schema(args.postgres) as url:
+        with scratch_schema(args.postgres, "bench") as url:
             from storage.database import Database
 
             Database(url).upgrade()

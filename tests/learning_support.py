@@ -33,22 +33,29 @@ def postgres_reason() -> str | None:
 
 
 @contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A database URL whose tables live in a fresh schema, dropped afterwards: tests never share rows."""
-    reason = postgres_reason()
-    if reason:
-        pytest.skip(reason)
+def scratch_schema(server: str, prefix: str = "t") -> Iterator[str]:
+    """A database URL on `server` whose tables live in a fresh schema, dropped afterwards."""
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = PG_SERVER.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    dsn = server.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        yield f"{server}?options=-csearch_path%3D{schema}"
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on the CI PostgreSQL, so tests never share rows; skipped with a reason when unreachable."""
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    with scratch_schema(PG_SERVER) as url:
+        yield url
 
 
 @contextmanager
