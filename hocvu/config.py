@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from knowledge_base.retriever import RetrievalSettings
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
 
 
@@ -29,14 +31,6 @@ class EmbedderSettings:
     passage_prefix: str = ""
     threads: int = 2
     build_threads: int = 2
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    answer_threshold: float = 0.95
-    suggest_threshold: float = 0.91
-    lexical_weight: float = 0.1
-    lexical_saturation: float = 20.0
 
 
 NLU_ENGINES = ("rules", "embedded", "rasa")
@@ -98,7 +92,7 @@ class Settings:
     content_dir: Path
     default_language: str = "vi"
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
-    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     nlu: NLUSettings = field(default_factory=NLUSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -279,8 +273,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     model = embedder.text("model", "")
     if backend == "sentence-transformers" and not model:
         raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
-    answer = retrieval.number("answer_threshold", 0.95)
-    suggest = retrieval.number("suggest_threshold", 0.91)
+    defaults = RetrievalSettings()
+    answer = retrieval.number("answer_threshold", defaults.answer_threshold)
+    suggest = retrieval.number("suggest_threshold", defaults.suggest_threshold)
     if suggest > answer:
         raise ConfigError(
             f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})"
@@ -298,11 +293,13 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             threads=embedder.whole("threads", 2),
             build_threads=embedder.whole("build_threads", 2),
         ),
-        retrieval=RetrievalConfig(
+        retrieval=RetrievalSettings(
             answer_threshold=answer,
             suggest_threshold=suggest,
-            lexical_weight=retrieval.number("lexical_weight", 0.1),
-            lexical_saturation=retrieval.number("lexical_saturation", 20.0, minimum=0.001, maximum=1000.0),
+            lexical_weight=retrieval.number("lexical_weight", defaults.lexical_weight),
+            lexical_saturation=retrieval.number(
+                "lexical_saturation", defaults.lexical_saturation, minimum=0.001, maximum=1000.0
+            ),
         ),
         nlu=_nlu(nlu, base),
         telegram=_telegram(root.section("telegram")),

@@ -12,17 +12,20 @@ separates them (see docs/retrieval.md for the measurements behind the defaults).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from knowledge_base.index import SearchIndex
 from knowledge_base.normalize import lexical_terms
-from knowledge_base.query import Query
+
+if TYPE_CHECKING:  # configuration imports RetrievalSettings: keep faiss and bm25s out of that import
+    from knowledge_base.index import SearchIndex
+    from knowledge_base.query import Query
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    answer_threshold: float = 0.95  # confidence below this gets the polite fallback
+    answer_threshold: float = 0.955  # confidence below this gets the polite fallback (config.yml: retrieval)
     suggest_threshold: float = 0.91  # fallback candidates above this are offered as "did you mean"
     lexical_weight: float = 0.1
     lexical_saturation: float = 20.0  # BM25 score at which lexical evidence counts in full
