@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from knowledge_base.articles import LANGS, TOPICS, ContentProblem
+from knowledge_base.articles import LANGS, TOPICS, ContentProblem, SafeLoader
 from knowledge_base.normalize import to_nfc
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -64,7 +64,7 @@ class Lesson:
 def _read_yaml(path: Path, problems: list[ContentProblem]) -> Any:
     try:
         # libyaml's parser when present: the pure-Python one takes most of a second for the quiz bank.
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except UnicodeDecodeError:
         problems.append(ContentProblem(path, "file", "is not UTF-8 text"))
     except yaml.YAMLError as exc:
