@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import BigInteger, DateTime, Engine, String, delete, insert, select
+from sqlalchemy import BigInteger, DateTime, Engine, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -96,8 +96,11 @@ class SqlTelegramStore:
 
     def first_time(self, update_id: int) -> bool:
         try:
-            with Session(self.engine) as session, session.begin():
-                session.execute(insert(ProcessedUpdate).values(bot_id=self.bot_id, update_id=update_id, seen_at=_now()))
+            with self.engine.begin() as connection:  # every update: a Core statement, no ORM session
+                connection.execute(
+                    _Base.metadata.tables[ProcessedUpdate.__tablename__].insert(),
+                    {"bot_id": self.bot_id, "update_id": update_id, "seen_at": _now()},
+                )
         except IntegrityError:
             return False
         self._claims += 1

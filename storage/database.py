@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,11 +38,16 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "hocvu_read_only"  # an execution option: this transaction only reads
+
+
 def _on_sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that read first and writes later
     # fails at once with SQLITE_BUSY_SNAPSHOT when another writer committed in between (WAL mode), instead
-    # of waiting: with IMMEDIATE, concurrent writers queue on the busy timeout.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # of waiting: with IMMEDIATE, concurrent writers queue on the busy timeout. A transaction that only
+    # reads needs no lock in WAL mode, so it must not queue behind writers.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -65,6 +70,21 @@ class Database:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction on a Core connection, for the statements every message runs: without the ORM's
+        unit of work they cost a fraction of a session's CPU. Committed when the block ends."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A transaction that only reads; on SQLite it takes no write lock."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
 
     def upgrade(self, revision: str = "head", *, quiet: bool = False) -> None:
         """Bring the schema to `revision` with Alembic, from any working directory."""

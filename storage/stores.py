@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from bot.state import ConversationState
 from storage.database import Database
 from storage.models import (
     AnswerFeedback,
+    Base,
     CertificateRow,
     ConversationLog,
     ConversationStateRow,
@@ -47,12 +48,44 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _find_user(session: Session, channel: str, external_id: str) -> int | None:
-    return session.scalar(select(User.id).where(User.channel == channel, User.external_id == external_id))
+# Statements every message runs are built once, on the tables rather than the mapped classes: a Core
+# statement that is built, keyed and compiled once costs a fraction of one built per call.
+_USERS = Base.metadata.tables[User.__tablename__]
+_STATES = Base.metadata.tables[ConversationStateRow.__tablename__]
+_LOG = Base.metadata.tables[ConversationLog.__tablename__]
+_SESSIONS = Base.metadata.tables[QuizSessionRow.__tablename__]
+_FIND_USER = select(_USERS.c.id).where(
+    _USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("external_id")
+)
+_SET_LANG = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("uid"), _USERS.c.lang.is_distinct_from(bindparam("new_lang")))
+    .values(lang=bindparam("new_lang"))
+)
+_LOAD_STATE = (
+    select(_STATES.c.data)
+    .join(_USERS, _USERS.c.id == _STATES.c.user_id)
+    .where(_USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("external_id"))
+)
+_OPEN_SESSION = (
+    select(_SESSIONS)
+    .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(
+        _USERS.c.channel == bindparam("channel"),
+        _USERS.c.external_id == bindparam("external_id"),
+        _SESSIONS.c.status == "open",
+    )
+    .order_by(_SESSIONS.c.id.desc())
+    .limit(1)
+)
+
+
+def _find_user(session: Session | Connection, channel: str, external_id: str) -> int | None:
+    return session.scalar(_FIND_USER, {"channel": channel, "external_id": external_id})
 
 
 def _ensure_user(
-    db: Database, session: Session, channel: str, external_id: str, display_name: str | None = None
+    db: Database, session: Session | Connection, channel: str, external_id: str, display_name: str | None = None
 ) -> int:
     """The user's row id, creating the row if needed; safe when two first messages race."""
     user_id = _find_user(session, channel, external_id)
@@ -81,16 +114,19 @@ def _ensure_user(
 
 
 class SqlStateStore:
+    """Every message loads and saves its user's state, so both run as Core statements (Database.read/write)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        upsert = (sqlite_insert if db.is_sqlite else pg_insert)(_STATES)
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=[_STATES.c.user_id],
+            set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at},
+        )
 
     def load(self, channel: str, user_id: str) -> ConversationState:
-        with self.db.session() as session:
-            data = session.scalar(
-                select(ConversationStateRow.data)
-                .join(User, User.id == ConversationStateRow.user_id)
-                .where(User.channel == channel, User.external_id == user_id)
-            )
+        with self.db.read() as connection:
+            data = connection.scalar(_LOAD_STATE, {"channel": channel, "external_id": user_id})
         if not data:
             return ConversationState()
         known = {f.name for f in dataclasses.fields(ConversationState)}
@@ -106,18 +142,11 @@ class SqlStateStore:
     def save(self, channel: str, user_id: str, state: ConversationState) -> None:
         data = dataclasses.asdict(state)
         data["recent_questions"] = list(state.recent_questions)
-        with self.db.session() as session:
-            uid = _ensure_user(self.db, session, channel, user_id)
+        with self.db.write() as connection:
+            uid = _ensure_user(self.db, connection, channel, user_id)
             if state.lang:
-                session.execute(
-                    update(User).where(User.id == uid, User.lang.is_distinct_from(state.lang)).values(lang=state.lang)
-                )
-            row = session.get(ConversationStateRow, uid)
-            if row is None:
-                session.add(ConversationStateRow(user_id=uid, data=data, updated_at=_now()))
-            else:
-                row.data = data
-                row.updated_at = _now()
+                connection.execute(_SET_LANG, {"uid": uid, "new_lang": state.lang})
+            connection.execute(self._upsert, {"user_id": uid, "data": data, "updated_at": _now()})
 
 
 class SqlJournal:
@@ -136,22 +165,23 @@ class SqlJournal:
             except Exception:
                 log.exception("could not purge old conversation logs")
         try:
-            with self.db.session() as session:
-                uid = _ensure_user(self.db, session, turn.channel, turn.user_id) if turn.user_id else None
-                session.add(
-                    ConversationLog(
-                        user_id=uid,
-                        channel=turn.channel,
-                        created_at=_now(),
-                        redacted_text=turn.redacted_text,
-                        lang=turn.lang,
-                        intent=turn.intent,
-                        article_id=turn.article_id,
-                        fallback=turn.fallback,
-                        score=float(turn.score),
-                        latency_ms=float(turn.latency_ms),
-                        warnings=",".join(turn.warnings)[:200],
-                    )
+            with self.db.write() as connection:
+                uid = _ensure_user(self.db, connection, turn.channel, turn.user_id) if turn.user_id else None
+                connection.execute(
+                    _LOG.insert(),
+                    {
+                        "user_id": uid,
+                        "channel": turn.channel,
+                        "created_at": _now(),
+                        "redacted_text": turn.redacted_text,
+                        "lang": turn.lang,
+                        "intent": turn.intent,
+                        "article_id": turn.article_id,
+                        "fallback": turn.fallback,
+                        "score": float(turn.score),
+                        "latency_ms": float(turn.latency_ms),
+                        "warnings": ",".join(turn.warnings)[:200],
+                    },
                 )
         except Exception:  # the reply matters more than its record
             log.exception("could not record a turn")
@@ -165,7 +195,7 @@ def purge_logs(db: Database, older_than_days: int, now: datetime | None = None) 
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _session(row: QuizSessionRow) -> QuizSession:
+def _session(row: QuizSessionRow | Row[Any]) -> QuizSession:
     return QuizSession(
         row.id,
         row.kind,
@@ -185,14 +215,9 @@ class SqlLearningStore:
         self.db = db
 
     def open_session(self, user: UserRef) -> QuizSession | None:
-        with self.db.session() as session:
-            row = session.scalars(
-                select(QuizSessionRow)
-                .join(User, User.id == QuizSessionRow.user_id)
-                .where(User.channel == user.channel, User.external_id == user.user_id, QuizSessionRow.status == "open")
-                .order_by(QuizSessionRow.id.desc())
-                .limit(1)
-            ).first()
+        # Asked on every text message (is a quiz waiting for an answer?): a Core read, no ORM objects.
+        with self.db.read() as connection:
+            row = connection.execute(_OPEN_SESSION, {"channel": user.channel, "external_id": user.user_id}).first()
             return _session(row) if row else None
 
     def get_session(self, user: UserRef, session_id: int) -> QuizSession | None:
