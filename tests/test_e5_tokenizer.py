@@ -57,3 +57,14 @@ def test_long_texts_are_truncated_to_the_model_positions(tokenizer: E5Tokenizer)
 
 def test_unknown_characters_fall_back_to_unk(tokenizer: E5Tokenizer) -> None:
     assert tokenizer.unk in tokenizer.encode("\U0001d11e\U0001d11e")
+
+
+def test_a_vocabulary_with_pieces_across_words_is_searched_whole() -> None:
+    # e5's pieces never span two words, so words are segmented (and cached) one at a time; a vocabulary
+    # where a piece does span words must still find that piece.
+    pieces = ["<unk>", "<s>", "</s>", "▁", "▁a", "▁b", "▁a▁b"]
+    scores = [0.0, 0.0, 0.0, -5.0, -2.0, -2.0, -1.0]
+    tokenizer = E5Tokenizer(pieces, scores, {}, bos=1, eos=2, unk=0)
+    assert not tokenizer.words_are_independent
+    assert tokenizer.content_ids("a b") == [6]
+    assert tokenizer.content_ids("a b") == [6]  # and again: no word cache answered
