@@ -31,13 +31,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def onnx_model_folder(settings: Settings) -> Path:
+    """The int8 ONNX e5 folder: the onnx embedder's, and the one the Rasa pipeline's featurizer reads
+    whichever embedder the app uses (`embedder.model` means something else for the other backends)."""
+    e = settings.embedder
+    folder = Path(e.model) if e.backend == "onnx" and e.model else settings.data_dir / "models" / "e5-small-int8"
+    return folder if folder.is_absolute() else (settings.path.parent / folder).resolve()
+
+
 def make_embedder(settings: Settings) -> Embedder:
     e = settings.embedder
     if e.backend == "onnx":
-        folder = Path(e.model) if e.model else settings.data_dir / "models" / "e5-small-int8"
-        if not folder.is_absolute():
-            folder = (settings.path.parent / folder).resolve()
-        return OnnxE5Embedder(folder, threads=e.threads, build_threads=e.build_threads)
+        return OnnxE5Embedder(onnx_model_folder(settings), threads=e.threads, build_threads=e.build_threads)
     if e.backend == "sentence-transformers":
         model = e.model
         if (settings.path.parent / model).exists():
@@ -65,7 +70,14 @@ def make_nlu(settings: Settings, embedder: Embedder) -> NLUEngine:
 
 def rasa_project(settings: Settings) -> RasaProject:
     r = settings.nlu.rasa
-    return RasaProject(r.venv, settings.nlu.training_data, r.pipeline, settings.data_dir / "rasa-models", r.lock_file)
+    return RasaProject(
+        r.venv,
+        settings.nlu.training_data,
+        r.pipeline,
+        settings.data_dir / "rasa-models",
+        r.lock_file,
+        e5_model=onnx_model_folder(settings),
+    )
 
 
 def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:

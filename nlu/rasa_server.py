@@ -1,7 +1,11 @@
 """Training and serving Rasa Open Source in its own Python 3.10 environment (`.rasa-venv`, `make rasa`).
 
-Models are named by a hash of the training data, the pipeline and the lock file, so training is skipped
-when nothing changed and a server never loads a model trained on other data.
+Models are named by a hash of everything that shapes them: the training data, the pipeline, the lock file,
+the custom components' code and the e5 model they read (its format and folder). Training is skipped when
+nothing changed, and a server never loads a model trained on other data or other features.
+
+Rasa imports the custom components (nlu/rasa_components) from this repository: its processes get the
+repository root on PYTHONPATH and the e5 model folder in HOCVU_E5_MODEL, which nlu/config.yml reads.
 """
 
 from __future__ import annotations
@@ -17,38 +21,55 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from knowledge_base.e5_export import E5ExportError
+from knowledge_base.normalize import NORMALIZER_VERSION
+from knowledge_base.onnx_export import INFO_FILE, OnnxExportError, export_e5_onnx, is_built
 from nlu.rasa_engine import NLUUnavailable, RasaEngine
+
+CODE_ROOT = Path(__file__).resolve().parent.parent  # where Rasa finds the `nlu.rasa_components` package
+COMPONENTS = Path(__file__).resolve().parent / "rasa_components"
 
 
 class RasaSetupError(RuntimeError):
     """The Rasa environment or model is missing; the message says how to get it."""
 
 
-def model_name(training_data: Path, pipeline: Path, lock_file: Path | None = None) -> str:
-    digest = hashlib.sha256()
-    for path in (training_data, pipeline, lock_file):
+def model_name(
+    training_data: Path, pipeline: Path, lock_file: Path | None = None, *, extra: Sequence[Path] = (), salt: str = ""
+) -> str:
+    digest = hashlib.sha256(salt.encode())
+    for path in (training_data, pipeline, lock_file, *extra):
         if path is not None and path.exists():
             digest.update(path.read_bytes())
     return f"nlu-{digest.hexdigest()[:16]}"
 
 
-def _environment(models_dir: Path) -> dict[str, str]:
+def _environment(models_dir: Path, e5_model: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env["RASA_CACHE_DIRECTORY"] = str(models_dir / "cache")  # not .rasa/ in whatever the working directory is
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CODE_ROOT), env.get("PYTHONPATH", "")) if p)
+    env["HOCVU_E5_MODEL"] = str(e5_model)
     return env
 
 
 class RasaProject:
     """Where the Rasa environment, data and models are; knows how to train."""
 
-    def __init__(self, venv: Path, training_data: Path, pipeline: Path, models_dir: Path, lock_file: Path) -> None:
+    def __init__(
+        self, venv: Path, training_data: Path, pipeline: Path, models_dir: Path, lock_file: Path, *, e5_model: Path
+    ) -> None:
         self.venv = venv
         self.training_data = training_data
         self.pipeline = pipeline
         self.models_dir = models_dir
         self.lock_file = lock_file
+        self.e5_model = e5_model  # the int8 ONNX e5 folder the pipeline's E5SentenceFeaturizer reads
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return _environment(self.models_dir, self.e5_model)
 
     @property
     def rasa(self) -> Path:
@@ -56,12 +77,30 @@ class RasaProject:
 
     @property
     def model_path(self) -> Path:
-        name = model_name(self.training_data, self.pipeline, self.lock_file)
+        # The model stores the e5 folder's path (Rasa resolves ${HOCVU_E5_MODEL} when training), and its
+        # features depend on the components' code, the ONNX format and the normaliser.
+        components = sorted(COMPONENTS.glob("*.py"))
+        name = model_name(
+            self.training_data,
+            self.pipeline,
+            self.lock_file,
+            extra=[*components, self.e5_model / INFO_FILE],
+            salt=f"{self.e5_model.resolve()}\0normalizer {NORMALIZER_VERSION}",
+        )
         return self.models_dir / f"{name}.tar.gz"
 
     def require_rasa(self) -> None:
         if not self.rasa.exists():
             raise RasaSetupError(f"Rasa is not installed at {self.venv}: run `make rasa` (needs Python 3.10)")
+
+    def require_e5_model(self) -> None:
+        """Build the ONNX e5 model when missing, as the app's embedder does on first use."""
+        if is_built(self.e5_model):
+            return
+        try:
+            export_e5_onnx(self.e5_model)
+        except (E5ExportError, OnnxExportError) as exc:
+            raise RasaSetupError(f"the Rasa pipeline needs the ONNX e5 model in {self.e5_model}: {exc}") from None
 
     def train(self, *, force: bool = False) -> tuple[Path, bool]:
         """Train unless a model for the current data exists; returns (model, trained now).
@@ -70,6 +109,7 @@ class RasaProject:
         its final name only when complete.
         """
         self.require_rasa()
+        self.require_e5_model()
         model = self.model_path
         if model.exists() and not force:
             return model, False
@@ -92,9 +132,7 @@ class RasaProject:
                     "--fixed-model-name",
                     "model",
                 ]
-                result = subprocess.run(
-                    command, env=_environment(self.models_dir), capture_output=True, text=True, check=False
-                )
+                result = subprocess.run(command, env=self.environment, capture_output=True, text=True, check=False)
                 trained = Path(out) / "model.tar.gz"
                 if result.returncode != 0 or not trained.exists():
                     tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
@@ -148,7 +186,7 @@ class RasaServer:
             # A new session makes the server a process-group leader, so stop() reaches its children too.
             self.process = subprocess.Popen(
                 self.command(model),
-                env=_environment(self.project.models_dir),
+                env=self.project.environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

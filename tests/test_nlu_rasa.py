@@ -21,12 +21,13 @@ from hocvu.app import rasa_project
 from hocvu.config import Settings
 from hocvu.nlu_cli import free_port
 from knowledge_base.normalize import normalize
+from knowledge_base.onnx_export import INFO_FILE
 from knowledge_base.query import Query
 from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, NLUReport, evaluate
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import NLUUnavailable, RasaEngine, parse_rasa_response
-from nlu.rasa_server import RasaServer, RasaSetupError
+from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder
 
@@ -189,6 +190,39 @@ def test_rasa_recovers_after_the_pause(stand_in: Callable[[Handler], str], embed
     assert engine.parse(q("noi tieng anh di")).engine == "embedded"  # still pausing
     now[0] = 11.0
     assert engine.parse(q("noi tieng anh di")).engine == "rasa"
+
+
+def test_a_model_is_retrained_when_its_e5_features_would_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale model is never served: its name changes with the featurizer's code and the e5 model it reads."""
+    components = tmp_path / "components"
+    components.mkdir()
+    (components / "featurizer.py").write_text("VERSION = 1\n")
+    monkeypatch.setattr("nlu.rasa_server.COMPONENTS", components)
+    e5 = tmp_path / "e5-small-int8"
+    e5.mkdir()
+    (e5 / INFO_FILE).write_text('{"format": "e5-small-int8-meanpool-v3"}')
+
+    def project(e5_model: Path) -> RasaProject:
+        data = REPO / "nlu" / "data" / "nlu.yml"
+        return RasaProject(
+            tmp_path / "venv",
+            data,
+            REPO / "nlu" / "config.yml",
+            tmp_path,
+            REPO / "requirements" / "rasa.lock",
+            e5_model=e5_model,
+        )
+
+    first = project(e5).model_path
+    assert project(e5).model_path == first  # nothing changed: no retraining
+    (e5 / INFO_FILE).write_text('{"format": "e5-small-int8-meanpool-v4"}')
+    rebuilt = project(e5).model_path
+    (components / "featurizer.py").write_text("VERSION = 2\n")
+    edited = project(e5).model_path
+    moved = project(tmp_path / "elsewhere").model_path
+    assert len({first, rebuilt, edited, moved}) == 4
 
 
 # -- the real Rasa server ----------------------------------------------------------------------------
