@@ -34,6 +34,7 @@ from bot.assistant import Assistant
 from bot.messages import Response, UserMessage
 from bot.texts import COMMANDS, t
 from channels.flood import FloodGate, Verdict
+from channels.telegram_http import AiohttpRequest
 from channels.telegram_render import note_html, render
 from channels.telegram_send import ChatSender
 from channels.telegram_store import BlockedChats, HandoverLinks, UpdateLedger
@@ -327,17 +328,22 @@ class WebhookOptions:
 def build_application(
     token: str, base_url: str, *, polling: bool, request_timeout: float = 10.0
 ) -> Application[Any, Any, Any, Any, Any, Any]:
+    requests = AiohttpRequest(
+        connection_pool_size=32,  # matches ChatSender's max_in_flight
+        read_timeout=request_timeout,
+        write_timeout=request_timeout,
+        pool_timeout=10.0,
+    )
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .concurrent_updates(256)  # ordering per user is kept by TelegramChannel itself
-        .connection_pool_size(32)  # matches ChatSender's max_in_flight
-        .pool_timeout(10.0)
-        .read_timeout(request_timeout)
-        .write_timeout(request_timeout)
+        .request(requests)
     )
-    if not polling:
+    if polling:
+        builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=request_timeout))
+    else:
         builder = builder.updater(None)
     return builder.build()
 
