@@ -79,6 +79,10 @@ _OPEN_SESSION = (
     .limit(1)
 )
 
+# Every first message creates a user; a second worker may create the same one at the same moment.
+_NEW_USER_SQLITE = sqlite_insert(_USERS).on_conflict_do_nothing()
+_NEW_USER_POSTGRESQL = pg_insert(_USERS).on_conflict_do_nothing()
+
 
 def _find_user(session: Session | Connection, channel: str, external_id: str) -> int | None:
     return session.scalar(_FIND_USER, {"channel": channel, "external_id": external_id})
@@ -100,8 +104,7 @@ def _ensure_user(
             "created_at": now,
             "updated_at": now,
         }
-        insert = sqlite_insert if db.is_sqlite else pg_insert
-        session.execute(insert(User).values(**values).on_conflict_do_nothing())
+        session.execute(_NEW_USER_SQLITE if db.is_sqlite else _NEW_USER_POSTGRESQL, values)
         user_id = _find_user(session, channel, external_id)
         assert user_id is not None
     elif display_name:
