@@ -15,9 +15,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import BigInteger, DateTime, Engine, String, delete, select
+from sqlalchemy import BigInteger, DateTime, String, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.database import Database
 
 LEDGER_TTL = timedelta(days=2)  # Telegram keeps undelivered updates for 24 hours
 
@@ -86,17 +88,17 @@ class SqlTelegramStore:
 
     PRUNE_EVERY = 1000
 
-    def __init__(self, engine: Engine, bot_id: int) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, bot_id: int) -> None:
+        self.db = db
         self.bot_id = bot_id
         self._claims = 0
 
     def warm_up(self) -> None:
-        _Base.metadata.create_all(self.engine)
+        _Base.metadata.create_all(self.db.engine)
 
     def first_time(self, update_id: int) -> bool:
         try:
-            with self.engine.begin() as connection:  # every update: a Core statement, no ORM session
+            with self.db.write() as connection:  # every update: a Core statement, no ORM session
                 connection.execute(
                     _Base.metadata.tables[ProcessedUpdate.__tablename__].insert(),
                     {"bot_id": self.bot_id, "update_id": update_id, "seen_at": _now()},
@@ -109,16 +111,16 @@ class SqlTelegramStore:
         return True
 
     def prune(self, older_than: timedelta = LEDGER_TTL) -> int:
-        with Session(self.engine) as session, session.begin():
+        with self.db.session() as session:
             result = session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < _now() - older_than))
         return int(getattr(result, "rowcount", 0) or 0)
 
     def link(self, message_id: int, user_id: str) -> None:
-        with Session(self.engine) as session, session.begin():
+        with self.db.session() as session:
             session.merge(HandoverLink(bot_id=self.bot_id, message_id=message_id, user_id=user_id, created_at=_now()))
 
     def user_for(self, message_id: int) -> str | None:
-        with Session(self.engine) as session:
+        with self.db.session() as session:
             return session.scalar(
                 select(HandoverLink.user_id).where(
                     HandoverLink.bot_id == self.bot_id, HandoverLink.message_id == message_id
@@ -126,7 +128,7 @@ class SqlTelegramStore:
             )
 
     def card_for(self, user_id: str) -> int | None:
-        with Session(self.engine) as session:
+        with self.db.session() as session:
             return session.scalar(
                 select(HandoverLink.message_id)
                 .where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
@@ -135,13 +137,13 @@ class SqlTelegramStore:
             )
 
     def forget(self, user_id: str) -> None:
-        with Session(self.engine) as session, session.begin():
+        with self.db.session() as session:
             session.execute(
                 delete(HandoverLink).where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
             )
 
     def set_blocked(self, user_id: str, blocked: bool) -> None:
-        with Session(self.engine) as session, session.begin():
+        with self.db.session() as session:
             if blocked:
                 session.merge(BlockedChat(bot_id=self.bot_id, user_id=user_id, blocked_at=_now()))
             else:
@@ -150,7 +152,7 @@ class SqlTelegramStore:
                 )
 
     def is_blocked(self, user_id: str) -> bool:
-        with Session(self.engine) as session:
+        with self.db.session() as session:
             found = session.scalar(
                 select(BlockedChat.user_id).where(BlockedChat.bot_id == self.bot_id, BlockedChat.user_id == user_id)
             )

@@ -176,7 +176,6 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
     from channels.flood import FloodGate
     from channels.telegram import TelegramChannel, build_application
     from channels.telegram_store import RedisUpdateLedger, SqlTelegramStore, UpdateLedger
-    from storage.database import Database
 
     settings = app.settings
     tg = settings.telegram
@@ -184,9 +183,8 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
     bot_id = token.split(":", 1)[0]
     if not bot_id.isdigit():
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
-    url = settings.secrets.get("DATABASE_URL") or f"sqlite:///{settings.data_dir / 'hocvu.db'}"
-    # Its own connection pool (same database as the core's stores): WAL and a busy timeout on SQLite.
-    store = SqlTelegramStore(Database(url).engine, int(bot_id))
+    # The core's database: on SQLite its writers, the channel's and the core's, queue on one lock.
+    store = SqlTelegramStore(app.database or open_database(settings), int(bot_id))
     store.warm_up()
     ledger: UpdateLedger = store
     if tg.dedupe == "redis":

@@ -6,7 +6,9 @@ connection, so the chat, a CLI command and a test can share one file without "da
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,18 +66,22 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here and start the moment the
+        # previous one commits; left to SQLite, they would poll its lock with sleeps of 1 to 100 ms.
+        # Other processes (a CLI command) still meet the busy timeout.
+        self._writer = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction on a Core connection, for the statements every message runs: without the ORM's
         unit of work they cost a fraction of a session's CPU. Committed when the block ends."""
-        with self.engine.begin() as connection:
+        with self._writer, self.engine.begin() as connection:
             yield connection
 
     @contextmanager

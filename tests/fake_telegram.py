@@ -46,6 +46,11 @@ _TAG = re.compile(r"<(/?)([a-zA-Z-]+)([^<>]*)>")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 
 
+# One bot's update ids never repeat, whichever fake server a test starts: a database shared by several
+# tests remembers the ids it processed.
+_UPDATE_IDS = itertools.count(1000)
+
+
 @dataclass
 class Request:
     method: str
@@ -119,7 +124,7 @@ class FakeTelegram:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.Condition()
-        self._update_ids = itertools.count(1000)
+        self._update_ids = _UPDATE_IDS
         self._message_ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
