@@ -14,7 +14,7 @@ Two runs:
   that load;
 - flat out: as many updates as the bot can take (64 in flight): the sustained capacity.
 
-    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--rate 100] [--seconds 20] [--burst 1500]
+    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--rate 100] [--seconds 20] [--burst 1500]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from channels.telegram import WebhookOptions  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
@@ -57,12 +58,14 @@ def _questions() -> list[str]:
 
 
 def _cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system) of a process so far: this one, or a child by pid (Linux /proc)."""
+    """CPU time (user + system) so far of this process, or of a child by pid with its workers (Linux /proc)."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -149,26 +152,15 @@ async def _run(
 
 
 def _serve_bot(config: Path, embedder: str, port: int) -> int:
-    """The bot process: the product's app and Telegram channel, serving the webhook until terminated."""
-    import signal
-
-    from channels.telegram import WebhookOptions, serve
-    from hocvu.app import build_app, build_telegram
+    """The bot: the product's app and Telegram channel, run as `hocvu serve telegram --webhook-url` runs them."""
     from hocvu.config import load_settings
+    from hocvu.serving import run_telegram
     from tests.fakes import FakeEmbedder
 
     settings = load_settings(config)
-    app = build_app(settings, embedder=FakeEmbedder() if embedder == "fake" else None)
-    channel, application = build_telegram(app, polling=False)
     webhook = WebhookOptions("https://bench.invalid/telegram/webhook", SECRET, port=port)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        await serve(channel, application, stop, webhook)
-
-    asyncio.run(run())
-    return 0
+    fake = FakeEmbedder() if embedder == "fake" else None
+    return run_telegram(settings, webhook, workers=settings.telegram.workers, embedder=fake)
 
 
 def main() -> int:
@@ -179,6 +171,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="paced run: duration")
     parser.add_argument("--burst", type=int, default=1500, help="flat-out run: number of updates")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="webhook worker processes (more than 1 uses Redis at $REDIS_URL)"
+    )
     args = parser.parse_args()
     if args.bot:
         return _serve_bot(Path(args.bot), args.embedder, args.port)
@@ -196,11 +191,16 @@ def main() -> int:
             if key.endswith("_data") and isinstance(value, str):
                 config["nlu"][key] = str(REPO / value)
         config.setdefault("telegram", {})
-        config["telegram"].update({"base_url": fake.base_url, "flood_burst": 8, "flood_per_minute": 20})
+        config["telegram"].update(
+            {"base_url": fake.base_url, "flood_burst": 8, "flood_per_minute": 20, "workers": args.workers}
+        )
+        if args.workers > 1:
+            config["telegram"]["dedupe"] = "redis"
         config["logging"] = {"level": "WARNING"}
         (workdir / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "HF_HUB_OFFLINE": "1"}
         env.pop("DATABASE_URL", None)
+        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
         bot = subprocess.Popen(
             [
                 sys.executable,

@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from channels.flood import FloodGate, Verdict
 from channels.telegram_http import AiohttpRequest
 from channels.telegram_render import note_html, render
 from channels.telegram_send import ChatSender
-from channels.telegram_store import BlockedChats, HandoverLinks, UpdateLedger
+from channels.telegram_store import BlockedChats, HandoverLinks, UpdateLedger, UserTurns
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,10 @@ class TelegramChannel:
         flood: FloodGate,
         volunteer_chat_id: int | None = None,
         core_threads: int = 2,
+        turns: UserTurns | None = None,
     ) -> None:
         self.assistant = assistant
+        self.turns = turns  # several webhook workers: one message per user at a time across all of them
         self.ledger = ledger
         self.links = links
         self.blocked = blocked
@@ -110,9 +113,11 @@ class TelegramChannel:
             raise RuntimeError("TelegramChannel.attach(application) was not called")
         return self._sender
 
-    async def setup(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    async def setup(self, application: Application[Any, Any, Any, Any, Any, Any], *, announce: bool = True) -> None:
         """After initialize(): remember who we are and publish the command menu in Vietnamese and English."""
         self._bot_username = (application.bot.username or "").lower()
+        if not announce:
+            return
         for lang in ("vi", "en"):
             commands = [BotCommand(name, text[lang]) for name, text in COMMANDS.items()]
             await application.bot.set_my_commands(commands, language_code=lang)
@@ -121,6 +126,8 @@ class TelegramChannel:
 
     async def close(self) -> None:
         await self.sender.drain()
+        if self.turns is not None:
+            await self.turns.close()
         self._core.shutdown(wait=True)
         self._io.shutdown(wait=True)
 
@@ -137,7 +144,11 @@ class TelegramChannel:
         self._locks[user_id] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                if self.turns is None:
+                    yield
+                else:
+                    async with self.turns.hold(user_id):
+                        yield
         finally:
             lock, users = self._locks[user_id]
             if users == 1:
@@ -378,14 +389,20 @@ class _WebhookHandler(tornado.web.RequestHandler):
 
 
 def webhook_server(
-    application: Application[Any, Any, Any, Any, Any, Any], options: WebhookOptions
+    application: Application[Any, Any, Any, Any, Any, Any],
+    options: WebhookOptions,
+    sockets: list[socket.socket] | None = None,
 ) -> tornado.httpserver.HTTPServer:
+    """The webhook endpoint on options.listen:port, or on `sockets` bound before worker processes forked."""
     web = tornado.web.Application(
         [(options.path, _WebhookHandler, {"ptb": application, "secret": options.secret.encode()})],
         log_function=lambda handler: None,  # one access line per update would drown the real log
     )
     server = tornado.httpserver.HTTPServer(web, xheaders=True, max_body_size=1 << 20)
-    server.listen(options.port, options.listen)
+    if sockets is None:
+        server.listen(options.port, options.listen)
+    else:
+        server.add_sockets(sockets)
     return server
 
 
@@ -395,21 +412,29 @@ async def serve(
     stop: asyncio.Event,
     webhook: WebhookOptions | None = None,
     ready: Callable[[], None] | None = None,
+    *,
+    sockets: list[socket.socket] | None = None,
+    announce: bool = True,
 ) -> None:
-    """Run until `stop` is set: long polling by default, or a webhook server with a secret token."""
+    """Run until `stop` is set: long polling by default, or a webhook server with a secret token.
+
+    Several webhook workers share `sockets`; only the one that `announce`s registers the webhook and the
+    command menu with Telegram, which needs it once.
+    """
     channel.attach(application)
     async with application:
-        await channel.setup(application)
+        await channel.setup(application, announce=announce)
         await application.start()
         server = None
         if webhook is None:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         else:
-            server = webhook_server(application, webhook)
-            await application.bot.set_webhook(
-                webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
-            )
+            server = webhook_server(application, webhook, sockets)
+            if announce:
+                await application.bot.set_webhook(
+                    webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
+                )
         log.info("telegram: serving as @%s (%s)", application.bot.username, "webhook" if webhook else "polling")
         if ready is not None:
             ready()

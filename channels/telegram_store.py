@@ -11,7 +11,13 @@ a Redis implementation too, for several webhook workers without a shared SQL dat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -22,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from storage.database import Database
 
 LEDGER_TTL = timedelta(days=2)  # Telegram keeps undelivered updates for 24 hours
+
+log = logging.getLogger(__name__)
 
 
 class UpdateLedger(Protocol):
@@ -42,6 +50,14 @@ class HandoverLinks(Protocol):
     def forget(self, user_id: str) -> None:
         """Remove every link to the user: part of deleting their data."""
         ...
+
+
+class UserTurns(Protocol):
+    """One message per user at a time across webhook workers (within a worker, TelegramChannel orders them)."""
+
+    def hold(self, user_id: str) -> AbstractAsyncContextManager[None]: ...
+
+    async def close(self) -> None: ...
 
 
 class BlockedChats(Protocol):
@@ -177,3 +193,48 @@ class RedisUpdateLedger:
             f"hocvu:tg:{self.bot_id}:update:{update_id}", int(time.time()), nx=True, ex=self.ttl_seconds
         )
         return bool(claimed)
+
+
+# Deletes the lock only when it still holds our token: a turn that outlived its lease must not release
+# the lock another worker has taken since.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisUserTurns:
+    """A lock per user in Redis, so two workers never run the same user's messages at once.
+
+    The lock is a lease: a worker that dies holding it frees the user after `lease` seconds. Waiting is
+    polling, from 2 ms up to 50 ms: a user rarely has two messages in flight, and then for milliseconds.
+    """
+
+    def __init__(self, url: str, bot_id: int, *, lease: float = 30.0) -> None:
+        import redis.asyncio
+
+        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=2.0)
+        self._release = self._redis.register_script(_RELEASE)
+        self.bot_id = bot_id
+        self.lease = lease
+
+    @contextlib.asynccontextmanager
+    async def hold(self, user_id: str) -> AsyncIterator[None]:
+        key = f"hocvu:tg:{self.bot_id}:turn:{user_id}"
+        token = secrets.token_hex(8)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease
+        delay = 0.002
+        while not await self._redis.set(key, token, nx=True, px=int(self.lease * 1000)):
+            if loop.time() > deadline:  # the holder is gone or stuck: a late answer beats none
+                log.warning("user turn lock %s still held after %.0f s; going ahead", key, self.lease)
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        try:
+            yield
+        finally:
+            await self._release(keys=[key], args=[token])
+
+    async def close(self) -> None:
+        await self._redis.aclose()

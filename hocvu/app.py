@@ -175,7 +175,7 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
     """The Telegram channel and its python-telegram-bot Application (imported here: only `serve` needs them)."""
     from channels.flood import FloodGate
     from channels.telegram import TelegramChannel, build_application
-    from channels.telegram_store import RedisUpdateLedger, SqlTelegramStore, UpdateLedger
+    from channels.telegram_store import RedisUpdateLedger, RedisUserTurns, SqlTelegramStore, UpdateLedger, UserTurns
 
     settings = app.settings
     tg = settings.telegram
@@ -194,6 +194,12 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         redis_ledger = RedisUpdateLedger(redis_url, int(bot_id))
         redis_ledger.warm_up()
         ledger = redis_ledger
+    turns: UserTurns | None = None
+    if tg.workers > 1:
+        redis_url = settings.secrets.get("REDIS_URL")
+        if not redis_url:
+            raise ConfigError("telegram.workers is more than 1 but REDIS_URL is not set")
+        turns = RedisUserTurns(redis_url, int(bot_id))
     channel = TelegramChannel(
         app.assistant,
         ledger=ledger,
@@ -202,5 +208,6 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         flood=FloodGate(tg.flood_burst, tg.flood_per_minute),
         volunteer_chat_id=tg.volunteer_chat_id,
         core_threads=tg.core_threads,
+        turns=turns,
     )
     return channel, build_application(token, tg.base_url, polling=polling, request_timeout=request_timeout)

@@ -204,12 +204,10 @@ def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: 
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import asyncio
-    import signal
+    from channels.telegram import TelegramConfigError, WebhookOptions
+    from hocvu.serving import run_telegram
 
-    from channels.telegram import TelegramConfigError, WebhookOptions, serve
-    from hocvu.app import build_app, build_telegram
-
+    workers = args.workers or settings.telegram.workers
     try:
         webhook = None
         if args.webhook_url:
@@ -220,20 +218,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 port=args.port or settings.telegram.port,
                 path=settings.telegram.webhook_path,
             )
+        if workers < 1:
+            raise TelegramConfigError(f"--workers must be 1 or more, got {workers}")
+        if workers > 1 and webhook is None:
+            raise TelegramConfigError("several workers need webhook mode (--webhook-url): polling has one reader")
+        if workers > 1 and not settings.secrets.get("REDIS_URL"):
+            raise TelegramConfigError("several workers need REDIS_URL: they take turns per user through Redis")
     except TelegramConfigError as exc:
         print(f"hocvu serve telegram: {exc}", file=sys.stderr)
         return 2
     settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
-    channel, application = build_telegram(build_app(settings, progress=True), polling=webhook is None)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await serve(channel, application, stop, webhook)
-
-    asyncio.run(run())
-    return 0
+    return run_telegram(settings, webhook, workers=workers, progress=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     telegram.add_argument("--listen", help="webhook mode: address to listen on (default: telegram.listen)")
     telegram.add_argument("--port", type=int, help="webhook mode: port to listen on (default: telegram.port)")
+    telegram.add_argument(
+        "--workers", type=int, help="webhook mode: worker processes sharing the port (default: telegram.workers)"
+    )
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")

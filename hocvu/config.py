@@ -67,6 +67,7 @@ class TelegramSettings:
     listen: str = "127.0.0.1"
     port: int = 8443
     core_threads: int = 2  # worker threads running the (synchronous) conversation core
+    workers: int = 1  # webhook mode: processes sharing the port; more than one needs REDIS_URL
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ def _telegram(section: _Reader) -> TelegramSettings:
         listen=section.text("listen", "127.0.0.1"),
         port=section.whole("port", 8443),
         core_threads=section.whole("core_threads", 2),
+        workers=section.whole("workers", 1),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -154,7 +155,7 @@ class EmbeddedEngine:
         )
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".tmp.npz")
+            partial = path.with_suffix(f".{os.getpid()}.tmp.npz")  # webhook workers may train at the same time
             np.savez(partial, intents=np.array(self.intents), weights=self._weights, bias=self._bias)
             partial.replace(path)  # atomic: a concurrent start never reads half a file
 

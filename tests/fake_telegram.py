@@ -46,9 +46,9 @@ _TAG = re.compile(r"<(/?)([a-zA-Z-]+)([^<>]*)>")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 
 
-# One bot's update ids never repeat, whichever fake server a test starts: a database shared by several
-# tests remembers the ids it processed.
-_UPDATE_IDS = itertools.count(1000)
+# One bot's update ids never repeat, whichever fake server a test starts, in this run or a later one:
+# a database shared by several tests, and Redis across runs, remember the ids they processed.
+_UPDATE_IDS = itertools.count(int(time.time() * 1000))
 
 
 @dataclass

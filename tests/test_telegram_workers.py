@@ -1,0 +1,150 @@
+"""Several webhook workers: one port, each update answered once, one turn per user at a time, clean stop.
+
+The workers are the real command (`hocvu serve telegram --webhook-url ... --workers 2`) in a subprocess,
+with the real model, against the fake Bot API over HTTP, and taking turns through the real Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+import yaml
+
+from channels.telegram import SECRET_HEADER
+from channels.telegram_store import RedisUserTurns
+from hocvu.config import Settings
+from tests.fake_telegram import TOKEN, FakeTelegram
+
+REPO = Path(__file__).resolve().parent.parent
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SECRET = "workers-secret-0123456789"
+QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def redis_up() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at 127.0.0.1:6379 is not reachable: {exc}")
+
+
+def _bot_id() -> int:
+    return int(time.time() * 1000)  # a key space of its own per test
+
+
+async def test_a_users_turns_never_overlap_across_workers() -> None:
+    bot_id = _bot_id()
+    first, second = RedisUserTurns(REDIS_URL, bot_id), RedisUserTurns(REDIS_URL, bot_id)  # two workers
+    events: list[str] = []
+
+    async def turn(turns: RedisUserTurns, user: str, name: str) -> None:
+        async with turns.hold(user):
+            events.append(f"{name} in")
+            await asyncio.sleep(0.1)
+            events.append(f"{name} out")
+
+    try:
+        started = time.monotonic()
+        await asyncio.gather(turn(first, "u1", "a"), turn(second, "u1", "b"), turn(second, "u2", "c"))
+        elapsed = time.monotonic() - started
+    finally:
+        await first.close()
+        await second.close()
+    same_user = [e for e in events if e[0] in "ab"]
+    assert same_user in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+    assert events.index("c in") < events.index("c out") and elapsed < 0.35  # u2 did not wait for u1
+
+
+async def test_a_turn_left_by_a_dead_worker_expires() -> None:
+    bot_id = _bot_id()
+    redis.Redis.from_url(REDIS_URL).set(f"hocvu:tg:{bot_id}:turn:u1", "dead-worker", px=300)
+    turns = RedisUserTurns(REDIS_URL, bot_id)
+    try:
+        started = time.monotonic()
+        async with turns.hold("u1"):
+            waited = time.monotonic() - started
+    finally:
+        await turns.close()
+    assert 0.2 < waited < 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, str, subprocess.Popen[bytes]]]:
+    port = _free_port()
+    with FakeTelegram() as fake:
+        config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+        config["data_dir"] = str(settings.data_dir)  # the index and model the other tests use
+        config["content_dir"] = str(REPO / "knowledge_base")
+        config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
+        config["telegram"].update({"base_url": fake.base_url, "workers": 2, "dedupe": "redis"})
+        for key, value in (config.get("nlu") or {}).items():
+            if key.endswith("_data") and isinstance(value, str):
+                config["nlu"][key] = str(REPO / value)
+        (tmp_path / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "REDIS_URL": REDIS_URL,
+            "HF_HUB_OFFLINE": "1",
+        }
+        env.pop("DATABASE_URL", None)
+        command = [sys.executable, "-m", "hocvu.cli", "--config", str(tmp_path / "config.yml"), "serve", "telegram"]
+        command += ["--webhook-url", "https://bot.invalid/telegram/webhook", "--port", str(port)]
+        server = subprocess.Popen(command, cwd=REPO, env=env, stderr=open(tmp_path / "serve.log", "wb"))  # noqa: SIM115
+        try:
+            fake.wait_for(lambda: bool(fake.calls("setWebhook")) or server.poll() is not None, timeout=120)
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            yield fake, f"http://127.0.0.1:{port}/telegram/webhook", server
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.slow
+async def test_two_workers_answer_every_update_once_and_stop_together(
+    workers: tuple[FakeTelegram, str, subprocess.Popen[bytes]],
+) -> None:
+    fake, url, server = workers
+    processes = _children(server.pid)
+    assert len(processes) == 2
+    chats = range(5000, 5040)
+    updates = [fake.message(chat, QUESTION) for chat in chats]
+    headers = {SECRET_HEADER: SECRET}
+    async with httpx.AsyncClient(timeout=30) as client:
+        # Every update twice, as Telegram redelivers after a timeout: whichever worker gets a copy.
+        answers = await asyncio.gather(*(client.post(url, json=u, headers=headers) for u in updates + updates))
+    assert all(a.status_code == 200 for a in answers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(not fake.sent(chat) for chat in chats):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # a duplicate answer would arrive within this
+    assert [len(fake.sent(chat)) for chat in chats] == [1] * len(chats)
+    assert len(fake.calls("setWebhook")) == 1  # announced by one worker, not by each
+
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=30) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in processes), "a worker outlived the stop"
