@@ -4,9 +4,9 @@
 - which volunteers'-group message belongs to which user, so a volunteer's reply finds its way back;
 - which chats blocked the bot (403), so nothing more is sent to them until they write again.
 
-These are transport facts, not conversation state, so they live in tables of their own
-(`telegram_*`, created on first use) rather than in the core's schema. The ledger of update ids has
-a Redis implementation too, for several webhook workers without a shared SQL database.
+These are transport facts, not conversation state, so they live in tables of their own (`telegram_*`,
+defined with the rest of the schema in storage/models.py and created by its migrations). The ledger of
+update ids has a Redis implementation too, and several webhook workers take turns per user in Redis.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import BigInteger, DateTime, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.database import Database
+from storage.models import Base, BlockedChat, HandoverLink, ProcessedUpdate
 
 LEDGER_TTL = timedelta(days=2)  # Telegram keeps undelivered updates for 24 hours
 
@@ -66,35 +66,6 @@ class BlockedChats(Protocol):
     def is_blocked(self, user_id: str) -> bool: ...
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class ProcessedUpdate(_Base):
-    __tablename__ = "telegram_processed_updates"
-
-    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-
-
-class HandoverLink(_Base):
-    __tablename__ = "telegram_handover_links"
-
-    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # in the volunteers' group
-    user_id: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class BlockedChat(_Base):
-    __tablename__ = "telegram_blocked_chats"
-
-    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    blocked_at: Mapped[datetime] = mapped_column(DateTime)
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as everywhere in the database
 
@@ -109,14 +80,11 @@ class SqlTelegramStore:
         self.bot_id = bot_id
         self._claims = 0
 
-    def warm_up(self) -> None:
-        _Base.metadata.create_all(self.db.engine)
-
     def first_time(self, update_id: int) -> bool:
         try:
             with self.db.write() as connection:  # every update: a Core statement, no ORM session
                 connection.execute(
-                    _Base.metadata.tables[ProcessedUpdate.__tablename__].insert(),
+                    Base.metadata.tables[ProcessedUpdate.__tablename__].insert(),
                     {"bot_id": self.bot_id, "update_id": update_id, "seen_at": _now()},
                 )
         except IntegrityError:

@@ -185,7 +185,6 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
     # The core's database: on SQLite its writers, the channel's and the core's, queue on one lock.
     store = SqlTelegramStore(app.database or open_database(settings), int(bot_id))
-    store.warm_up()
     ledger: UpdateLedger = store
     if tg.dedupe == "redis":
         redis_url = settings.secrets.get("REDIS_URL")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("citizen", "volunteer", "admin")
@@ -153,3 +153,37 @@ class AnswerFeedback(Base):
     article_id: Mapped[str] = mapped_column(String(128))
     positive: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the Telegram channel's transport facts (channels/telegram_store.py) ------------------------------
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so an update Telegram delivers again is processed once."""
+
+    __tablename__ = "telegram_processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class HandoverLink(Base):
+    """Which volunteers'-group message belongs to which user, so a volunteer's reply finds its way back."""
+
+    __tablename__ = "telegram_handover_links"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # in the volunteers' group
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BlockedChat(Base):
+    """Chats that blocked the bot (403): nothing more is sent to them until they write again."""
+
+    __tablename__ = "telegram_blocked_chats"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked_at: Mapped[datetime] = mapped_column(DateTime)

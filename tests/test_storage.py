@@ -47,6 +47,24 @@ def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:
     assert db.current_revision() == db.head_revision()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_database_whose_telegram_tables_came_first_upgrades(kind: str, tmp_path: Path) -> None:
+    # Before revision 0002 the Telegram channel created its tables on first use.
+    with database_url(kind, tmp_path) as url:
+        database = Database(url)
+        database.upgrade("0001")
+        telegram = [t for name, t in Base.metadata.tables.items() if name.startswith("telegram_")]
+        Base.metadata.create_all(database.engine, tables=telegram)
+        processed = Base.metadata.tables["telegram_processed_updates"]
+        with database.write() as connection:
+            connection.execute(processed.insert(), {"bot_id": 1, "update_id": 7, "seen_at": datetime(2026, 1, 1)})
+        database.upgrade()
+        assert database.current_revision() == SCHEMA_REVISION
+        with database.read() as connection:
+            assert connection.scalar(select(func.count()).select_from(processed)) == 1  # kept as it was
+        database.dispose()
+
+
 def test_hocvu_db_upgrade_works_from_any_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,8 +73,8 @@ def test_hocvu_db_upgrade_works_from_any_directory(
     monkeypatch.chdir(elsewhere)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     assert main(["db", "upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
-    assert Database(f"sqlite:///{tmp_path / 'cli.db'}").current_revision() == "0001"
+    assert f"revision {SCHEMA_REVISION}" in capsys.readouterr().out
+    assert Database(f"sqlite:///{tmp_path / 'cli.db'}").current_revision() == SCHEMA_REVISION
 
 
 def test_hocvu_db_purge_applies_the_retention_period(
