@@ -422,28 +422,33 @@ async def serve(
     command menu with Telegram, which needs it once.
     """
     channel.attach(application)
-    async with application:
-        await channel.setup(application, announce=announce)
-        await application.start()
-        server = None
-        if webhook is None:
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        else:
-            server = webhook_server(application, webhook, sockets)
-            if announce:
-                await application.bot.set_webhook(
-                    webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
-                )
-        log.info("telegram: serving as @%s (%s)", application.bot.username, "webhook" if webhook else "polling")
-        if ready is not None:
-            ready()
-        try:
-            await stop.wait()
-        finally:
-            if server is not None:
-                server.stop()
-            elif application.updater is not None:
-                await application.updater.stop()
-            await application.stop()
-            await channel.close()
+    try:
+        async with application:
+            await channel.setup(application, announce=announce)
+            await application.start()
+            server = None
+            if webhook is None:
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            else:
+                server = webhook_server(application, webhook, sockets)
+                if announce:
+                    await application.bot.set_webhook(
+                        webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
+                    )
+            log.info("telegram: serving as @%s (%s)", application.bot.username, "webhook" if webhook else "polling")
+            if ready is not None:
+                ready()
+            try:
+                await stop.wait()
+            finally:
+                if server is not None:
+                    server.stop()
+                elif application.updater is not None:
+                    await application.updater.stop()
+                await application.stop()
+                await channel.close()
+    finally:
+        # Application.shutdown() skips the bot when initialize() failed half-way (the Bot API unreachable
+        # at start), which would leave its HTTP session open.
+        await application.bot.shutdown()

@@ -204,10 +204,12 @@ def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: 
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram.error import TelegramError
+
     from channels.telegram import TelegramConfigError, WebhookOptions
     from hocvu.serving import run_telegram
 
-    workers = args.workers or settings.telegram.workers
+    workers = settings.telegram.workers if args.workers is None else args.workers
     try:
         webhook = None
         if args.webhook_url:
@@ -228,7 +230,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"hocvu serve telegram: {exc}", file=sys.stderr)
         return 2
     settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
-    return run_telegram(settings, webhook, workers=workers, progress=True)
+    try:
+        return run_telegram(settings, webhook, workers=workers, progress=True)
+    except TelegramError as exc:  # a wrong token, or the Bot API unreachable at start
+        print(
+            f"hocvu serve telegram: could not start against the Bot API at {settings.telegram.base_url}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,3 +148,47 @@ async def test_two_workers_answer_every_update_once_and_stop_together(
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in processes), "a worker outlived the stop"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        (["--workers", "2"], {}, "several workers need webhook mode"),
+        (["--workers", "2", "--webhook-url", "https://bot.invalid/hook"], {}, "several workers need REDIS_URL"),
+        (["--workers", "0", "--webhook-url", "https://bot.invalid/hook"], {"REDIS_URL": REDIS_URL}, "1 or more"),
+    ],
+)
+def test_workers_that_cannot_work_are_refused_before_anything_starts(
+    argv: list[str],
+    environ: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hocvu.cli import main
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    for name, value in {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, **environ}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "telegram", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_an_unreachable_bot_api_at_start_is_a_clear_error(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hocvu.cli import main
+
+    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+    config["data_dir"] = str(settings.data_dir)
+    config["content_dir"] = str(REPO / "knowledge_base")
+    config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
+    config["telegram"]["base_url"] = f"http://127.0.0.1:{_free_port()}/bot"  # nothing listens there
+    for key, value in (config.get("nlu") or {}).items():
+        if key.endswith("_data") and isinstance(value, str):
+            config["nlu"][key] = str(REPO / value)
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert main(["--config", str(tmp_path / "config.yml"), "serve", "telegram"]) == 1
+    assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
