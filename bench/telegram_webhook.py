@@ -1,8 +1,9 @@
 """Telegram webhook benchmark: updates per second and reply latency, end to end over real HTTP.
 
-The bot runs in its own process, wired by the composition root as `hocvu serve telegram --webhook-url`
-wires it (SQLite state and ledger), with its Bot API base URL pointed at the fake Bot API
-(tests/fake_telegram.py), which runs in this process. This process posts updates to the webhook
+The bot runs in its own process (`--workers N`: a parent and N worker processes), started by
+`hocvu.serving.run_telegram` as `hocvu serve telegram --webhook-url` starts it (SQLite state; the update
+ledger in SQLite, or in Redis at $REDIS_URL with several workers), with its Bot API base URL pointed at
+the fake Bot API (tests/fake_telegram.py), which runs in this process. This process posts updates to the webhook
 (each from a different user, with the secret header) and times each one from the POST to the
 sendMessage that answers it arriving at the fake API.
 
@@ -13,6 +14,9 @@ Two runs:
 - paced: updates offered at a fixed rate (default 100/s) for a fixed time: the latency a user sees at
   that load;
 - flat out: as many updates as the bot can take (64 in flight): the sustained capacity.
+
+CPU per update is read from /proc over the two measured runs, for the bot (all its processes) and for
+this process (load generator and fake API), which share the machine.
 
     .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--rate 100] [--seconds 20] [--burst 1500]
 """
