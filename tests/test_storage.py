@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,6 +99,31 @@ def test_conversation_state_survives_a_restart(db: Database) -> None:
     restarted = SqlStateStore(Database(db.url))
     assert restarted.load("test", "alice") == state
     assert restarted.load("test", "bob") == ConversationState()
+
+
+def test_reading_state_does_not_wait_for_a_writer(db: Database) -> None:
+    # Every message reads its user's state first; on SQLite a read that queued behind a writer's lock
+    # would wait for it (up to the 10 s busy timeout).
+    states = SqlStateStore(db)
+    states.save("test", "u1", ConversationState(lang="en"))
+    writing, done = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with db.write() as connection:
+            connection.execute(User.__table__.update().values(display_name="x"))
+            writing.set()
+            done.wait(5)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    try:
+        assert writing.wait(5)
+        started = time.monotonic()
+        assert states.load("test", "u1").lang == "en"
+        assert time.monotonic() - started < 1.0
+    finally:
+        done.set()
+        writer.join()
 
 
 def test_the_journal_stores_redacted_text_and_turns_of_forgotten_users_unlinked(db: Database) -> None:
