@@ -164,7 +164,7 @@ def _serve_bot(config: Path, embedder: str, port: int) -> int:
     settings = load_settings(config)
     webhook = WebhookOptions("https://bench.invalid/telegram/webhook", SECRET, port=port)
     fake = FakeEmbedder() if embedder == "fake" else None
-    return run_telegram(settings, webhook, workers=settings.telegram.workers, embedder=fake)
+    return run_telegram(settings, webhook, embedder=fake)
 
 
 def main() -> int:

@@ -185,20 +185,17 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
     # The core's database: on SQLite its writers, the channel's and the core's, queue on one lock.
     store = SqlTelegramStore(app.database or open_database(settings), int(bot_id))
+    redis_url = settings.secrets.get("REDIS_URL", "")
+    if tg.dedupe == "redis" and not redis_url:
+        raise ConfigError("telegram.dedupe is redis but REDIS_URL is not set")
+    if tg.workers > 1 and not redis_url:
+        raise ConfigError("telegram.workers is more than 1 but REDIS_URL is not set")
     ledger: UpdateLedger = store
     if tg.dedupe == "redis":
-        redis_url = settings.secrets.get("REDIS_URL")
-        if not redis_url:
-            raise ConfigError("telegram.dedupe is redis but REDIS_URL is not set")
         redis_ledger = RedisUpdateLedger(redis_url, int(bot_id))
         redis_ledger.warm_up()
         ledger = redis_ledger
-    turns: UserTurns | None = None
-    if tg.workers > 1:
-        redis_url = settings.secrets.get("REDIS_URL")
-        if not redis_url:
-            raise ConfigError("telegram.workers is more than 1 but REDIS_URL is not set")
-        turns = RedisUserTurns(redis_url, int(bot_id))
+    turns: UserTurns | None = RedisUserTurns(redis_url, int(bot_id)) if tg.workers > 1 else None
     channel = TelegramChannel(
         app.assistant,
         ledger=ledger,

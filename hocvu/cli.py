@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -209,7 +210,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from channels.telegram import TelegramConfigError, WebhookOptions
     from hocvu.serving import run_telegram
 
-    workers = settings.telegram.workers if args.workers is None else args.workers
+    if args.workers is not None:  # the override goes into the settings every worker is built from
+        settings = dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, workers=args.workers))
     try:
         webhook = None
         if args.webhook_url:
@@ -220,18 +222,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 port=args.port or settings.telegram.port,
                 path=settings.telegram.webhook_path,
             )
-        if workers < 1:
-            raise TelegramConfigError(f"--workers must be 1 or more, got {workers}")
-        if workers > 1 and webhook is None:
-            raise TelegramConfigError("several workers need webhook mode (--webhook-url): polling has one reader")
-        if workers > 1 and not settings.secrets.get("REDIS_URL"):
-            raise TelegramConfigError("several workers need REDIS_URL: they take turns per user through Redis")
+        settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
+        return run_telegram(settings, webhook, progress=True)
     except TelegramConfigError as exc:
         print(f"hocvu serve telegram: {exc}", file=sys.stderr)
         return 2
-    settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
-    try:
-        return run_telegram(settings, webhook, workers=workers, progress=True)
     except TelegramError as exc:  # a wrong token, or the Bot API unreachable at start
         print(
             f"hocvu serve telegram: could not start against the Bot API at {settings.telegram.base_url}: {exc}",

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from channels.telegram import WebhookOptions, serve
+from channels.telegram import TelegramConfigError, WebhookOptions, serve
 from hocvu.config import Settings
 from knowledge_base.embedders import Embedder
 
@@ -29,20 +29,34 @@ log = logging.getLogger(__name__)
 RESTART_LIMIT = 5  # a worker that keeps crashing is a bug to fix, not to restart forever
 
 
+def check_workers(settings: Settings, webhook: WebhookOptions | None) -> None:
+    """Refuse `telegram.workers` values that cannot work, before any model loads."""
+    workers = settings.telegram.workers
+    if workers < 1:
+        raise TelegramConfigError(f"--workers must be 1 or more, got {workers}")
+    if workers > 1 and webhook is None:
+        raise TelegramConfigError("several workers need webhook mode (--webhook-url): polling has one reader")
+    if workers > 1 and not settings.secrets.get("REDIS_URL"):
+        raise TelegramConfigError("several workers need REDIS_URL: they take turns per user through Redis")
+
+
 def run_telegram(
     settings: Settings,
     webhook: WebhookOptions | None,
     *,
-    workers: int = 1,
     embedder: Embedder | None = None,
     progress: bool = False,
 ) -> int:
-    """Serve Telegram until SIGINT or SIGTERM. `embedder` replaces the configured one (benchmarks)."""
+    """Serve Telegram with `telegram.workers` processes until SIGINT or SIGTERM.
+
+    `embedder` replaces the configured one (benchmarks).
+    """
+    check_workers(settings, webhook)
+    workers = settings.telegram.workers
     if workers == 1:
         _serve_one(settings, webhook, None, announce=True, embedder=embedder, progress=progress)
         return 0
-    if webhook is None:
-        raise ValueError("several workers need webhook mode: long polling has one reader by design")
+    assert webhook is not None  # check_workers
     import tornado.netutil
 
     sockets = tornado.netutil.bind_sockets(webhook.port, webhook.listen)

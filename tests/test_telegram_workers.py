@@ -94,7 +94,7 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, 
         config["data_dir"] = str(settings.data_dir)  # the index and model the other tests use
         config["content_dir"] = str(REPO / "knowledge_base")
         config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
-        config["telegram"].update({"base_url": fake.base_url, "workers": 2, "dedupe": "redis"})
+        config["telegram"].update({"base_url": fake.base_url, "dedupe": "redis"})  # workers: 1, overridden below
         for key, value in (config.get("nlu") or {}).items():
             if key.endswith("_data") and isinstance(value, str):
                 config["nlu"][key] = str(REPO / value)
@@ -108,7 +108,7 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, 
         }
         env.pop("DATABASE_URL", None)
         command = [sys.executable, "-m", "hocvu.cli", "--config", str(tmp_path / "config.yml"), "serve", "telegram"]
-        command += ["--webhook-url", "https://bot.invalid/telegram/webhook", "--port", str(port)]
+        command += ["--webhook-url", "https://bot.invalid/telegram/webhook", "--port", str(port), "--workers", "2"]
         server = subprocess.Popen(command, cwd=REPO, env=env, stderr=open(tmp_path / "serve.log", "wb"))  # noqa: SIM115
         try:
             fake.wait_for(lambda: bool(fake.calls("setWebhook")) or server.poll() is not None, timeout=120)
@@ -118,6 +118,12 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, 
             if server.poll() is None:
                 server.kill()
                 server.wait()
+
+
+def _turns_released() -> int:
+    """How many lock releases Redis has run (RedisUserTurns releases with a script)."""
+    stats = redis.Redis.from_url(REDIS_URL).info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("eval", "evalsha"))
 
 
 def _children(pid: int) -> list[int]:
@@ -134,6 +140,7 @@ async def test_two_workers_answer_every_update_once_and_stop_together(
     chats = range(5000, 5040)
     updates = [fake.message(chat, QUESTION) for chat in chats]
     headers = {SECRET_HEADER: SECRET}
+    released_before = _turns_released()
     async with httpx.AsyncClient(timeout=30) as client:
         # Every update twice, as Telegram redelivers after a timeout: whichever worker gets a copy.
         answers = await asyncio.gather(*(client.post(url, json=u, headers=headers) for u in updates + updates))
@@ -144,6 +151,7 @@ async def test_two_workers_answer_every_update_once_and_stop_together(
     await asyncio.sleep(0.5)  # a duplicate answer would arrive within this
     assert [len(fake.sent(chat)) for chat in chats] == [1] * len(chats)
     assert len(fake.calls("setWebhook")) == 1  # announced by one worker, not by each
+    assert _turns_released() - released_before >= len(chats)  # every turn was taken across workers
 
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
