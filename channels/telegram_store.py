@@ -66,6 +66,9 @@ class BlockedChats(Protocol):
     def is_blocked(self, user_id: str) -> bool: ...
 
 
+_PROCESSED = Base.metadata.tables[ProcessedUpdate.__tablename__]
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as everywhere in the database
 
@@ -84,7 +87,7 @@ class SqlTelegramStore:
         try:
             with self.db.write() as connection:  # every update: a Core statement, no ORM session
                 connection.execute(
-                    Base.metadata.tables[ProcessedUpdate.__tablename__].insert(),
+                    _PROCESSED.insert(),
                     {"bot_id": self.bot_id, "update_id": update_id, "seen_at": _now()},
                 )
         except IntegrityError:
@@ -104,16 +107,16 @@ class SqlTelegramStore:
             session.merge(HandoverLink(bot_id=self.bot_id, message_id=message_id, user_id=user_id, created_at=_now()))
 
     def user_for(self, message_id: int) -> str | None:
-        with self.db.session() as session:
-            return session.scalar(
+        with self.db.read() as connection:
+            return connection.scalar(
                 select(HandoverLink.user_id).where(
                     HandoverLink.bot_id == self.bot_id, HandoverLink.message_id == message_id
                 )
             )
 
     def card_for(self, user_id: str) -> int | None:
-        with self.db.session() as session:
-            return session.scalar(
+        with self.db.read() as connection:
+            return connection.scalar(
                 select(HandoverLink.message_id)
                 .where(HandoverLink.bot_id == self.bot_id, HandoverLink.user_id == user_id)
                 .order_by(HandoverLink.created_at.desc(), HandoverLink.message_id.desc())
@@ -136,8 +139,8 @@ class SqlTelegramStore:
                 )
 
     def is_blocked(self, user_id: str) -> bool:
-        with self.db.session() as session:
-            found = session.scalar(
+        with self.db.read() as connection:
+            found = connection.scalar(
                 select(BlockedChat.user_id).where(BlockedChat.bot_id == self.bot_id, BlockedChat.user_id == user_id)
             )
         return found is not None
