@@ -80,6 +80,21 @@ async def test_a_turn_left_by_a_dead_worker_expires() -> None:
     assert 0.2 < waited < 2.0
 
 
+def _write_config(settings: Settings, tmp_path: Path, **telegram: str) -> Path:
+    """The repository's config.yml on the tests' data directory (index, model) and a database of its own."""
+    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+    config["data_dir"] = str(settings.data_dir)
+    config["content_dir"] = str(REPO / "knowledge_base")
+    config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
+    config["telegram"].update(telegram)
+    for key, value in (config.get("nlu") or {}).items():  # relative paths are relative to the config file
+        if key.endswith("_data") and isinstance(value, str):
+            config["nlu"][key] = str(REPO / value)
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,15 +105,7 @@ def _free_port() -> int:
 def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, str, subprocess.Popen[bytes]]]:
     port = _free_port()
     with FakeTelegram() as fake:
-        config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
-        config["data_dir"] = str(settings.data_dir)  # the index and model the other tests use
-        config["content_dir"] = str(REPO / "knowledge_base")
-        config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
-        config["telegram"].update({"base_url": fake.base_url, "dedupe": "redis"})  # workers: 1, overridden below
-        for key, value in (config.get("nlu") or {}).items():
-            if key.endswith("_data") and isinstance(value, str):
-                config["nlu"][key] = str(REPO / value)
-        (tmp_path / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        config = _write_config(settings, tmp_path, base_url=fake.base_url, dedupe="redis")  # workers: 1; see below
         env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -107,7 +114,7 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, 
             "HF_HUB_OFFLINE": "1",
         }
         env.pop("DATABASE_URL", None)
-        command = [sys.executable, "-m", "hocvu.cli", "--config", str(tmp_path / "config.yml"), "serve", "telegram"]
+        command = [sys.executable, "-m", "hocvu.cli", "--config", str(config), "serve", "telegram"]
         command += ["--webhook-url", "https://bot.invalid/telegram/webhook", "--port", str(port), "--workers", "2"]
         server = subprocess.Popen(command, cwd=REPO, env=env, stderr=open(tmp_path / "serve.log", "wb"))  # noqa: SIM115
         try:
@@ -188,15 +195,7 @@ def test_an_unreachable_bot_api_at_start_is_a_clear_error(
 ) -> None:
     from hocvu.cli import main
 
-    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
-    config["data_dir"] = str(settings.data_dir)
-    config["content_dir"] = str(REPO / "knowledge_base")
-    config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
-    config["telegram"]["base_url"] = f"http://127.0.0.1:{_free_port()}/bot"  # nothing listens there
-    for key, value in (config.get("nlu") or {}).items():
-        if key.endswith("_data") and isinstance(value, str):
-            config["nlu"][key] = str(REPO / value)
-    (tmp_path / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = _write_config(settings, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}/bot")  # nobody there
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    assert main(["--config", str(tmp_path / "config.yml"), "serve", "telegram"]) == 1
+    assert main(["--config", str(config), "serve", "telegram"]) == 1
     assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
