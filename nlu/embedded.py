@@ -17,23 +17,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from knowledge_base.embedders import Embedder
 from knowledge_base.normalize import NORMALIZER_VERSION, normalize
 from knowledge_base.query import Query
 from nlu.engine import IntentResult
 from nlu.entities import EntityMatcher
+from nlu.softmax import Matrix, softmax, train_softmax_regression
 from nlu.training_data import TrainingData, load_training_data
 
 log = logging.getLogger(__name__)
 
 FEATURE_VERSION = "1"
 HASH_BUCKETS = 4096
-_EPOCHS = 300
-_LEARNING_RATE = 0.2
-
-Matrix = npt.NDArray[np.float32]
 
 
 def _bucket(feature: str) -> int:
@@ -57,43 +53,6 @@ def lexical_features(folded: str) -> Matrix:
         vector[_bucket(f"len{len(words)}")] += 2.0
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
-
-
-def _softmax(logits: Matrix) -> Matrix:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    result: Matrix = exp / exp.sum(axis=-1, keepdims=True)
-    return result
-
-
-def _train(features: Matrix, labels: npt.NDArray[np.int64], classes: int) -> tuple[Matrix, Matrix]:
-    """Full-batch softmax regression with Adam, no regularisation: confident on the fixed chat phrases,
-    deterministic, about a second on ~750 examples."""
-    n, d = features.shape
-    weights = np.zeros((d, classes), dtype=np.float32)
-    bias = np.zeros(classes, dtype=np.float32)
-    target = np.zeros((n, classes), dtype=np.float32)
-    target[np.arange(n), labels] = 1.0
-    # Balance classes so the large ask_question and out_of_scope sets do not swamp short intents.
-    counts = np.bincount(labels, minlength=classes).astype(np.float32)
-    sample_weight = (n / (classes * counts[labels]))[:, None].astype(np.float32)
-    m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
-    m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for step in range(1, _EPOCHS + 1):
-        probs = _softmax(features @ weights + bias)
-        error = (probs - target) * sample_weight / n
-        grad_w = features.T @ error
-        grad_b = error.sum(axis=0)
-        m_w = beta1 * m_w + (1 - beta1) * grad_w
-        v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
-        m_b = beta1 * m_b + (1 - beta1) * grad_b
-        v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
-        correction1 = 1 - beta1**step
-        correction2 = 1 - beta2**step
-        weights -= _LEARNING_RATE * (m_w / correction1) / (np.sqrt(v_w / correction2) + eps)
-        bias -= _LEARNING_RATE * (m_b / correction1) / (np.sqrt(v_b / correction2) + eps)
-    return weights.astype(np.float32), bias.astype(np.float32)
 
 
 class EmbeddedEngine:
@@ -145,7 +104,7 @@ class EmbeddedEngine:
             )
         features = np.hstack([dense, np.vstack([lexical_features(n.folded) for n in normalized])]).astype(np.float32)
         labels = np.array([index[e.intent] for e in data.examples], dtype=np.int64)
-        self._weights, self._bias = _train(features, labels, len(self.intents))
+        self._weights, self._bias = train_softmax_regression(features, labels, len(self.intents))
         self.trained_from_scratch = True
         log.info(
             "embedded NLU trained on %d examples, %d intents in %.1f s",
@@ -164,6 +123,6 @@ class EmbeddedEngine:
             self.warm_up()
         assert self._weights is not None and self._bias is not None and self._entities is not None
         features = np.concatenate([query.vector, lexical_features(query.text.folded)])
-        probs = _softmax(features @ self._weights + self._bias)
+        probs = softmax(features @ self._weights + self._bias)
         best = int(np.argmax(probs))
         return IntentResult(self.intents[best], float(probs[best]), self._entities.extract(query.text), self.name)
