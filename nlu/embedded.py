@@ -10,7 +10,6 @@ the embedder and this file's feature version, so a restart loads them in millise
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import os
 import time
@@ -23,36 +22,13 @@ from knowledge_base.normalize import NORMALIZER_VERSION, normalize
 from knowledge_base.query import Query
 from nlu.engine import IntentResult
 from nlu.entities import EntityMatcher
+from nlu.lexical import HASH_BUCKETS, lexical_features
 from nlu.softmax import Matrix, softmax, train_softmax_regression
 from nlu.training_data import TrainingData, load_training_data
 
 log = logging.getLogger(__name__)
 
 FEATURE_VERSION = "1"
-HASH_BUCKETS = 4096
-
-
-def _bucket(feature: str) -> int:
-    digest = hashlib.blake2b(feature.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "little") % HASH_BUCKETS
-
-
-def lexical_features(folded: str) -> Matrix:
-    """Hashed character 2-4-grams within word boundaries plus words and word pairs, L2-normalised."""
-    vector = np.zeros(HASH_BUCKETS, dtype=np.float32)
-    words = folded.split()
-    for word in words:
-        padded = f" {word} "
-        for n in (2, 3, 4):
-            for i in range(len(padded) - n + 1):
-                vector[_bucket("c" + padded[i : i + n])] += 1.0
-        vector[_bucket("w" + word)] += 2.0
-    for first, second in itertools.pairwise(words):
-        vector[_bucket(f"b{first} {second}")] += 2.0
-    if len(words) <= 3:  # short messages are the conversational ones; let the model know
-        vector[_bucket(f"len{len(words)}")] += 2.0
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm else vector
 
 
 class EmbeddedEngine:
