@@ -9,10 +9,7 @@ import pytest
 from knowledge_base.normalize import fold
 from nlu.engine import INTENTS
 from nlu.training_data import TrainingDataError, load_training_data, parse_annotated
-
-REPO = Path(__file__).resolve().parent.parent
-TRAIN = REPO / "nlu" / "data" / "nlu.yml"
-HELD_OUT = REPO / "nlu" / "eval" / "test_nlu.yml"
+from tests.nlu_files import HELD_OUT_FILES, TRAIN
 
 
 def write(tmp_path: Path, text: str, name: str = "nlu.yml") -> Path:
@@ -32,9 +29,10 @@ def test_training_data_covers_every_intent_with_enough_examples() -> None:
     assert "vneid" in data.lookups["topic"]
 
 
-def test_held_out_set_shares_no_sentence_with_training() -> None:
+@pytest.mark.parametrize("held_out_file", HELD_OUT_FILES, ids=lambda p: p.name)
+def test_held_out_set_shares_no_sentence_with_training(held_out_file: Path) -> None:
     train = {fold(e.text).strip() for e in load_training_data(TRAIN).examples}
-    held_out = load_training_data(HELD_OUT)
+    held_out = load_training_data(held_out_file)
     copies = [e.text for e in held_out.examples if fold(e.text).strip() in train]
     assert copies == []
     assert set(held_out.by_intent()) == set(INTENTS)

