@@ -28,6 +28,8 @@ from nlu.rasa_engine import NLUUnavailable, RasaEngine
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # where Rasa finds the `nlu.rasa_components` package
 COMPONENTS = Path(__file__).resolve().parent / "rasa_components"
+# App code the components train with, beyond the normaliser (versioned by NORMALIZER_VERSION).
+COMPONENT_DEPENDENCIES = tuple(Path(__file__).resolve().parent / f for f in ("softmax.py", "lexical.py"))
 
 
 class RasaSetupError(RuntimeError):
@@ -79,7 +81,7 @@ class RasaProject:
     def model_path(self) -> Path:
         # The model stores the e5 folder's path (Rasa resolves ${HOCVU_E5_MODEL} when training), and its
         # features depend on the components' code, the ONNX format and the normaliser.
-        components = sorted(COMPONENTS.glob("*.py"))
+        components = [*sorted(COMPONENTS.glob("*.py")), *COMPONENT_DEPENDENCIES]
         name = model_name(
             self.training_data,
             self.pipeline,

@@ -42,6 +42,21 @@ MODEL = "model"
 THREADS = "threads"
 
 
+def check_model_folder(component: str, config: dict[str, Any]) -> Path:
+    """The e5 folder in a component's `model` option, or InvalidConfigException saying what to do."""
+    folder = config.get(MODEL)
+    if not folder:
+        raise InvalidConfigException(
+            f"{component} needs '{MODEL}': the folder of the int8 ONNX e5 model "
+            "(hocvu sets HOCVU_E5_MODEL for `rasa train` and `rasa run`)"
+        )
+    if not is_built(Path(folder)):
+        raise InvalidConfigException(
+            f"{component}: no ONNX e5 model of the current format in {folder}: run `hocvu model export-onnx`"
+        )
+    return Path(folder)
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the e5 query vector of each message's text as a dense sentence feature."""
@@ -56,16 +71,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        folder = config.get(MODEL)
-        if not folder:
-            raise InvalidConfigException(
-                f"{cls.__name__} needs '{MODEL}': the folder of the int8 ONNX e5 model "
-                "(hocvu sets HOCVU_E5_MODEL for `rasa train` and `rasa run`)"
-            )
-        if not is_built(Path(folder)):
-            raise InvalidConfigException(
-                f"{cls.__name__}: no ONNX e5 model of the current format in {folder}: run `hocvu model export-onnx`"
-            )
+        check_model_folder(cls.__name__, config)
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
