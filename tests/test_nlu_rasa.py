@@ -197,11 +197,15 @@ def test_rasa_recovers_after_the_pause(stand_in: Callable[[Handler], str], embed
 def test_a_model_is_retrained_when_its_e5_features_would_differ(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stale model is never served: its name changes with the featurizer's code and the e5 model it reads."""
+    """A stale model is never served: its name changes with the components' code, the app code they train
+    with, and the e5 model they read."""
     components = tmp_path / "components"
     components.mkdir()
     (components / "featurizer.py").write_text("VERSION = 1\n")
     monkeypatch.setattr("nlu.rasa_server.COMPONENTS", components)
+    shared = tmp_path / "lexical.py"  # app code a component trains with
+    shared.write_text("BUCKETS = 4096\n")
+    monkeypatch.setattr("nlu.rasa_server.COMPONENT_DEPENDENCIES", (shared,))
     e5 = tmp_path / "e5-small-int8"
     e5.mkdir()
     (e5 / INFO_FILE).write_text('{"format": "e5-small-int8-meanpool-v3"}')
@@ -223,8 +227,10 @@ def test_a_model_is_retrained_when_its_e5_features_would_differ(
     rebuilt = project(e5).model_path
     (components / "featurizer.py").write_text("VERSION = 2\n")
     edited = project(e5).model_path
+    shared.write_text("BUCKETS = 8192\n")
+    shared_edited = project(e5).model_path
     moved = project(tmp_path / "elsewhere").model_path
-    assert len({first, rebuilt, edited, moved}) == 4
+    assert len({first, rebuilt, edited, shared_edited, moved}) == 5
 
 
 def test_custom_components_inside_rasa(settings: Settings) -> None:
