@@ -35,6 +35,15 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
 
 
+def rss_mb(pid: int) -> tuple[float, float] | None:
+    """(current, peak) resident memory of a process from /proc, in MB; None where /proc has no such file."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except OSError:
+        return None
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 def messages(settings_test_data: Path) -> list[str]:
     held_out = [e.text for e in load_training_data(settings_test_data).examples]
     kb = [item["q"] for item in yaml.safe_load((REPO / "knowledge_base" / "eval" / "test.yml").read_text("utf-8"))]
@@ -94,11 +103,14 @@ def main() -> None:
                 t0 = time.perf_counter()
                 client.parse(query)
                 rasa_ms.append((time.perf_counter() - t0) * 1000)
+        memory = rss_mb(server.process.pid) if server.process is not None else None
     finally:
         server.stop()
     r50, r95 = percentiles(rasa_ms)
     print(f"Rasa cold start (process start to model loaded): {server.cold_start_seconds:.1f} s")
     print(f"Rasa POST /model/parse over HTTP: p50 {r50:.2f} ms, p95 {r95:.2f} ms")
+    if memory is not None:
+        print(f"Rasa server memory after the run: RSS {memory[0]:.0f} MB, peak {memory[1]:.0f} MB")
 
 
 if __name__ == "__main__":

