@@ -25,12 +25,17 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from knowledge_base.normalize import detect_lang, expand_abbreviations, fold, to_nfc
+from knowledge_base.normalize import NORMALIZER_VERSION, detect_lang, expand_abbreviations, fold, to_nfc
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class FoldingTokenizer(WhitespaceTokenizer):
     """Whitespace tokens whose lemma is the folded, abbreviation-expanded word."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        # Rasa's training cache keys on this class's source and config; the folding lives in the normaliser.
+        return f"normalizer {NORMALIZER_VERSION}"
 
     @classmethod
     def create(

@@ -22,7 +22,9 @@ Imported by Rasa inside `.rasa-venv` (Python 3.10, numpy < 1.24), like the other
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import nlu.lexical
+import nlu.softmax
 from knowledge_base.embedders import OnnxE5Embedder
 from knowledge_base.normalize import normalize
 from nlu.lexical import lexical_features
@@ -67,7 +71,10 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return E5SentenceFeaturizer.fingerprint_addon(config)  # the folded copies' vectors, like the featurizer's
+        # Rasa's training cache keys on this class's source and config only: the folded copies' vectors
+        # and the app code the gate trains with can change without either.
+        code = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in (nlu.lexical, nlu.softmax)))
+        return f"{E5SentenceFeaturizer.fingerprint_addon(config)}\0{code.hexdigest()}"
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
