@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from knowledge_base.normalize import NORMALIZER_VERSION, detect_lang, expand_abbreviations, fold, to_nfc
+from knowledge_base.normalize import NORMALIZER_VERSION, expand_abbreviations, fold, normalize
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
@@ -37,22 +34,12 @@ class FoldingTokenizer(WhitespaceTokenizer):
         # Rasa's training cache keys on this class's source and config; the folding lives in the normaliser.
         return f"normalizer {NORMALIZER_VERSION}"
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FoldingTokenizer:
-        return cls(config)
-
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens: list[Token] = super().tokenize(message, attribute)
         if attribute != TEXT:
             return tokens  # intent and action names are labels, not words
-        # Like normalize(): abbreviations are Vietnamese chat, so English text keeps "k" and "r" as typed.
-        expand = detect_lang(to_nfc(message.get(TEXT) or "")) == "vi"
+        # As normalize() does: abbreviations are Vietnamese chat, so English text keeps "k" and "r" as typed.
+        expand = normalize(message.get(TEXT) or "").lang == "vi"
         for token in tokens:
             token.lemma = fold(expand_abbreviations(token.text) if expand else token.text) or token.text
         return tokens

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,15 +33,14 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-import nlu.lexical
-import nlu.softmax
 from knowledge_base.embedders import OnnxE5Embedder
 from knowledge_base.normalize import normalize
 from nlu.lexical import lexical_features
+from nlu.rasa_components import APP_CODE
 from nlu.rasa_components.e5_featurizer import MODEL, E5SentenceFeaturizer, check_model_folder
 from nlu.softmax import Matrix, softmax, train_softmax_regression
 
@@ -51,7 +49,6 @@ log = logging.getLogger(__name__)
 THRESHOLD = "threshold"
 FEATURIZER = "featurizer"
 OUT_OF_SCOPE = "out_of_scope"
-INTENT_RANKING = "intent_ranking"
 WEIGHTS_FILE = "gate.npz"
 
 
@@ -73,7 +70,7 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         # Rasa's training cache keys on this class's source and config only: the folded copies' vectors
         # and the app code the gate trains with can change without either.
-        code = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in (nlu.lexical, nlu.softmax)))
+        code = hashlib.sha256(b"".join(path.read_bytes() for path in APP_CODE))
         return f"{E5SentenceFeaturizer.fingerprint_addon(config)}\0{code.hexdigest()}"
 
     @classmethod
@@ -94,8 +91,9 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
         bias: Matrix | None = None,
         out_of_scope: int = 0,
     ) -> None:
-        self.validate_config(config)
-        self.config = config
+        # Rasa merges the defaults in before it calls create/load; direct callers (tests) may not.
+        self.config = {**self.get_default_config(), **config}
+        self.validate_config(self.config)
         self._model_storage = model_storage
         self._resource = resource
         self._weights = weights
@@ -110,7 +108,7 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> OutOfScopeGate:
-        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+        return cls(config, model_storage, resource)
 
     @classmethod
     def load(
@@ -121,7 +119,6 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> OutOfScopeGate:
-        config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as folder, np.load(folder / WEIGHTS_FILE) as saved:
                 return cls(config, model_storage, resource, saved["weights"], saved["bias"], int(saved["out_of_scope"]))
@@ -134,19 +131,16 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
         _, sentence = message.get_dense_features(TEXT, [self.config[FEATURIZER]])
         return None if sentence is None else np.asarray(sentence.features, dtype=np.float32).reshape(-1)
 
-    @staticmethod
-    def _lexical(message: Message) -> Matrix:
-        return lexical_features(normalize(message.get(TEXT) or "").folded)
-
     def train(self, training_data: TrainingData) -> Resource:
-        vectors, lexical, intents, texts = [], [], [], []
+        vectors, lexical, intents, texts = [], [], [], []  # texts: folded
         for example in training_data.intent_examples:
             vector = self._vector(example)
             if vector is not None:
+                text = normalize(example.get(TEXT)).folded
                 vectors.append(vector)
-                lexical.append(self._lexical(example))
+                lexical.append(lexical_features(text))
                 intents.append(example.get(INTENT))
-                texts.append(normalize(example.get(TEXT)).folded)
+                texts.append(text)
         if not vectors:
             raise InvalidConfigException(
                 f"{type(self).__name__}: no training example has a dense sentence feature from featurizer "
@@ -175,7 +169,7 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
             vector = self._vector(message)
             if vector is None:
                 continue
-            features = np.concatenate([vector, self._lexical(message)])
+            features = np.concatenate([vector, lexical_features(normalize(message.get(TEXT) or "").folded)])
             off_topic = float(softmax(features @ self._weights + self._bias)[self._out_of_scope])
             current = message.get(INTENT) or {}
             if off_topic < self.config[THRESHOLD] or current.get(INTENT_NAME_KEY) == OUT_OF_SCOPE:
@@ -187,9 +181,9 @@ class OutOfScopeGate(IntentClassifier, GraphComponent):
             in_scope = 1.0 - off_topic
             ranking = [
                 {**r, PREDICTED_CONFIDENCE_KEY: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) * in_scope}
-                for r in message.get(INTENT_RANKING) or []
+                for r in message.get(INTENT_RANKING_KEY) or []
                 if r.get(INTENT_NAME_KEY) != OUT_OF_SCOPE
             ]
             message.set(INTENT, gated, add_to_output=True)
-            message.set(INTENT_RANKING, [gated, *ranking], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [gated, *ranking], add_to_output=True)
         return messages
