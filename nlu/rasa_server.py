@@ -24,12 +24,11 @@ from types import TracebackType
 from knowledge_base.e5_export import E5ExportError
 from knowledge_base.normalize import NORMALIZER_VERSION
 from knowledge_base.onnx_export import INFO_FILE, OnnxExportError, export_e5_onnx, is_built
+from nlu.rasa_components import APP_CODE
 from nlu.rasa_engine import NLUUnavailable, RasaEngine
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # where Rasa finds the `nlu.rasa_components` package
 COMPONENTS = Path(__file__).resolve().parent / "rasa_components"
-# App code the components train with, beyond the normaliser (versioned by NORMALIZER_VERSION).
-COMPONENT_DEPENDENCIES = tuple(Path(__file__).resolve().parent / f for f in ("softmax.py", "lexical.py"))
 
 
 class RasaSetupError(RuntimeError):
@@ -81,7 +80,7 @@ class RasaProject:
     def model_path(self) -> Path:
         # The model stores the e5 folder's path (Rasa resolves ${HOCVU_E5_MODEL} when training), and its
         # features depend on the components' code, the ONNX format and the normaliser.
-        components = [*sorted(COMPONENTS.glob("*.py")), *COMPONENT_DEPENDENCIES]
+        components = [*sorted(COMPONENTS.glob("*.py")), *APP_CODE]
         name = model_name(
             self.training_data,
             self.pipeline,

@@ -205,7 +205,7 @@ def test_a_model_is_retrained_when_its_e5_features_would_differ(
     monkeypatch.setattr("nlu.rasa_server.COMPONENTS", components)
     shared = tmp_path / "lexical.py"  # app code a component trains with
     shared.write_text("BUCKETS = 4096\n")
-    monkeypatch.setattr("nlu.rasa_server.COMPONENT_DEPENDENCIES", (shared,))
+    monkeypatch.setattr("nlu.rasa_server.APP_CODE", (shared,))
     e5 = tmp_path / "e5-small-int8"
     e5.mkdir()
     (e5 / INFO_FILE).write_text('{"format": "e5-small-int8-meanpool-v3"}')
