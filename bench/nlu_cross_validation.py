@@ -24,10 +24,11 @@ import numpy as np
 import yaml
 
 from hocvu.app import make_embedder, rasa_project
-from hocvu.config import load_settings
+from hocvu.config import Settings, load_settings
 from knowledge_base.normalize import normalize
-from nlu.evaluation import effective_intent
+from nlu.evaluation import NLUReport, effective_intent
 from nlu.lexical import lexical_features
+from nlu.rasa_engine import RASA_FALLBACK_INTENT
 from nlu.softmax import Matrix, softmax, train_softmax_regression
 from nlu.training_data import load_training_data
 
@@ -37,9 +38,8 @@ THRESHOLD = 0.7  # the app's intent threshold
 OOS = "out_of_scope"
 
 
-def rasa_cross_validation(pipeline: Path, folds: int, out: Path) -> list[dict[str, object]]:
+def rasa_cross_validation(settings: Settings, pipeline: Path, folds: int, out: Path) -> list[dict[str, object]]:
     """Out-of-fold predictions of a Rasa pipeline: one row per training example."""
-    settings = load_settings(REPO / "config.yml", environ={})
     project = rasa_project(settings)
     project.require_rasa()
     project.require_e5_model()
@@ -57,30 +57,24 @@ def predicted(row: dict[str, object]) -> str:
     prediction = row["intent_prediction"]
     assert isinstance(prediction, dict)
     name = prediction.get("name") or "ask_question"
-    name = "ask_question" if name == "nlu_fallback" else name
+    name = "ask_question" if name == RASA_FALLBACK_INTENT else name  # as the app's Rasa client reads it
     return effective_intent(str(name), float(prediction.get("confidence") or 0.0), THRESHOLD)
 
 
 def scores(gold: Sequence[str], guess: Sequence[str]) -> str:
-    pairs = list(zip(gold, guess, strict=True))
-    accuracy = sum(g == p for g, p in pairs) / len(pairs)
-    f1s = []
-    for label in sorted(set(gold)):
-        tp = sum(g == p == label for g, p in pairs)
-        precision = tp / max(1, sum(p == label for _, p in pairs))
-        recall = tp / max(1, sum(g == label for g, _ in pairs))
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    oos = [p == OOS for g, p in pairs if g == OOS]
-    in_scope = [p == OOS for g, p in pairs if g != OOS]
+    """A table row's figures, scored by the same code as `hocvu nlu eval`."""
+    report = NLUReport.from_labels("cross-validation", THRESHOLD, gold, guess)
+    out_of_scope = report.per_intent[OOS]
+    in_scope = [p == OOS for g, p in zip(gold, guess, strict=True) if g != OOS]
     return (
-        f"{accuracy:.3f} | {sum(f1s) / len(f1s):.3f} | {sum(oos) / len(oos):.3f} ({sum(oos)}/{len(oos)}) | "
+        f"{report.accuracy:.3f} | {report.macro_f1:.3f} | {report.out_of_scope_recall:.3f} "
+        f"({round(out_of_scope['recall'] * out_of_scope['support'])}/{int(out_of_scope['support'])}) | "
         f"{sum(in_scope) / len(in_scope):.3f}"
     )
 
 
-def gate_probabilities(folds: int) -> dict[str, dict[str, float]]:
+def gate_probabilities(settings: Settings, folds: int) -> dict[str, dict[str, float]]:
     """P(out_of_scope) per training text for each gate variant, out of fold."""
-    settings = load_settings(REPO / "config.yml", environ={})
     embedder = make_embedder(settings)
     embedder.warm_up()
     examples = load_training_data(settings.nlu.training_data).examples
@@ -129,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args()
+    settings = load_settings(REPO / "config.yml", environ={})
     shipped = REPO / "nlu" / "config.yml"
     config = yaml.safe_load(shipped.read_text(encoding="utf-8"))
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] != GATE]
@@ -137,15 +132,15 @@ def main() -> None:
         without_gate.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         print("| pipeline | accuracy | macro F1 | out-of-scope recall | in-scope taken for out-of-scope |")
         print("| --- | --- | --- | --- | --- |")
-        rows = rasa_cross_validation(shipped, args.folds, Path(folder) / "shipped")
+        rows = rasa_cross_validation(settings, shipped, args.folds, Path(folder) / "shipped")
         print(
             f"| shipped (nlu/config.yml) | {scores([str(r['intent']) for r in rows], [predicted(r) for r in rows])} |"
         )
-        rows = rasa_cross_validation(without_gate, args.folds, Path(folder) / "without-gate")
+        rows = rasa_cross_validation(settings, without_gate, args.folds, Path(folder) / "without-gate")
     gold = [str(r["intent"]) for r in rows]
     diet = [predicted(r) for r in rows]
     print(f"| without the gate | {scores(gold, diet)} |")
-    for name, probability in gate_probabilities(args.folds).items():
+    for name, probability in gate_probabilities(settings, args.folds).items():
         for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
             gated = [OOS if probability[str(r["text"])] >= threshold else d for r, d in zip(rows, diet, strict=True)]
             print(f"| without the gate + simulated gate: {name}, >= {threshold} | {scores(gold, gated)} |")

@@ -31,6 +31,48 @@ class NLUReport:
     misses: list[dict[str, Any]] = field(default_factory=list)
     parse_ms_p50: float = 0.0
 
+    @classmethod
+    def from_labels(
+        cls,
+        engine: str,
+        threshold: float,
+        gold: Sequence[str],
+        predicted: Sequence[str],
+        *,
+        misses: list[dict[str, Any]] | None = None,
+        parse_ms_p50: float = 0.0,
+    ) -> NLUReport:
+        """Scores from the expected and the effective intents, one pair per message."""
+        labels = sorted(set(gold) | set(predicted))
+        true_positive = Counter(g for g, p in zip(gold, predicted, strict=True) if g == p)
+        gold_count = Counter(gold)
+        predicted_count = Counter(predicted)
+        per_intent: dict[str, dict[str, float]] = {}
+        for label in labels:
+            tp = true_positive[label]
+            precision = tp / predicted_count[label] if predicted_count[label] else 0.0
+            recall = tp / gold_count[label] if gold_count[label] else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            per_intent[label] = {
+                "precision": round(precision, 4),
+                "recall": round(recall, 4),
+                "f1": round(f1, 4),
+                "support": gold_count[label],
+            }
+        scored = [per_intent[label]["f1"] for label in labels if gold_count[label]]
+        total = len(gold)
+        return cls(
+            engine=engine,
+            threshold=threshold,
+            total=total,
+            accuracy=sum(true_positive.values()) / total if total else 0.0,
+            macro_f1=sum(scored) / len(scored) if scored else 0.0,
+            out_of_scope_recall=per_intent.get("out_of_scope", {}).get("recall", 0.0),
+            per_intent=per_intent,
+            misses=misses or [],
+            parse_ms_p50=parse_ms_p50,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
@@ -81,33 +123,12 @@ def evaluate(engine: NLUEngine, examples: Sequence[Example], embedder: Embedder,
                     "line": example.line,
                 }
             )
-    labels = sorted(set(gold) | set(predicted))
-    true_positive = Counter(g for g, p in zip(gold, predicted, strict=True) if g == p)
-    gold_count = Counter(gold)
-    predicted_count = Counter(predicted)
-    per_intent: dict[str, dict[str, float]] = {}
-    for label in labels:
-        tp = true_positive[label]
-        precision = tp / predicted_count[label] if predicted_count[label] else 0.0
-        recall = tp / gold_count[label] if gold_count[label] else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_intent[label] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": gold_count[label],
-        }
-    scored = [per_intent[label]["f1"] for label in labels if gold_count[label]]
-    total = len(gold)
     timings.sort()
-    return NLUReport(
-        engine=getattr(engine, "name", type(engine).__name__),
-        threshold=threshold,
-        total=total,
-        accuracy=sum(true_positive.values()) / total if total else 0.0,
-        macro_f1=sum(scored) / len(scored) if scored else 0.0,
-        out_of_scope_recall=per_intent.get("out_of_scope", {}).get("recall", 0.0),
-        per_intent=per_intent,
+    return NLUReport.from_labels(
+        getattr(engine, "name", type(engine).__name__),
+        threshold,
+        gold,
+        predicted,
         misses=misses,
         parse_ms_p50=timings[len(timings) // 2] if timings else 0.0,
     )
