@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, Settings
 from tests.fakes import FakeEmbedder
-
-PG_SERVER = os.environ.get("HOCVU_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def postgres_reason() -> str | None:
-    """Why PostgreSQL tests cannot run here, or None when they can."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    dsn = PG_SERVER.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        psycopg.connect(dsn, connect_timeout=2).close()
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {PG_SERVER}: {exc}".splitlines()[0]
-    return None
+from tests.services import require_postgres
 
 
 @contextmanager
@@ -50,11 +32,8 @@ def scratch_schema(server: str, prefix: str = "t") -> Iterator[str]:
 
 @contextmanager
 def postgres_schema() -> Iterator[str]:
-    """A fresh schema on the CI PostgreSQL, so tests never share rows; skipped with a reason when unreachable."""
-    reason = postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    with scratch_schema(PG_SERVER) as url:
+    """A fresh schema on the tests' PostgreSQL, so tests never share rows (skipped or failed when it is down)."""
+    with scratch_schema(require_postgres()) as url:
         yield url
 
 
