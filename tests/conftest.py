@@ -21,11 +21,39 @@ from hocvu.config import Settings, load_settings
 REPO = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Apps and `hocvu` subprocesses on the shipped data directory sign with this key, so none generates the
+# developer's <data_dir>/secret_key (which signs their real certificates). Apps on a data directory of
+# their own generate one there, as a fresh install does.
+TEST_SECRET_KEY = "tests-only-signing-key"
+
+# Build caches the tests share with the app in its data directory: keyed by content, the same whoever builds
+# them. Anything else there (the database, the signing key, logs) is the developer's and tests never touch it.
+SHARED_CACHES = ("index", "nlu", "models", "rasa-models", "bench")
+
+
+def _user_data(data_dir: Path) -> dict[str, tuple[int, int]]:
+    if not data_dir.is_dir():
+        return {}
+    return {
+        str(path.relative_to(data_dir)): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in data_dir.rglob("*")
+        if path.is_file() and path.relative_to(data_dir).parts[0] not in SHARED_CACHES
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir_untouched(settings: Settings) -> Iterator[None]:
+    """Fails the run if a test wrote the developer's database, signing key or logs."""
+    before = _user_data(settings.data_dir)
+    yield
+    after = _user_data(settings.data_dir)
+    changed = sorted(name for name in after.keys() | before.keys() if after.get(name) != before.get(name))
+    assert not changed, f"tests wrote into {settings.data_dir}: {changed} (use tmp_path or a database of their own)"
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    settings = load_settings(REPO / "config.yml", environ={})
+    settings = load_settings(REPO / "config.yml", environ={"HOCVU_SECRET_KEY": TEST_SECRET_KEY})
     data_dir = os.environ.get("HOCVU_TEST_DATA_DIR")
     return dataclasses.replace(settings, data_dir=Path(data_dir)) if data_dir else settings
 

@@ -15,6 +15,7 @@ import html
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,9 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 # One bot's update ids never repeat, whichever fake server a test starts, in this run or a later one:
 # a database shared by several tests, and Redis across runs, remember the ids they processed.
 _UPDATE_IDS = itertools.count(int(time.time() * 1000))
+
+# The status recorded for a request whose client hung up before the answer (nginx's "client closed request").
+ABANDONED = 499
 
 
 @dataclass
@@ -165,9 +169,12 @@ class FakeTelegram:
                 Fault(status, retry_after, chat_id=chat_id) for _ in range(times)
             )
 
-    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+    def delay_next(self, method: str, seconds: float, *, times: int = 1, chat_id: int | None = None) -> None:
+        """Answer late. A client that gave up meanwhile is recorded with status ABANDONED, not as a send."""
         with self._lock:
-            self._state.faults.setdefault(method, []).extend(Fault(200, delay=seconds) for _ in range(times))
+            self._state.faults.setdefault(method, []).extend(
+                Fault(200, delay=seconds, chat_id=chat_id) for _ in range(times)
+            )
 
     def block(self, chat_id: int) -> None:
         with self._lock:
@@ -319,7 +326,7 @@ class FakeTelegram:
                     return 400, {"ok": False, "error_code": 400, "description": "Bad Request: BUTTON_DATA_INVALID"}
         return None
 
-    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+    def _answer(self, method: str, params: dict[str, Any], client_gone: Callable[[], bool]) -> tuple[int, Any]:
         with self._lock:
             faults = self._state.faults.get(method, [])
             chat = params.get("chat_id")
@@ -330,6 +337,8 @@ class FakeTelegram:
                 faults.remove(fault)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+            if client_gone():  # the client timed out: it never learns of this request's outcome
+                return ABANDONED, {"ok": False, "error_code": ABANDONED, "description": "client closed request"}
         elif fault is not None and fault.status == 429:
             return 429, {
                 "ok": False,
@@ -396,14 +405,25 @@ class FakeTelegram:
                     return
                 method = match.group(2)
                 params = _parse(self.headers.get("Content-Type", ""), body)
-                status, payload = fake._answer(method, params)
+                status, payload = fake._answer(method, params, self._client_gone)
                 result = payload.get("result") if isinstance(payload, dict) else None
                 if isinstance(result, dict) and "message_id" in result:
                     params["_message_id"] = result["message_id"]
                 fake._record(method, params, status)
+                if status == ABANDONED:
+                    self.close_connection = True
+                    return
                 self._reply(status, payload)
 
             do_GET = do_POST
+
+            def _client_gone(self) -> bool:
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                except BlockingIOError:
+                    return False  # still connected, nothing sent
+                except OSError:
+                    return True
 
             def _reply(self, status: int, payload: Any) -> None:
                 data = json.dumps(payload).encode()

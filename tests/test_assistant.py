@@ -63,6 +63,27 @@ def test_typed_navigation_follows_the_position_kept_per_user(real_app: App) -> N
     assert "Bước 1/" in (alice.say("quay lại").replies[-1].title or "")
 
 
+def test_typed_next_continues_from_the_step_a_button_showed(chat: Chat) -> None:
+    first = chat.say("quên passcode vneid phải làm sao")
+    assert len(first.replies[-1].steps) >= 3
+    chat.press("từng bước")
+    assert "Bước 2/" in (chat.press("Bước tiếp").replies[-1].title or "")
+    typed = chat.say("tiếp")  # typed after a button: from the step the button showed, not from step 1
+    assert "Bước 3/" in (typed.replies[-1].title or "")
+    assert typed.replies[-1].steps == (first.replies[-1].steps[2],)
+
+
+def test_a_new_question_starts_its_own_walk_through(chat: Chat) -> None:
+    first = chat.say("khong nhan duoc ma otp vneid")
+    chat.say("tiếp")
+    assert "Bước 2/" in (chat.say("tiếp").replies[-1].title or "")
+    second = chat.say("cach chup man hinh dien thoai")
+    assert second.article_id != first.article_id and second.replies[-1].steps
+    step = chat.say("tiếp")  # the first step of the new answer, not the old walk's third
+    assert "Bước 1/" in (step.replies[-1].title or "")
+    assert step.replies[-1].steps == (second.replies[-1].steps[0],)
+
+
 def test_double_tapping_next_shows_the_same_step_not_two_ahead(chat: Chat) -> None:
     chat.say("cách kích hoạt tài khoản vneid")
     step1 = chat.press("từng bước")

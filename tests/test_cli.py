@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hocvu.config import Settings
+from tests.conftest import TEST_SECRET_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT = {"question", "answer", "lang", "topic", "article_id", "score", "fallback", "warnings"}
@@ -33,10 +34,14 @@ def hocvu(*args: str, stdin: str | None = None, env: dict[str, str] | None = Non
 
 
 @pytest.fixture(scope="module")
-def env(settings: Settings, real_app: object) -> dict[str, str]:
-    """Point the CLI at the test data directory (the index is already built by `real_app`)."""
-    config = settings.path.parent / "config.yml"
-    return {"HOCVU_CONFIG": str(config)}
+def env(settings: Settings, real_app: object, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The shipped configuration (its index is already built by `real_app`) on a database of the tests' own."""
+    database = tmp_path_factory.mktemp("cli") / "hocvu.db"
+    return {
+        "HOCVU_CONFIG": str(settings.path.parent / "config.yml"),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "HOCVU_SECRET_KEY": TEST_SECRET_KEY,
+    }
 
 
 def test_ask_json_is_the_stable_contract(env: dict[str, str]) -> None:

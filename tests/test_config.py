@@ -49,3 +49,15 @@ def test_invalid_settings_name_the_key(tmp_path: Path, text: str, message: str) 
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_settings(tmp_path / "nope.yml", environ={})
+
+
+def test_without_hocvu_secret_key_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, f"data_dir: {tmp_path / 'data'}\n"), environ={})
+    key = settings.secret_key()
+    path = tmp_path / "data" / "secret_key"
+    assert len(key) >= 32 and (path.stat().st_mode & 0o777) == 0o600
+    assert settings.secret_key() == key  # a later start signs with the same key
+    path.write_text("")
+    with pytest.raises(ConfigError, match="signing key file is empty; restore it from a backup"):
+        settings.secret_key()
+    assert load_settings(write(tmp_path, "{}\n"), environ={"HOCVU_SECRET_KEY": "from-env"}).secret_key() == b"from-env"

@@ -65,11 +65,17 @@ def test_empty_passage_list(embedder: Embedder) -> None:
     assert embedder.embed_passages([]).shape == (0, embedder.dimension)
 
 
-def test_build_threads_can_be_entered_twice(embedder: Embedder) -> None:
+def test_building_with_more_threads_gives_the_serving_vectors_and_can_be_repeated(embedder: Embedder) -> None:
+    """The index is built with build_threads and queried with one thread: both must give the same vectors."""
+    texts = ["quên mật khẩu VNeID", "chuyển khoản nhầm số tài khoản", "how do I report a scam call"]
+    serving = embedder.embed_passages(texts)
     with embedder.build_threads():
-        embedder.embed_passages(["x"])
+        first = embedder.embed_passages(texts)
     with embedder.build_threads():
-        embedder.embed_passages(["y"])
+        second = embedder.embed_passages(texts)
+    after = embedder.embed_passages(texts)
+    for vectors in (first, second, after):
+        np.testing.assert_allclose(vectors, serving, atol=1e-4)
 
 
 def test_e5_understands_vietnamese_with_and_without_diacritics() -> None:

@@ -33,6 +33,14 @@ def test_password_is_redacted_in_many_phrasings() -> None:
         assert secret not in result.text, text
 
 
+def test_old_nine_digit_id_card_number_is_redacted() -> None:
+    # CMND, the ID card before CCCD, has 9 digits: many elderly citizens still quote it.
+    for text in ("số cmnd của tôi là 025123456", "CMND 025 123 456 het han roi", "chung minh nhan dan 123456789"):
+        result = scan(text)
+        assert result.findings == (CITIZEN_ID,), text
+        assert not any(ch.isdigit() for ch in result.text), text
+
+
 def test_card_number_is_redacted() -> None:
     result = scan("thẻ 4111 1111 1111 1111 bị trừ tiền")
     assert result.findings == (CARD,)
@@ -43,6 +51,19 @@ def test_bank_account_number_is_redacted() -> None:
     result = scan("stk 19036655887012 chuyển nhầm")
     assert result.findings == (ACCOUNT,)
     assert "19036655887012" not in result.text
+
+
+def test_account_numbers_after_stk_are_redacted_whatever_their_length() -> None:
+    # Short account numbers and numbers starting with 0 look harmless on their own: the words before them
+    # ("stk", "số tài khoản") are what makes them secret.
+    for text, digits in (
+        ("stk 12345678 bị khóa", "12345678"),
+        ("stk cua toi 0123456789", "0123456789"),
+        ("số tài khoản 0011002233 vietcombank", "0011002233"),
+    ):
+        result = scan(text)
+        assert result.findings == (ACCOUNT,), text
+        assert digits not in result.text, text
 
 
 def test_harmless_numbers_are_kept() -> None:

@@ -27,6 +27,7 @@ from hocvu.config import Settings
 from knowledge_base.learning import LETTERS, QuizQuestion, load_quizzes
 from storage.database import Database
 from storage.models import Base, ConversationLog, QuizAnswerRow, User
+from tests.conftest import TEST_SECRET_KEY
 from tests.learning_support import database_url, open_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,9 +159,9 @@ def test_stale_buttons_double_taps_and_answers_without_a_quiz(app: App) -> None:
     no_quiz = user.press(old_quiz_button)
     assert "đã kết thúc" in no_quiz.plain_text() and "/5" not in no_quiz.plain_text()
     assert _count(app, QuizAnswerRow) == 1  # only the first tap was scored
-    # A letter typed with no quiz running is never scored: it is a question, or answered with a hint.
+    # A letter typed with no quiz running is never scored: the user is told there is no quiz.
     reply = user.say("B").plain_text()
-    assert "Bạn chưa làm bài kiểm tra nào" in reply or "Đúng" not in reply
+    assert "Bạn chưa làm bài kiểm tra nào" in reply and "Đúng" not in reply and "Sai" not in reply
     assert _count(app, QuizAnswerRow) == 1
 
 
@@ -286,7 +287,12 @@ def test_killing_the_process_in_the_middle_of_a_quiz_loses_nothing(
         "sys.exit(cmd_chat(dataclasses.replace(load_settings(), data_dir=Path(sys.argv[1])), None))"
     )
     command = [sys.executable, "-c", program, str(settings.data_dir)]
-    env = {**os.environ, "HOCVU_CONFIG": str(settings.path), "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
+    env = {
+        **os.environ,
+        "HOCVU_CONFIG": str(settings.path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "HOCVU_SECRET_KEY": TEST_SECRET_KEY,
+    }
     first = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert first.stdin is not None
     first.stdin.write(b"/quiz vneid\nB\n")  # vneid-q01: B is right

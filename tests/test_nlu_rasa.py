@@ -1,6 +1,7 @@
 """The Rasa engine: against a real Rasa server, and its fallback when Rasa is down, slow or talks nonsense.
 
-The real server needs Python 3.10 and `make rasa`; without them those tests are skipped with the reason.
+The real server needs Python 3.10 and `make rasa`; without them those tests are skipped with the reason (and
+fail under CI: tests/services.py).
 Stand-ins for a broken Rasa are real HTTP servers on 127.0.0.1.
 """
 
@@ -32,6 +33,7 @@ from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder
 from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
+from tests.services import missing
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -237,7 +239,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     """The folding tokenizer and the out-of-scope gate, on Rasa's own classes in Rasa's interpreter."""
     project = rasa_project(settings)
     if not project.rasa.exists():
-        pytest.skip(f"Rasa is not installed at {project.venv}: `make rasa` needs Python 3.10 (none found or not run)")
+        missing("Rasa", f"not installed at {project.venv}", "Run `make rasa` (it needs Python 3.10; RASA_PYTHON=...).")
     done = subprocess.run(
         [
             str(project.venv / "bin" / "python"),
@@ -284,16 +286,19 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def rasa_server(settings: Settings) -> Iterator[RasaServer]:
+def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
     project = rasa_project(settings)
     if not project.rasa.exists():
-        pytest.skip(f"Rasa is not installed at {project.venv}: `make rasa` needs Python 3.10 (none found or not run)")
+        missing("Rasa", f"not installed at {project.venv}", "Run `make rasa` (it needs Python 3.10; RASA_PYTHON=...).")
     try:
         project.train()  # a no-op when `make rasa` already trained on this data
     except RasaSetupError as exc:
         pytest.fail(str(exc))
     server = RasaServer(
-        project, port=free_port(), token=secrets.token_urlsafe(16), log_file=settings.data_dir / "rasa-test.log"
+        project,
+        port=free_port(),
+        token=secrets.token_urlsafe(16),
+        log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
     )
     try:
         server.start()

@@ -7,6 +7,7 @@ with the real model, against the fake Bot API over HTTP, and taking turns throug
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -24,53 +25,55 @@ import yaml
 from channels.telegram import SECRET_HEADER
 from channels.telegram_store import RedisUserTurns
 from hocvu.config import Settings
+from tests.conftest import TEST_SECRET_KEY
 from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.services import REDIS_URL, require_redis
 
 REPO = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "workers-secret-0123456789"
 QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def redis_up() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at 127.0.0.1:6379 is not reachable: {exc}")
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
 
 
 def _bot_id() -> int:
     return int(time.time() * 1000)  # a key space of its own per test
 
 
-async def test_a_users_turns_never_overlap_across_workers() -> None:
+async def test_a_users_turns_never_overlap_across_workers(redis_url: str) -> None:
     bot_id = _bot_id()
-    first, second = RedisUserTurns(REDIS_URL, bot_id), RedisUserTurns(REDIS_URL, bot_id)  # two workers
+    first, second = RedisUserTurns(redis_url, bot_id), RedisUserTurns(redis_url, bot_id)  # two workers
     events: list[str] = []
+    other_user_in = asyncio.Event()
 
     async def turn(turns: RedisUserTurns, user: str, name: str) -> None:
         async with turns.hold(user):
             events.append(f"{name} in")
-            await asyncio.sleep(0.1)
+            if user == "u2":
+                other_user_in.set()
+            else:
+                # Keep u1's turn until u2 has had one; with one lock for everyone, u2 would wait for u1.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(other_user_in.wait(), timeout=5)
             events.append(f"{name} out")
 
     try:
-        started = time.monotonic()
         await asyncio.gather(turn(first, "u1", "a"), turn(second, "u1", "b"), turn(second, "u2", "c"))
-        elapsed = time.monotonic() - started
     finally:
         await first.close()
         await second.close()
     same_user = [e for e in events if e[0] in "ab"]
     assert same_user in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    assert events.index("c in") < events.index("c out") and elapsed < 0.35  # u2 did not wait for u1
+    assert events.index("c in") < events.index(f"{same_user[0][0]} out"), events  # u2 did not wait for u1
 
 
-async def test_a_turn_left_by_a_dead_worker_expires() -> None:
+async def test_a_turn_left_by_a_dead_worker_expires(redis_url: str) -> None:
     bot_id = _bot_id()
-    redis.Redis.from_url(REDIS_URL).set(f"hocvu:tg:{bot_id}:turn:u1", "dead-worker", px=300)
-    turns = RedisUserTurns(REDIS_URL, bot_id)
+    redis.Redis.from_url(redis_url).set(f"hocvu:tg:{bot_id}:turn:u1", "dead-worker", px=300)
+    turns = RedisUserTurns(redis_url, bot_id)
     try:
         started = time.monotonic()
         async with turns.hold("u1"):
@@ -102,7 +105,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, str, subprocess.Popen[bytes]]]:
+def workers(
+    settings: Settings, tmp_path: Path, redis_url: str
+) -> Iterator[tuple[FakeTelegram, str, subprocess.Popen[bytes]]]:
     port = _free_port()
     with FakeTelegram() as fake:
         config = _write_config(settings, tmp_path, base_url=fake.base_url, dedupe="redis")  # workers: 1; see below
@@ -110,8 +115,9 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[FakeTelegram, 
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "HF_HUB_OFFLINE": "1",
+            "HOCVU_SECRET_KEY": TEST_SECRET_KEY,
         }
         env.pop("DATABASE_URL", None)
         command = [sys.executable, "-m", "hocvu.cli", "--config", str(config), "serve", "telegram"]
@@ -197,5 +203,6 @@ def test_an_unreachable_bot_api_at_start_is_a_clear_error(
 
     config = _write_config(settings, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}/bot")  # nobody there
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
     assert main(["--config", str(config), "serve", "telegram"]) == 1
     assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""The processed-update ledger: one contract for its SQL (SQLite, PostgreSQL) and Redis implementations,
+and the SQL ledger's pruning, which keeps the table small without forgetting updates Telegram may resend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from channels.telegram_store import LEDGER_TTL, RedisUpdateLedger, SqlTelegramStore, UpdateLedger
+from storage.database import Database
+from storage.models import ProcessedUpdate
+from tests.learning_support import database_url
+from tests.services import require_redis
+
+
+def _bot_id() -> int:
+    return int(time.time() * 1_000_000)  # a key space of its own per test, in this run and later ones
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlTelegramStore]:
+    with database_url(request.param, tmp_path) as url:
+        db = Database(url)
+        db.upgrade(quiet=True)
+        try:
+            yield SqlTelegramStore(db, _bot_id())
+        finally:
+            db.dispose()
+
+
+@pytest.fixture(params=["sql", "redis"])
+def ledgers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[UpdateLedger, UpdateLedger]]:
+    """Two workers' ledgers on the same storage."""
+    bot_id = _bot_id()
+    if request.param == "redis":
+        url = require_redis()
+        yield RedisUpdateLedger(url, bot_id), RedisUpdateLedger(url, bot_id)
+        return
+    db = Database(f"sqlite:///{tmp_path / 'ledger.db'}")
+    db.upgrade(quiet=True)
+    try:
+        yield SqlTelegramStore(db, bot_id), SqlTelegramStore(db, bot_id)
+    finally:
+        db.dispose()
+
+
+def test_each_update_is_claimed_once_whichever_worker_asks(ledgers: tuple[UpdateLedger, UpdateLedger]) -> None:
+    first, second = ledgers
+    assert first.first_time(1)
+    assert not second.first_time(1) and not first.first_time(1)
+    assert second.first_time(2) and not first.first_time(2)
+
+
+def _claimed_at(store: SqlTelegramStore, update_id: int, when: datetime) -> None:
+    with store.db.session() as session:
+        session.add(ProcessedUpdate(bot_id=store.bot_id, update_id=update_id, seen_at=when))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def test_prune_forgets_only_updates_telegram_can_no_longer_resend(sql_store: SqlTelegramStore) -> None:
+    _claimed_at(sql_store, 1, _now() - LEDGER_TTL - timedelta(hours=1))
+    _claimed_at(sql_store, 2, _now() - LEDGER_TTL + timedelta(hours=1))
+    assert sql_store.first_time(3)
+    assert sql_store.prune() == 1
+    assert not sql_store.first_time(2) and not sql_store.first_time(3), "recent updates must stay claimed"
+    assert sql_store.first_time(1)  # forgotten: its row was pruned
+
+
+def test_claiming_prunes_the_ledger_now_and_then(sql_store: SqlTelegramStore) -> None:
+    sql_store.PRUNE_EVERY = 3
+    _claimed_at(sql_store, 100, _now() - LEDGER_TTL - timedelta(days=1))
+    assert all(sql_store.first_time(update_id) for update_id in (101, 102))
+    assert not sql_store.first_time(100)  # not pruned yet
+    assert sql_store.first_time(103)  # the third claim prunes
+    assert sql_store.first_time(100)
+    assert not any(sql_store.first_time(update_id) for update_id in (101, 102, 103))
