@@ -31,6 +31,25 @@ CODE_ROOT = Path(__file__).resolve().parent.parent  # where Rasa finds the `nlu.
 COMPONENTS = Path(__file__).resolve().parent / "rasa_components"
 
 
+# TensorFlow settings for `rasa train` and `rasa run`, so that a model depends as little on the machine as
+# TensorFlow allows (docs/benchmarks.md, NLU: bench/rasa_kernels.py, bench/rasa_spread.py). oneDNN, which
+# does TensorFlow's matrix products even with its other optimisations off, picks kernels by the CPU's
+# instruction sets, and they round differently: with the same seed, AVX-512 and AVX2 kernels gave 163 and
+# 160 of 169 right. Capped at AVX2, which every x86-64 server CPU of the last decade has, AVX-512 and AMX
+# machines run the kernels an AVX2 machine runs. Fixed thread counts keep the work split the same on any
+# number of cores (one thread and two train different weights). Weights are then the same from run to run
+# on a machine, but not proven the same across machines, and the e5 features differ slightly between CPUs
+# anyway: tests/test_nlu_rasa.py holds a training to floors set from the spread of correct trainings.
+# The environment may override each setting.
+REPRODUCIBLE = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_DETERMINISTIC_OPS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "2",
+    "TF_INTER_OP_PARALLELISM_THREADS": "2",
+}
+
+
 class RasaSetupError(RuntimeError):
     """The Rasa environment or model is missing; the message says how to get it."""
 
@@ -50,6 +69,8 @@ def _environment(models_dir: Path, e5_model: Path) -> dict[str, str]:
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env["RASA_CACHE_DIRECTORY"] = str(models_dir / "cache")  # not .rasa/ in whatever the working directory is
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name, value in REPRODUCIBLE.items():
+        env.setdefault(name, value)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CODE_ROOT), env.get("PYTHONPATH", "")) if p)
     env["HOCVU_E5_MODEL"] = str(e5_model)
     return env
@@ -86,7 +107,7 @@ class RasaProject:
             self.pipeline,
             self.lock_file,
             extra=[*components, self.e5_model / INFO_FILE],
-            salt=f"{self.e5_model.resolve()}\0normalizer {NORMALIZER_VERSION}",
+            salt=f"{self.e5_model.resolve()}\0normalizer {NORMALIZER_VERSION}\0{sorted(REPRODUCIBLE.items())}",
         )
         return self.models_dir / f"{name}.tar.gz"
 
@@ -169,8 +190,7 @@ class RasaServer:
             self.host,
             "-p",
             str(self.port),
-            "--auth-token",
-            self.token,
+            f"--auth-token={self.token}",  # one argument even when the token starts with "-"
             "--model",
             str(model),
         ]

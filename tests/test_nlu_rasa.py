@@ -26,7 +26,7 @@ from knowledge_base.normalize import normalize
 from knowledge_base.onnx_export import INFO_FILE
 from knowledge_base.query import Query
 from nlu.embedded import EmbeddedEngine
-from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, NLUReport, effective_intent, evaluate
+from nlu.evaluation import NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import NLUUnavailable, RasaEngine, parse_rasa_response
 from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
@@ -297,7 +297,7 @@ def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     server = RasaServer(
         project,
         port=free_port(),
-        token=secrets.token_urlsafe(16),
+        token="-" + secrets.token_urlsafe(16),  # tokens may start with "-", as 1 in 64 of token_urlsafe's do
         log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
     )
     try:
@@ -315,34 +315,49 @@ def rasa_reports(rasa_server: RasaServer) -> dict[str, NLUReport]:
     }
 
 
+# What a correct training of the shipped pipeline must reach. DIET's result depends on its seed and on the
+# machine (its kernels and e5 features), and correct trainings spread widely: over 8 of them (five seeds,
+# kernel settings; `python -m bench.rasa_spread`, docs/benchmarks.md, NLU) accuracy was 0.957-0.989 on
+# test_nlu and 0.947-0.982 on the independent file, out-of-scope recall 15-18/18 and 27-28/29, 3-21 false
+# commands and 8-19 gated questions of 400. Each floor is about the mean minus three standard deviations:
+# a correct training on a new machine passes, while a broken or much worse engine fails (the previous
+# pipeline, 0.923 and 23/29 on the independent file, fails two of them). The targets of nlu/evaluation.py
+# (0.95, 0.90) are the pipeline's goal, measured by the benchmark and `hocvu nlu eval --check`.
+FLOORS = {  # held-out file: (accuracy, out-of-scope recall)
+    "test_nlu.yml": (0.935, 0.77),
+    "independent_nlu.yml": (0.925, 0.86),
+}
+MAX_FALSE_COMMANDS = 0.08  # of the citizen questions
+MAX_GATED = 0.06
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("held_out", [p.name for p in HELD_OUT_FILES])
 def test_real_rasa_accuracy_on_held_out_files(rasa_reports: dict[str, NLUReport], held_out: str) -> None:
     report = rasa_reports[held_out]
-    assert report.accuracy >= TARGET_ACCURACY, report.misses
+    assert report.accuracy >= FLOORS[held_out][0], report.misses
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("held_out", [p.name for p in HELD_OUT_FILES])
 def test_real_rasa_out_of_scope_recall_on_held_out_files(rasa_reports: dict[str, NLUReport], held_out: str) -> None:
     report = rasa_reports[held_out]
-    assert report.out_of_scope_recall >= TARGET_OUT_OF_SCOPE_RECALL, report.misses
+    assert report.out_of_scope_recall >= FLOORS[held_out][1], report.misses
 
 
 @pytest.mark.slow
 def test_real_rasa_takes_citizen_questions_for_questions(rasa_server: RasaServer) -> None:
     """A false command replaces an answer by an action; a question taken for out_of_scope still gets its
-    answer when retrieval is confident (bot/assistant.py), so the gate may take a few. Measured on the 400:
-    6 false commands (24 with the previous pipeline; the embedded engine: 1, held to 1 %) and 16 gated.
-    These bars hold that level; docs/benchmarks.md, NLU."""
+    answer when retrieval is confident (bot/assistant.py), so the gate may take a few. The embedded engine
+    makes 1 false command (held to 1 %); Rasa's correct trainings 3 to 21 (see FLOORS)."""
     engine = RasaEngine(rasa_server.url, token=rasa_server.token, timeout=5)
     questions = citizen_questions()
     taken = {text: engine.parse(q(text)) for text in questions}
     intents = {text: effective_intent(r.intent, r.confidence, 0.7) for text, r in taken.items()}
     commands = [text for text, intent in intents.items() if intent not in ANSWERED]
-    assert len(commands) <= 0.02 * len(questions), commands
+    assert len(commands) <= MAX_FALSE_COMMANDS * len(questions), commands
     gated = [text for text, intent in intents.items() if intent == "out_of_scope"]
-    assert len(gated) <= 0.05 * len(questions), gated
+    assert len(gated) <= MAX_GATED * len(questions), gated
 
 
 @pytest.mark.slow
