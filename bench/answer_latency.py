@@ -22,10 +22,10 @@ from bot import answers
 from bot.assistant import Assistant
 from bot.messages import UserMessage
 from bot.state import MemoryStateStore
+from embeddings.embedder import Embedder
 from hocvu.app import make_embedder, make_nlu
 from hocvu.config import load_settings
 from knowledge_base.articles import KnowledgeBase, load_articles, parse_article
-from knowledge_base.embedders import Embedder
 from knowledge_base.index import load_or_build, passages_for
 from knowledge_base.retriever import Retriever
 

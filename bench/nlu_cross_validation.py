@@ -25,7 +25,7 @@ import yaml
 
 from hocvu.app import make_embedder, rasa_project
 from hocvu.config import Settings, load_settings
-from knowledge_base.normalize import normalize
+from language.normalize import normalize
 from nlu.evaluation import NLUReport, effective_intent
 from nlu.lexical import lexical_features
 from nlu.rasa_engine import RASA_FALLBACK_INTENT

@@ -20,8 +20,8 @@ import yaml
 from hocvu.app import make_embedder, rasa_project
 from hocvu.config import load_settings
 from hocvu.nlu_cli import free_port
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
+from language.normalize import normalize
+from language.query import Query
 from nlu.embedded import EmbeddedEngine
 from nlu.rasa_engine import RasaEngine
 from nlu.rasa_server import RasaServer

@@ -33,8 +33,8 @@ from typing import Any
 from hocvu.app import rasa_project
 from hocvu.config import load_settings
 from hocvu.nlu_cli import free_port
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
+from language.normalize import normalize
+from language.query import Query
 from nlu.evaluation import NLUReport, effective_intent
 from nlu.rasa_engine import RasaEngine
 from nlu.rasa_server import RasaProject, RasaServer

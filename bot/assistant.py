@@ -19,11 +19,11 @@ from bot.messages import Button, Reply, Response, UserMessage
 from bot.state import ConversationState, StateStore
 from bot.texts import button_label, secret_names, t
 from bot.tutor import LearningReply, Tutor
+from embeddings.embedder import Embedder
 from knowledge_base.articles import KnowledgeBase
-from knowledge_base.embedders import Embedder
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
 from knowledge_base.retriever import Retriever
+from language.normalize import normalize
+from language.query import Query
 from nlu.engine import IntentResult, NLUEngine
 
 log = logging.getLogger(__name__)

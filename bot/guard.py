@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge_base.normalize import fold, to_nfc
+from language.normalize import fold, to_nfc
 
 CITIZEN_ID = "citizen_id"
 OTP = "otp"

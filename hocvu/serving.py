@@ -21,8 +21,8 @@ from collections.abc import Callable
 from types import FrameType
 
 from channels.telegram import TelegramConfigError, WebhookOptions, serve
+from embeddings.embedder import Embedder
 from hocvu.config import Settings
-from knowledge_base.embedders import Embedder
 
 log = logging.getLogger(__name__)
 

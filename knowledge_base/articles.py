@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from knowledge_base.normalize import fold, to_nfc
+from errors import ContentError
+from language.normalize import fold, to_nfc
 
 # libyaml's parser is about ten times faster than the pure-Python one: start-up parses every article.
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -44,14 +45,6 @@ class ContentProblem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         return f"{where}: {self.field}: {self.message}"
-
-
-class ContentError(ValueError):
-    """Raised when content files are invalid; carries every problem found, not just the first."""
-
-    def __init__(self, problems: Iterable[ContentProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
-from knowledge_base.articles import LANGS, ContentError, ContentProblem, KnowledgeBase, load_articles
+from errors import ContentError
+from knowledge_base.articles import LANGS, ContentProblem, KnowledgeBase, load_articles
 from knowledge_base.evalset import load_eval
 from knowledge_base.learning import load_lessons, load_quizzes
-from knowledge_base.normalize import fold, to_nfc, tokens
+from language.normalize import fold, to_nfc, tokens
 
 
 def _key(text: str) -> str:
@@ -22,7 +23,9 @@ def check_content(content_dir: Path, *, today: dt.date | None = None) -> tuple[l
     try:
         kb = load_articles(content_dir / "articles", today=today)
     except ContentError as exc:
-        return exc.problems, ""
+        return [
+            p for p in exc.problems if isinstance(p, ContentProblem)
+        ], ""  # all are: load_articles raises only those
     problems.extend(_check_articles(kb))
 
     quizzes, quiz_problems = load_quizzes(content_dir / "quizzes")

@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from embeddings.embedder import Embedder, Vectors
 from knowledge_base.articles import Article, KnowledgeBase
-from knowledge_base.embedders import Embedder, Vectors
-from knowledge_base.normalize import NORMALIZER_VERSION, document_terms, fold, to_nfc
+from language.normalize import NORMALIZER_VERSION, document_terms, fold, to_nfc
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from knowledge_base.articles import LANGS, TOPICS, ContentProblem, SafeLoader
-from knowledge_base.normalize import to_nfc
+from language.normalize import to_nfc
 
 DIFFICULTIES = ("easy", "medium", "hard")
 LETTERS = "ABCD"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from knowledge_base.normalize import lexical_terms
+from language.normalize import lexical_terms
 
 if TYPE_CHECKING:  # configuration imports RetrievalSettings: keep faiss and bm25s out of that import
     from knowledge_base.index import SearchIndex
-    from knowledge_base.query import Query
+    from language.query import Query
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.embedders import Embedder
-from knowledge_base.normalize import NORMALIZER_VERSION, normalize
-from knowledge_base.query import Query
+from embeddings.embedder import Embedder
+from language.normalize import NORMALIZER_VERSION, normalize
+from language.query import Query
 from nlu.engine import IntentResult
 from nlu.entities import EntityMatcher
 from nlu.lexical import HASH_BUCKETS, lexical_features

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from knowledge_base.query import Query
+from errors import ServiceError
+from language.query import Query
 
 INTENTS = (
     "greet",
@@ -27,6 +28,13 @@ INTENTS = (
     "feedback_negative",
     "out_of_scope",
 )
+
+
+class NLUUnavailable(ServiceError):
+    """An engine could not give a usable answer (down, slow, a malformed reply); the message says why.
+
+    Callers that have another engine (nlu.fallback) catch it; anywhere else it ends the command.
+    """
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge_base.normalize import NormalizedText, fold, to_nfc, tokens
+from language.normalize import NormalizedText, fold, to_nfc, tokens
 from nlu.engine import Entity
 from nlu.training_data import TrainingData
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge_base.embedders import Embedder
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
+from embeddings.embedder import Embedder
+from language.normalize import normalize
+from language.query import Query
 from nlu.engine import NLUEngine
 from nlu.training_data import Example
 

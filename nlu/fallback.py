@@ -12,9 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from knowledge_base.query import Query
-from nlu.engine import IntentResult, NLUEngine
-from nlu.rasa_engine import NLUUnavailable
+from language.query import Query
+from nlu.engine import IntentResult, NLUEngine, NLUUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,11 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from knowledge_base.query import Query
-from nlu.engine import INTENTS, Entity, IntentResult
+from language.query import Query
+from nlu.engine import INTENTS, Entity, IntentResult, NLUUnavailable
 
 # Rasa's FallbackClassifier predicts this when no intent is confident: the message goes to retrieval.
 RASA_FALLBACK_INTENT = "nlu_fallback"
-
-
-class NLUUnavailable(RuntimeError):
-    """The engine could not give a usable answer; the message says why."""
 
 
 def parse_rasa_response(body: bytes) -> IntentResult:

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from knowledge_base.e5_export import E5ExportError
-from knowledge_base.normalize import NORMALIZER_VERSION
-from knowledge_base.onnx_export import INFO_FILE, OnnxExportError, export_e5_onnx, is_built
+from embeddings.onnx_export import INFO_FILE, is_built
+from errors import SetupError
+from language.normalize import NORMALIZER_VERSION
+from nlu.engine import NLUUnavailable
 from nlu.rasa_components import APP_CODE
-from nlu.rasa_engine import NLUUnavailable, RasaEngine
+from nlu.rasa_engine import RasaEngine
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # where Rasa finds the `nlu.rasa_components` package
 COMPONENTS = Path(__file__).resolve().parent / "rasa_components"
@@ -50,7 +51,7 @@ REPRODUCIBLE = {
 }
 
 
-class RasaSetupError(RuntimeError):
+class RasaSetupError(SetupError):
     """The Rasa environment or model is missing; the message says how to get it."""
 
 
@@ -116,13 +117,12 @@ class RasaProject:
             raise RasaSetupError(f"Rasa is not installed at {self.venv}: run `make rasa` (needs Python 3.10)")
 
     def require_e5_model(self) -> None:
-        """Build the ONNX e5 model when missing, as the app's embedder does on first use."""
-        if is_built(self.e5_model):
-            return
-        try:
-            export_e5_onnx(self.e5_model)
-        except (E5ExportError, OnnxExportError) as exc:
-            raise RasaSetupError(f"the Rasa pipeline needs the ONNX e5 model in {self.e5_model}: {exc}") from None
+        """The pipeline reads the app's ONNX e5 model; building it is `hocvu model export-onnx`'s job."""
+        if not is_built(self.e5_model):
+            raise RasaSetupError(
+                f"the Rasa pipeline needs the ONNX e5 model in {self.e5_model}: run `hocvu model export-onnx` "
+                "(`make install` runs it)"
+            )
 
     def train(self, *, force: bool = False) -> tuple[Path, bool]:
         """Train unless a model for the current data exists; returns (model, trained now).

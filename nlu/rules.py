@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge_base.query import Query
+from language.query import Query
 from nlu.engine import Entity, IntentResult
 
 # Whole-message patterns on folded, abbreviation-expanded text.

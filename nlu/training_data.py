@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from errors import ContentError
 from nlu.engine import INTENTS
 
 ENTITY_NAMES = ("topic", "lesson", "option", "language")
@@ -24,12 +25,10 @@ ENTITY_NAMES = ("topic", "lesson", "option", "language")
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(ContentError):
     """The training data is invalid; each line of the message names a file and line."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = list(problems)
+    subject = "the NLU data"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from knowledge_base.embedders import Vectors
-from knowledge_base.normalize import fold
+from embeddings.embedder import Vectors
+from language.normalize import fold
 
 
 class FakeEmbedder:

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.articles import ContentError, load_articles, parse_article
+from errors import ContentError
+from knowledge_base.articles import load_articles, parse_article
 from knowledge_base.checks import check_content
 
 TODAY = dt.date(2026, 11, 21)

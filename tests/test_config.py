@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from hocvu.config import ConfigError, load_settings
+from errors import ConfigError
+from hocvu.config import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 

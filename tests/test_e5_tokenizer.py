@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from embeddings.e5_export import read_model_file
+from embeddings.e5_tokenizer import MAX_TOKENS, E5Tokenizer
 from knowledge_base.articles import load_articles
-from knowledge_base.e5_export import read_model_file
-from knowledge_base.e5_tokenizer import MAX_TOKENS, E5Tokenizer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ def texts() -> list[str]:
 def test_ids_match_the_reference_tokenizer(tokenizer: E5Tokenizer, tmp_path: Path) -> None:
     from tokenizers import Tokenizer
 
-    from knowledge_base.e5_export import export_e5_small
+    from embeddings.e5_export import export_e5_small
 
     reference = Tokenizer.from_file(str(export_e5_small(tmp_path / "st") / "tokenizer.json"))
     for text in texts():

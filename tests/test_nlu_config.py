@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from errors import ConfigError
 from hocvu.app import make_nlu
-from hocvu.config import ConfigError, load_settings
+from hocvu.config import load_settings
 from hocvu.nlu_cli import run as nlu_run
 from nlu.embedded import EmbeddedEngine
 from nlu.fallback import FallbackEngine

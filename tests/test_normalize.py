@@ -1,6 +1,6 @@
 import unicodedata
 
-from knowledge_base.normalize import detect_lang, expand_abbreviations, fold, lexical_terms, normalize, to_nfc
+from language.normalize import detect_lang, expand_abbreviations, fold, lexical_terms, normalize, to_nfc
 
 
 def test_nfd_input_equals_nfc_input() -> None:

@@ -34,9 +34,9 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge_base.embedders import OnnxE5Embedder
-from knowledge_base.normalize import NORMALIZER_VERSION, normalize
-from knowledge_base.onnx_export import INFO_FILE, is_built
+from embeddings.onnx_e5 import OnnxE5Embedder
+from embeddings.onnx_export import INFO_FILE, is_built
+from language.normalize import NORMALIZER_VERSION, normalize
 
 MODEL = "model"
 THREADS = "threads"

