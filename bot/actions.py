@@ -7,9 +7,25 @@ from another version is answered with a clear "this button is out of date", neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 VERSION = "1"
 MAX_BYTES = 64
+
+
+class Verb(StrEnum):
+    """Every button verb; bot/routes.py:BUTTONS names each one's handler. The values are stored in buttons of
+    old messages: never change one, add new verbs instead."""
+
+    ARTICLE = "a"  # show an article: a:<article>
+    STEP = "st"  # step mode at a step: st:<article>:<index>
+    ALL_STEPS = "all"  # every step at once: all:<article>
+    FEEDBACK = "fb"  # helpful or not: fb:<article>:<+|->
+    LANGUAGE = "lang"  # choose the language: lang:<vi|en>
+    QUIZ_ANSWER = "qa"  # answer a quiz question: qa:<session>:<position>:<choice>
+    QUIZ_START = "qs"  # start a quiz: qs:t|f|l:<topic or lesson>, qs:r (review), qs:c (continue)
+    DELETE = "del"  # confirm deleting one's data: del:<y|n>:<time asked>
+    HANDOVER = "ho"  # end the talk with a volunteer: ho:end
 
 
 class StaleAction(ValueError):
@@ -18,14 +34,14 @@ class StaleAction(ValueError):
 
 @dataclass(frozen=True)
 class Action:
-    verb: str
+    verb: Verb
     args: tuple[str, ...] = ()
 
     def arg(self, position: int, default: str = "") -> str:
         return self.args[position] if position < len(self.args) else default
 
 
-def encode(verb: str, *args: object) -> str:
+def encode(verb: Verb, *args: object) -> str:
     payload = ":".join([VERSION, verb, *(str(a) for a in args)])
     if len(payload.encode()) > MAX_BYTES:
         raise ValueError(f"button payload longer than {MAX_BYTES} bytes: {payload!r}")
@@ -34,6 +50,9 @@ def encode(verb: str, *args: object) -> str:
 
 def decode(payload: str) -> Action:
     parts = payload.split(":")
-    if len(parts) < 2 or parts[0] != VERSION or not parts[1]:
+    if len(parts) < 2 or parts[0] != VERSION or parts[1] not in _VERBS:
         raise StaleAction(payload)
-    return Action(parts[1], tuple(parts[2:]))
+    return Action(Verb(parts[1]), tuple(parts[2:]))
+
+
+_VERBS = frozenset(v.value for v in Verb)

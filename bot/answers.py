@@ -14,18 +14,18 @@ def _sources(article: Article) -> tuple[Link, ...]:
 
 def _feedback_row(article: Article, lang: str) -> tuple[Button, ...]:
     return (
-        Button(button_label("helpful", lang), actions.encode("fb", article.id, "+")),
-        Button(button_label("not_helpful", lang), actions.encode("fb", article.id, "-")),
+        Button(button_label("helpful", lang), actions.encode(actions.Verb.FEEDBACK, article.id, "+")),
+        Button(button_label("not_helpful", lang), actions.encode(actions.Verb.FEEDBACK, article.id, "-")),
     )
 
 
 def full_answer(kb: KnowledgeBase, article: Article, lang: str) -> Reply:
     rows: list[tuple[Button, ...]] = []
     if article.steps:
-        rows.append((Button(button_label("step_by_step", lang), actions.encode("st", article.id, 0)),))
+        rows.append((Button(button_label("step_by_step", lang), actions.encode(actions.Verb.STEP, article.id, 0)),))
     related = [kb.get(r, lang) for r in article.related if r in kb][:2]
     for other in related:
-        rows.append((Button("📄 " + other.title, actions.encode("a", other.id)),))
+        rows.append((Button("📄 " + other.title, actions.encode(actions.Verb.ARTICLE, other.id)),))
     rows.append(_feedback_row(article, lang))
     return Reply(
         title=f"**{article.title}**",
@@ -46,13 +46,13 @@ def step_reply(article: Article, index: int, lang: str) -> Reply:
     index = max(0, min(index, total - 1))
     nav: list[Button] = []
     if index > 0:
-        nav.append(Button(button_label("previous", lang), actions.encode("st", article.id, index - 1)))
-    nav.append(Button(button_label("repeat", lang), actions.encode("st", article.id, index)))
+        nav.append(Button(button_label("previous", lang), actions.encode(actions.Verb.STEP, article.id, index - 1)))
+    nav.append(Button(button_label("repeat", lang), actions.encode(actions.Verb.STEP, article.id, index)))
     if index < total - 1:
-        nav.append(Button(button_label("next", lang), actions.encode("st", article.id, index + 1)))
+        nav.append(Button(button_label("next", lang), actions.encode(actions.Verb.STEP, article.id, index + 1)))
     rows: list[tuple[Button, ...]] = [
         tuple(nav),
-        (Button(button_label("all_steps", lang), actions.encode("all", article.id)),),
+        (Button(button_label("all_steps", lang), actions.encode(actions.Verb.ALL_STEPS, article.id)),),
     ]
     text = ""
     if index == total - 1:
@@ -83,5 +83,8 @@ def fallback(kb: KnowledgeBase, suggestions: list[str], lang: str) -> Reply:
     if suggestions:
         titles = [kb.get(s, lang).title for s in suggestions]
         text = f"{text}\n\n{t('did_you_mean', lang)}\n" + "\n".join(f"• {title}" for title in titles)
-        rows = tuple((Button(title, actions.encode("a", s)),) for title, s in zip(titles, suggestions, strict=True))
+        rows = tuple(
+            (Button(title, actions.encode(actions.Verb.ARTICLE, s)),)
+            for title, s in zip(titles, suggestions, strict=True)
+        )
     return Reply(text=text, buttons=rows)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.learning import CertificateRecord
-from bot.texts import TOPIC_NAMES, t
+from bot.texts import t
+from knowledge_base.topics import TOPIC_IDS, topic_name
 
 # Fixed forever: codes already issued encode the topic's position here.
-CODE_TOPICS = ("vneid", "public_services", "digital_payments", "online_safety", "digital_skills")
 EPOCH = date(2025, 1, 1)
 _CONTEXT = b"hocvu-certificate-v1:"
 _CODE = re.compile(r"\bHV[\s\-]*([A-Z2-7018]{8})[\s\-]*([A-Z2-7018]{8})\b", re.IGNORECASE)
@@ -50,7 +50,7 @@ def make_code(facts: CertificateFacts, secret: bytes) -> str:
     days = (facts.issued_on - EPOCH).days
     if not 0 <= days < 2**14 or not 0 <= facts.score_percent <= 100 or not 0 <= facts.serial < 2**16:
         raise ValueError(f"certificate facts out of range: {facts}")
-    bits = (CODE_TOPICS.index(facts.topic) << 37) | (facts.score_percent << 30) | (days << 16) | facts.serial
+    bits = (TOPIC_IDS.index(facts.topic) << 37) | (facts.score_percent << 30) | (days << 16) | facts.serial
     payload = bits.to_bytes(5, "big")
     return f"HV-{_b32(payload)}-{_b32(_mac(payload, secret))}"
 
@@ -78,15 +78,9 @@ def verify_code(code: str, secret: bytes) -> CertificateFacts | None:
         return None
     bits = int.from_bytes(payload, "big")
     topic_index, score = bits >> 37, (bits >> 30) & 0x7F
-    if topic_index >= len(CODE_TOPICS) or score > 100:
+    if topic_index >= len(TOPIC_IDS) or score > 100:
         return None
-    return CertificateFacts(
-        CODE_TOPICS[topic_index], score, EPOCH + timedelta(days=(bits >> 16) & 0x3FFF), bits & 0xFFFF
-    )
-
-
-def topic_name(topic: str, lang: str) -> str:
-    return TOPIC_NAMES.get(topic, {}).get(lang, topic)
+    return CertificateFacts(TOPIC_IDS[topic_index], score, EPOCH + timedelta(days=(bits >> 16) & 0x3FFF), bits & 0xFFFF)
 
 
 def describe(facts: CertificateFacts, lang: str) -> str:

@@ -16,7 +16,7 @@ from bot.messages import Button, Handover, Reply
 from bot.state import ConversationState
 from bot.texts import button_label, t
 
-END_PAYLOAD = actions.encode("ho", "end")
+END_PAYLOAD = actions.encode(actions.Verb.HANDOVER, "end")
 
 
 def end_button(lang: str) -> tuple[tuple[Button, ...], ...]:

@@ -10,7 +10,7 @@ log = logging.getLogger("hocvu.turns")
 
 
 @dataclass(frozen=True)
-class Turn:
+class LoggedTurn:
     channel: str
     user_id: str
     redacted_text: str
@@ -24,13 +24,13 @@ class Turn:
 
 
 class Journal(Protocol):
-    def record(self, turn: Turn) -> None: ...
+    def record(self, turn: LoggedTurn) -> None: ...
 
 
 class LoggingJournal:
     """Writes turns to the application log (the embedded default, with no database)."""
 
-    def record(self, turn: Turn) -> None:
+    def record(self, turn: LoggedTurn) -> None:
         log.info(
             "turn channel=%s intent=%s article=%s fallback=%s score=%.3f latency_ms=%.1f text=%r",
             turn.channel,

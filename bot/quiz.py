@@ -17,33 +17,13 @@ from bot import actions
 from bot.learning import QuizSession, ReviewCard
 from bot.messages import Button, Reply
 from bot.review import MASTERED_BOX
-from bot.texts import TOPIC_NAMES, t
+from bot.texts import t
 from knowledge_base.learning import LETTERS, QuizQuestion
+from knowledge_base.topics import topic_name
 from language.normalize import fold
 
 QUIZ_SIZE = 5
 REVIEW_SIZE = 5
-
-# Folded words that name a topic in a request ("lam bai kiem tra ve dich vu cong").
-TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "vneid": ("vneid", "dinh danh", "can cuoc dien tu", "e-id", "eid"),
-    "public_services": ("dich vu cong", "dvc", "thu tuc truc tuyen", "public service", "public services"),
-    "digital_payments": ("thanh toan", "chuyen khoan", "vi dien tu", "ngan hang", "payment", "payments"),
-    "online_safety": ("lua dao", "an toan", "bao mat", "scam", "scams", "safety"),
-    "digital_skills": ("dien thoai", "ky nang", "smartphone", "phone", "skills"),
-}
-
-
-def find_topic(folded: str) -> str | None:
-    """The topic a folded text names, by the earliest keyword in it."""
-    best: tuple[int, str] | None = None
-    for topic, words in TOPIC_KEYWORDS.items():
-        for word in (*words, fold(TOPIC_NAMES[topic]["vi"]), fold(TOPIC_NAMES[topic]["en"])):
-            match = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded)
-            if match and (best is None or match.start() < best[0]):
-                best = (match.start(), topic)
-    return best[1] if best else None
-
 
 # -- choosing questions ----------------------------------------------------------------------------
 
@@ -149,7 +129,7 @@ def passed(session: QuizSession, pass_percent: int) -> bool:
 def quiz_title(session: QuizSession, lang: str) -> str:
     if session.kind == "review":
         return t("review_title", lang)
-    name = TOPIC_NAMES.get(session.topic, {}).get(lang, session.topic)
+    name = topic_name(session.topic, lang)
     return t("final_title" if session.kind == "final" else "quiz_title", lang, topic=name)
 
 
@@ -157,7 +137,8 @@ def question_reply(session: QuizSession, question: QuizQuestion, lang: str) -> R
     text = question.text(lang)
     options = "\n".join(f"{LETTERS[i]}. {option}" for i, option in enumerate(text.options))
     buttons = tuple(
-        Button(LETTERS[i], actions.encode("qa", session.id, session.position, i)) for i in range(len(text.options))
+        Button(LETTERS[i], actions.encode(actions.Verb.QUIZ_ANSWER, session.id, session.position, i))
+        for i in range(len(text.options))
     )
     return Reply(
         title=t(
@@ -176,7 +157,7 @@ def feedback_reply(question: QuizQuestion, choice: int, article_title: str | Non
         head = t("answer_wrong", lang, letter=LETTERS[question.answer], option=text.options[question.answer])
     rows: tuple[tuple[Button, ...], ...] = ()
     if article_title:
-        rows = ((Button("📄 " + article_title, actions.encode("a", question.article)),),)
+        rows = ((Button("📄 " + article_title, actions.encode(actions.Verb.ARTICLE, question.article)),),)
     return Reply(text=f"{head}\n{text.explanation}", buttons=rows)
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-TOPIC_NAMES: dict[str, dict[str, str]] = {
-    "vneid": {"vi": "Ứng dụng VNeID", "en": "The VNeID app"},
-    "public_services": {"vi": "Dịch vụ công trực tuyến", "en": "Online public services"},
-    "digital_payments": {"vi": "Thanh toán số", "en": "Digital payments"},
-    "online_safety": {"vi": "An toàn trên mạng", "en": "Online safety"},
-    "digital_skills": {"vi": "Kỹ năng dùng điện thoại", "en": "Smartphone skills"},
-}
+from collections.abc import Iterable
+
+from knowledge_base.topics import TOPICS
 
 _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -20,12 +16,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         'Just type your question. For example: "how do I register for VNeID level 2".',
     },
     "help": {
-        "vi": "Tôi có thể giúp bạn về:\n• Ứng dụng VNeID\n• Dịch vụ công trực tuyến\n• Thanh toán số\n• An toàn trên mạng\n• Kỹ năng dùng điện thoại\n"
-        "Hãy gõ câu hỏi của bạn. Với các thủ tục dài, bấm **Làm từng bước** để tôi hướng dẫn từng bước một.\n"
-        "Lệnh: /help trợ giúp, /lang đổi ngôn ngữ.",
-        "en": "I can help you with:\n• The VNeID app\n• Online public services\n• Digital payments\n• Online safety\n• Smartphone skills\n"
-        "Type your question. For long procedures, press **Step by step** and I will guide you one step at a time.\n"
-        "Commands: /help for help, /lang to change language.",
+        "vi": "Tôi có thể giúp bạn về:\n{topics}\n"
+        "Hãy gõ câu hỏi của bạn, có dấu hay không dấu đều được. Với các thủ tục dài, bấm **Làm từng bước** để tôi "
+        "hướng dẫn từng bước một.\n\nCác lệnh:\n{commands}",
+        "en": "I can help you with:\n{topics}\n"
+        "Type your question. For long procedures, press **Step by step** and I will guide you one step at a time."
+        "\n\nCommands:\n{commands}",
     },
     "greet": {"vi": "Xin chào! Bạn cần tôi giúp gì hôm nay?", "en": "Hello! What can I help you with today?"},
     "goodbye": {
@@ -320,22 +316,6 @@ BUTTONS: dict[str, dict[str, str]] = {
     "delete_no": {"vi": "Không, giữ lại", "en": "No, keep it"},
 }
 
-# Command menus messengers show next to the text field (Telegram set_my_commands), in menu order.
-COMMANDS: dict[str, dict[str, str]] = {
-    "start": {"vi": "Bắt đầu, chọn ngôn ngữ", "en": "Start and choose a language"},
-    "help": {"vi": "Tôi giúp được gì", "en": "What I can do"},
-    "quiz": {"vi": "Làm bài trắc nghiệm", "en": "Take a quiz"},
-    "progress": {"vi": "Xem tiến độ học", "en": "Your learning progress"},
-    "review": {"vi": "Ôn tập câu cần nhớ", "en": "Review what you missed"},
-    "cert": {"vi": "Chứng chỉ của tôi, kiểm tra mã chứng chỉ", "en": "My certificates, verify a code"},
-    "subscribe": {"vi": "Nhận bài học hằng ngày", "en": "Get daily lessons"},
-    "unsubscribe": {"vi": "Ngừng nhận bài học", "en": "Stop daily lessons"},
-    "lang": {"vi": "Đổi ngôn ngữ", "en": "Change language"},
-    "volunteer": {"vi": "Gặp người hỗ trợ", "en": "Talk to a volunteer"},
-    "end": {"vi": "Kết thúc trò chuyện với người hỗ trợ", "en": "End the talk with a volunteer"},
-    "deletemydata": {"vi": "Xoá dữ liệu của tôi", "en": "Delete my data"},
-}
-
 SECRET_NAMES: dict[str, dict[str, str]] = {
     "citizen_id": {"vi": "số định danh/căn cước", "en": "an ID number"},
     "otp": {"vi": "mã OTP", "en": "an OTP code"},
@@ -349,6 +329,13 @@ def t(key: str, lang: str, **values: object) -> str:
     entry = _TEXTS[key]
     text = entry.get(lang) or entry["vi"]
     return text.format(**values) if values else text
+
+
+def help_text(lang: str, commands: Iterable[tuple[str, str]]) -> str:
+    """/help: the topics, then each (command, what it does) of the menu."""
+    topics = "\n".join(f"• {topic.name(lang)}" for topic in TOPICS)
+    lines = "\n".join(f"/{name} {summary[0].lower()}{summary[1:]}" for name, summary in commands)
+    return t("help", lang, topics=topics, commands=lines)
 
 
 def button_label(key: str, lang: str) -> str:

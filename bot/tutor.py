@@ -1,8 +1,8 @@
 """Learning in the chat: quizzes, spaced review, progress, certificates and deleting one's data.
 
-The Assistant hands the Tutor every message first (after the sensitive-data guard); the Tutor answers
-the ones it owns and returns None for the rest. Quiz logic is in bot.quiz (pure); what must survive a
-restart is in the LearningStore.
+The commands, buttons and intents that reach it are listed in bot/routes.py. Before the NLU, the core also
+offers it every text (`on_text`): a typed quiz answer, a certificate code and the learning requests it
+recognises. Quiz logic is in bot.quiz (pure); what must survive a restart is in the LearningStore.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dataclasses
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,19 +23,18 @@ from bot.certificates import (
     describe,
     find_code,
     make_code,
-    topic_name,
     verify_code,
 )
 from bot.learning import CertificateRecord, LearningStore, QuizSession, UserRef
 from bot.messages import Button, Reply
 from bot.review import MASTERED_BOX
-from bot.texts import TOPIC_NAMES, button_label, t
+from bot.texts import button_label, t
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.learning import Lesson, QuizQuestion
+from knowledge_base.topics import TOPIC_IDS, TOPICS, find_topic, get_topic, topic_name
 from language.normalize import fold
 from nlu.engine import IntentResult
 
-COMMANDS = ("/quiz", "/progress", "/review", "/cert", "/deletemydata", "/xoadulieu")
 DELETE_CONFIRM_SECONDS = 15 * 60
 
 _TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
@@ -89,10 +88,6 @@ class Tutor:
 
     def on_text(self, user: UserRef, text: str, lang: str) -> LearningReply | None:
         stripped = text.strip()
-        if stripped.startswith("/"):
-            parts = stripped.split()
-            command = parts[0].split("@")[0].lower()
-            return self._command(user, command, parts[1:], lang) if command in COMMANDS else None
         folded = " ".join(re.sub(r"[^\w\s\-]", " ", fold(stripped)).split())
         short = _TRAILING.sub("", folded) or folded
         code = find_code(stripped)
@@ -105,7 +100,7 @@ class Tutor:
         if _REVIEW.match(short):
             return self.review(user, lang)
         if _DELETE.match(short):
-            return self._ask_delete(lang)
+            return self.ask_delete(lang)
         request = self._quiz_request(short)
         if request is not None:
             return self.start(user, *request, lang=lang)
@@ -117,56 +112,49 @@ class Tutor:
                 return self._answer(user, quiz.AnswerEvent(session.id, session.position, choice), lang, session)
         return None
 
-    def on_intent(self, user: UserRef, intent: IntentResult, text: str, lang: str) -> LearningReply | None:
-        """The NLU's start_quiz and quiz_answer intents; None for anything else."""
-        if intent.intent == "start_quiz":
-            lesson = intent.entity("lesson")
-            if lesson is not None and lesson in self.lessons:
-                return self.start(user, "lesson", lesson, lang=lang)
-            folded = fold(text)
-            topic = intent.entity("topic") or quiz.find_topic(folded)
-            kind = "final" if _FINAL.search(folded) else "topic"
-            return self.start(user, kind, topic or "", lang=lang)
-        if intent.intent == "quiz_answer":
-            session = self.store.open_session(user)
-            question = self._current(session)
-            if session is None or question is None:
-                return LearningReply([Reply(text=t("quiz_none_open", lang))], "quiz_answer")
-            choice = quiz.parse_answer(text, question.text(lang).options)
-            if choice is None:
-                return LearningReply(
-                    [Reply(text=t("answer_unclear", lang)), self._question(session, lang)], "quiz_answer"
-                )
-            return self._answer(user, quiz.AnswerEvent(session.id, session.position, choice), lang, session)
-        return None
+    def start_quiz_intent(self, user: UserRef, intent: IntentResult, text: str, lang: str) -> LearningReply:
+        """The NLU's start_quiz: a lesson or a topic from its entities or the words, else the menu."""
+        lesson = intent.entity("lesson")
+        if lesson is not None and lesson in self.lessons:
+            return self.start(user, "lesson", lesson, lang=lang)
+        folded = fold(text)
+        topic = intent.entity("topic") or find_topic(folded)
+        kind = "final" if _FINAL.search(folded) else "topic"
+        return self.start(user, kind, topic or "", lang=lang)
 
-    def on_action(self, user: UserRef, payload: str, lang: str) -> LearningReply | None:
+    def quiz_answer_intent(self, user: UserRef, text: str, lang: str) -> LearningReply:
+        """The NLU's quiz_answer ("tôi chọn đáp án B") for the open question, if there is one."""
+        session = self.store.open_session(user)
+        question = self._current(session)
+        if session is None or question is None:
+            return LearningReply([Reply(text=t("quiz_none_open", lang))], "quiz_answer")
+        choice = quiz.parse_answer(text, question.text(lang).options)
+        if choice is None:
+            return LearningReply([Reply(text=t("answer_unclear", lang)), self._question(session, lang)], "quiz_answer")
+        return self._answer(user, quiz.AnswerEvent(session.id, session.position, choice), lang, session)
+
+    def answer_button(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
+        """qa:<session>:<position>:<choice>."""
         try:
-            action = actions.decode(payload)
-        except actions.StaleAction:
-            return None
-        if action.verb == "qa":
-            try:
-                event = quiz.AnswerEvent(int(action.arg(0)), int(action.arg(1)), int(action.arg(2)))
-            except ValueError:
-                return self._stale(user, lang)
-            return self._answer(user, event, lang, None)
-        if action.verb == "qs":
-            if action.arg(0) == "c":
-                return self._command(user, "/quiz", [], lang)
-            kinds = {"t": "topic", "f": "final", "l": "lesson", "r": "review"}
-            kind = kinds.get(action.arg(0))
-            if kind is None:
-                return self._stale(user, lang)
-            if kind == "review":
-                return self.review(user, lang)
-            return self.start(user, kind, action.arg(1), lang=lang)
-        if action.verb == "del":
-            return self._confirm_delete(user, action.arg(0), action.arg(1), lang)
-        if action.verb == "fb" and action.arg(0) in self.kb:
-            # Recorded here, answered by the core: feedback is learning data, the reply is conversation.
-            self.store.record_feedback(user, action.arg(0), action.arg(1) == "+", self.clock())
-        return None
+            event = quiz.AnswerEvent(int(action.arg(0)), int(action.arg(1)), int(action.arg(2)))
+        except ValueError:
+            return self._stale(user, lang)
+        return self._answer(user, event, lang, None)
+
+    def start_button(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
+        """qs:t|f|l:<topic or lesson>, qs:r (review), qs:c (continue the open quiz)."""
+        if action.arg(0) == "c":
+            return self.quiz_command(user, (), lang)
+        kinds = {"t": "topic", "f": "final", "l": "lesson", "r": "review"}
+        kind = kinds.get(action.arg(0))
+        if kind is None:
+            return self._stale(user, lang)
+        if kind == "review":
+            return self.review(user, lang)
+        return self.start(user, kind, action.arg(1), lang=lang)
+
+    def record_feedback(self, user: UserRef, article_id: str, positive: bool) -> None:
+        self.store.record_feedback(user, article_id, positive, self.clock())
 
     def nudge(self, user: UserRef, lang: str) -> Reply | None:
         """For a user who comes back: the quiz they left unfinished, else the questions due for review."""
@@ -174,14 +162,14 @@ class Tutor:
         if session is not None and self._current(session) is not None:
             return Reply(
                 text=t("quiz_unfinished", lang, quiz=quiz.quiz_title(session, lang), n=session.position + 1),
-                buttons=((Button(button_label("continue_quiz", lang), actions.encode("qs", "c")),),),
+                buttons=((Button(button_label("continue_quiz", lang), actions.encode(actions.Verb.QUIZ_START, "c")),),),
             )
         due = quiz.due_questions(self.store.review_cards(user), self.quizzes, self.clock(), size=100)
         if not due:
             return None
         return Reply(
             text=t("review_offer", lang, n=len(due)),
-            buttons=((Button(button_label("review", lang), actions.encode("qs", "r")),),),
+            buttons=((Button(button_label("review", lang), actions.encode(actions.Verb.QUIZ_START, "r")),),),
         )
 
     # -- quizzes -----------------------------------------------------------------------------------
@@ -194,33 +182,26 @@ class Tutor:
         lesson = next((lid for lid in self.lessons if lid in rest), None)
         if lesson:
             return "lesson", lesson
-        topic = quiz.find_topic(rest)
+        topic = find_topic(rest)
         leftover = _FILLER.sub(" ", rest)
-        names = (
-            *quiz.TOPIC_KEYWORDS.get(topic or "", ()),
-            *(fold(n) for n in TOPIC_NAMES.get(topic or "", {}).values()),
-        )
-        for word in sorted(names, key=len, reverse=True):  # "scams" before "scam"
+        named = get_topic(topic or "")
+        for word in named.words() if named is not None else ():
             leftover = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", leftover)
         if leftover.strip():  # "kiem tra so du tai khoan" is a question, not a quiz request
             return None
         return ("final" if _FINAL.search(folded) else "topic"), topic or ""
 
-    def _command(self, user: UserRef, command: str, args: list[str], lang: str) -> LearningReply:
-        if command == "/progress":
-            return self.progress(user, lang)
-        if command == "/review":
-            return self.review(user, lang)
-        if command in ("/deletemydata", "/xoadulieu"):
-            return self._ask_delete(lang)
-        if command == "/cert":
-            code = find_code(" ".join(args))
-            if code:
-                return self._verify(code, lang)
-            if args:
-                return LearningReply([Reply(text=t("cert_invalid", lang))], "verify_certificate")
-            return self._my_certificates(user, lang)
-        # /quiz [stop | final <topic> | <topic> | <lesson id>]
+    def cert_command(self, user: UserRef, args: Sequence[str], lang: str) -> LearningReply:
+        """/cert: my certificates; /cert <code>: check a code."""
+        code = find_code(" ".join(args))
+        if code:
+            return self._verify(code, lang)
+        if args:
+            return LearningReply([Reply(text=t("cert_invalid", lang))], "verify_certificate")
+        return self._my_certificates(user, lang)
+
+    def quiz_command(self, user: UserRef, args: Sequence[str], lang: str) -> LearningReply:
+        """/quiz [stop | final <topic> | <topic> | <lesson id>]; bare /quiz resumes the open quiz or shows the menu."""
         words = [fold(a) for a in args]
         if words[:1] == ["stop"] or words[:1] == ["dung"]:
             session = self.store.open_session(user)
@@ -236,16 +217,16 @@ class Tutor:
         if rest in self.lessons:
             return self.start(user, "lesson", rest, lang=lang)
         kind = "final" if _FINAL.search(rest) else "topic"
-        return self.start(user, kind, quiz.find_topic(rest) or rest.replace("_", " ").strip(), lang=lang)
+        return self.start(user, kind, find_topic(rest) or rest.replace("_", " ").strip(), lang=lang)
 
     def _menu(self, lang: str) -> Reply:
         rows = tuple(
             (
-                Button(names.get(lang, names["vi"]), actions.encode("qs", "t", topic)),
-                Button(button_label("final_test", lang), actions.encode("qs", "f", topic)),
+                Button(topic.name(lang), actions.encode(actions.Verb.QUIZ_START, "t", topic.id)),
+                Button(button_label("final_test", lang), actions.encode(actions.Verb.QUIZ_START, "f", topic.id)),
             )
-            for topic, names in TOPIC_NAMES.items()
-            if topic in self._by_topic
+            for topic in TOPICS
+            if topic.id in self._by_topic
         )
         return Reply(text=t("quiz_menu", lang, percent=self.pass_percent), buttons=rows)
 
@@ -345,8 +326,14 @@ class Tutor:
                         text=t("final_failed", lang, percent=self.pass_percent),
                         buttons=(
                             (
-                                Button(button_label("retry_final", lang), actions.encode("qs", "f", session.topic)),
-                                Button(button_label("practice", lang), actions.encode("qs", "t", session.topic)),
+                                Button(
+                                    button_label("retry_final", lang),
+                                    actions.encode(actions.Verb.QUIZ_START, "f", session.topic),
+                                ),
+                                Button(
+                                    button_label("practice", lang),
+                                    actions.encode(actions.Verb.QUIZ_START, "t", session.topic),
+                                ),
                             ),
                         ),
                     )
@@ -358,8 +345,14 @@ class Tutor:
                 text=replies[0].text,
                 buttons=(
                     (
-                        Button(button_label("another_quiz", lang), actions.encode("qs", "t", session.topic)),
-                        Button(button_label("final_test", lang), actions.encode("qs", "f", session.topic)),
+                        Button(
+                            button_label("another_quiz", lang),
+                            actions.encode(actions.Verb.QUIZ_START, "t", session.topic),
+                        ),
+                        Button(
+                            button_label("final_test", lang),
+                            actions.encode(actions.Verb.QUIZ_START, "f", session.topic),
+                        ),
                     ),
                 ),
             )
@@ -402,7 +395,7 @@ class Tutor:
         if not cards and not certified:
             return LearningReply([Reply(text=t("progress_empty", lang))], "progress")
         lines = []
-        for topic in TOPIC_NAMES:
+        for topic in TOPIC_IDS:
             questions = self._by_topic.get(topic, [])
             if not questions:
                 continue
@@ -422,12 +415,12 @@ class Tutor:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if due:
             text += "\n\n" + t("review_offer", lang, n=len(due))
-            buttons = ((Button(button_label("review", lang), actions.encode("qs", "r")),),)
+            buttons = ((Button(button_label("review", lang), actions.encode(actions.Verb.QUIZ_START, "r")),),)
         return LearningReply([Reply(text=text, buttons=buttons)], "progress")
 
     # -- deleting one's data -----------------------------------------------------------------------
 
-    def _ask_delete(self, lang: str) -> LearningReply:
+    def ask_delete(self, lang: str) -> LearningReply:
         stamp = int(time.time())
         return LearningReply(
             [
@@ -435,8 +428,8 @@ class Tutor:
                     text=t("delete_confirm", lang),
                     buttons=(
                         (
-                            Button(button_label("delete_yes", lang), actions.encode("del", "y", stamp)),
-                            Button(button_label("delete_no", lang), actions.encode("del", "n", stamp)),
+                            Button(button_label("delete_yes", lang), actions.encode(actions.Verb.DELETE, "y", stamp)),
+                            Button(button_label("delete_no", lang), actions.encode(actions.Verb.DELETE, "n", stamp)),
                         ),
                     ),
                 )
@@ -444,7 +437,9 @@ class Tutor:
             "delete_data",
         )
 
-    def _confirm_delete(self, user: UserRef, answer: str, stamp: str, lang: str) -> LearningReply:
+    def confirm_delete(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
+        """del:<y|n>:<time asked>: deletes only when confirmed within DELETE_CONFIRM_SECONDS."""
+        answer, stamp = action.arg(0), action.arg(1)
         if answer != "y":
             return LearningReply([Reply(text=t("delete_cancelled", lang))], "delete_data")
         try:

@@ -31,9 +31,10 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot import routes
 from bot.assistant import Assistant
 from bot.messages import Response, UserMessage
-from bot.texts import COMMANDS, t
+from bot.texts import t
 from channels.flood import FloodGate, Verdict
 from channels.telegram_http import AiohttpRequest
 from channels.telegram_render import note_html, render
@@ -120,10 +121,10 @@ class TelegramChannel:
         if not announce:
             return
         for lang in ("vi", "en"):
-            commands = [BotCommand(name, text[lang]) for name, text in COMMANDS.items()]
+            commands = [BotCommand(name, summary) for name, summary in routes.menu(lang)]
             await application.bot.set_my_commands(commands, language_code=lang)
         # Clients in other languages see the default menu: Vietnamese, the assistant's first language.
-        await application.bot.set_my_commands([BotCommand(name, text["vi"]) for name, text in COMMANDS.items()])
+        await application.bot.set_my_commands([BotCommand(name, summary) for name, summary in routes.menu("vi")])
 
     async def close(self) -> None:
         await self.sender.drain()

@@ -17,12 +17,12 @@ from typing import Any
 import yaml
 
 from errors import ContentError
+from knowledge_base.topics import TOPIC_IDS
 from language.normalize import fold, to_nfc
 
 # libyaml's parser is about ten times faster than the pure-Python one: start-up parses every article.
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-TOPICS = ("vneid", "public_services", "digital_payments", "online_safety", "digital_skills")
 LANGS = ("vi", "en")
 AUDIENCES = frozenset({"elderly", "youth", "volunteers", "parents", "sellers"})
 STEP_HEADINGS = frozenset({"cac buoc", "steps"})
@@ -221,8 +221,8 @@ def parse_article(
     if article_id and path.stem != article_id:
         problems.append(ContentProblem(path, "id", f"'{article_id}' must match the file name '{path.stem}'"))
     topic = fields.get("topic", "")
-    if topic and topic not in TOPICS:
-        problems.append(ContentProblem(path, "topic", f"'{topic}' is not one of {', '.join(TOPICS)}"))
+    if topic and topic not in TOPIC_IDS:
+        problems.append(ContentProblem(path, "topic", f"'{topic}' is not one of {', '.join(TOPIC_IDS)}"))
     lang = fields.get("lang", "")
     if lang and lang not in LANGS:
         problems.append(ContentProblem(path, "lang", f"'{lang}' is not one of {', '.join(LANGS)}"))

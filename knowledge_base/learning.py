@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from knowledge_base.articles import LANGS, TOPICS, ContentProblem, SafeLoader
+from knowledge_base.articles import LANGS, ContentProblem, SafeLoader
+from knowledge_base.topics import TOPIC_IDS
 from language.normalize import to_nfc
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -110,10 +111,10 @@ def load_quizzes(root: Path) -> tuple[dict[str, QuizQuestion], list[ContentProbl
         raw = _read_yaml(path, problems)
         if raw is None:
             continue
-        if not isinstance(raw, dict) or raw.get("topic") not in TOPICS or not isinstance(raw.get("questions"), list):
+        if not isinstance(raw, dict) or raw.get("topic") not in TOPIC_IDS or not isinstance(raw.get("questions"), list):
             problems.append(
                 ContentProblem(
-                    path, "topic/questions", f"needs a topic (one of {', '.join(TOPICS)}) and a list of questions"
+                    path, "topic/questions", f"needs a topic (one of {', '.join(TOPIC_IDS)}) and a list of questions"
                 )
             )
             continue
@@ -199,8 +200,8 @@ def load_lessons(root: Path) -> tuple[dict[str, Lesson], list[ContentProblem]]:
         if not isinstance(lid, str) or lid != path.stem:
             problems.append(ContentProblem(path, "id", f"{lid!r} must match the file name '{path.stem}'"))
             bad = True
-        if raw.get("topic") not in TOPICS:
-            problems.append(ContentProblem(path, "topic", f"{raw.get('topic')!r} is not one of {', '.join(TOPICS)}"))
+        if raw.get("topic") not in TOPIC_IDS:
+            problems.append(ContentProblem(path, "topic", f"{raw.get('topic')!r} is not one of {', '.join(TOPIC_IDS)}"))
             bad = True
         articles, quiz = raw.get("articles"), raw.get("quiz")
         if not isinstance(articles, list) or not articles or not all(isinstance(a, str) for a in articles):

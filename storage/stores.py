@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import review
-from bot.journal import Turn
+from bot.journal import LoggedTurn
 from bot.learning import CertificateRecord, QuizSession, ReviewCard, UserRef
 from bot.state import ConversationState
 from storage.database import Database
@@ -160,7 +160,7 @@ class SqlJournal:
         self.retention_days = retention_days
         self._next_purge = 0.0  # monotonic time; a server runs for months, so retention applies daily
 
-    def record(self, turn: Turn) -> None:
+    def record(self, turn: LoggedTurn) -> None:
         if self.retention_days is not None and time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + 24 * 3600
             try:

@@ -8,7 +8,7 @@ import pytest
 
 from bot import actions
 from bot.assistant import Assistant
-from bot.journal import Turn
+from bot.journal import LoggedTurn
 from bot.messages import UserMessage
 from bot.state import MemoryStateStore
 from hocvu.app import App
@@ -98,7 +98,7 @@ def test_last_step_congratulates_and_asks_for_feedback(chat: Chat) -> None:
     steps = response.replies[-1].steps
     last = chat.app.assistant.handle(
         UserMessage(
-            "test", chat.user_id, action=actions.encode("st", response.article_id, len(steps) - 1), kind="action"
+            "test", chat.user_id, action=actions.encode(actions.Verb.STEP, response.article_id, len(steps) - 1), kind="action"
         )
     )
     reply = last.replies[-1]
@@ -120,10 +120,10 @@ def test_off_topic_question_gets_the_polite_fallback(chat: Chat) -> None:
 
 
 def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> None:
-    turns: list[Turn] = []
+    turns: list[LoggedTurn] = []
 
     class Capture:
-        def record(self, turn: Turn) -> None:
+        def record(self, turn: LoggedTurn) -> None:
             turns.append(turn)
 
     assistant = Assistant(

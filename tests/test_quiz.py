@@ -11,6 +11,7 @@ from PIL import Image
 from bot import actions, quiz, review
 from bot.certificates import CertificateFacts, _font, certificate_png, find_code, make_code, verify_code
 from bot.learning import CertificateRecord, QuizSession, ReviewCard
+from knowledge_base.topics import find_topic
 
 OPTIONS_VI = ("Ngân hàng Nhà nước Việt Nam", "Bộ Công an", "Một công ty viễn thông")
 SECRET = b"test-secret"
@@ -60,18 +61,18 @@ def test_only_the_open_question_of_the_current_quiz_can_be_scored() -> None:
 
 
 def test_answer_buttons_name_session_and_question_and_fit_telegram() -> None:
-    payload = actions.encode("qa", 2**31 - 1, 39, 3)
+    payload = actions.encode(actions.Verb.QUIZ_ANSWER, 2**31 - 1, 39, 3)
     assert len(payload.encode()) <= actions.MAX_BYTES
     assert actions.decode(payload).args == (str(2**31 - 1), "39", "3")
 
 
 def test_topic_words_are_found_without_diacritics() -> None:
-    assert quiz.find_topic("lam bai kiem tra ve vneid") == "vneid"
-    assert quiz.find_topic("trac nghiem dich vu cong") == "public_services"
-    assert quiz.find_topic("thanh toan") == "digital_payments"
-    assert quiz.find_topic("lua dao qua mang") == "online_safety"
-    assert quiz.find_topic("dien thoai") == "digital_skills"
-    assert quiz.find_topic("hom nay troi dep") is None
+    assert find_topic("lam bai kiem tra ve vneid") == "vneid"
+    assert find_topic("trac nghiem dich vu cong") == "public_services"
+    assert find_topic("thanh toan") == "digital_payments"
+    assert find_topic("lua dao qua mang") == "online_safety"
+    assert find_topic("dien thoai") == "digital_skills"
+    assert find_topic("hom nay troi dep") is None
 
 
 def test_a_missed_question_comes_back_tomorrow_and_known_ones_later_and_later() -> None:

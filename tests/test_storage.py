@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select
 
-from bot.journal import Turn
+from bot.journal import LoggedTurn
 from bot.learning import CertificateRecord, UserRef
 from bot.state import ConversationState
 from hocvu.cli import main
@@ -84,7 +84,7 @@ def test_hocvu_db_purge_applies_the_retention_period(
     url = f"sqlite:///{tmp_path / 'purge.db'}"
     db = Database(url)
     db.upgrade()
-    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db).record(LoggedTurn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
     with db.session() as session:
         session.scalars(select(ConversationLog)).one().created_at = datetime(2020, 1, 1)
     monkeypatch.setenv("DATABASE_URL", url)
@@ -128,8 +128,8 @@ def test_reading_state_does_not_wait_for_a_writer(db: Database) -> None:
 
 def test_the_journal_stores_redacted_text_and_turns_of_forgotten_users_unlinked(db: Database) -> None:
     journal = SqlJournal(db)
-    journal.record(Turn("test", "alice", "số [số định danh đã ẩn]", "vi", "ask_question", None, True, 0.5, 12.0))
-    journal.record(Turn("test", "", "<button 1:del:y:1>", "vi", "delete_data", None, False, 0.0, 3.0))
+    journal.record(LoggedTurn("test", "alice", "số [số định danh đã ẩn]", "vi", "ask_question", None, True, 0.5, 12.0))
+    journal.record(LoggedTurn("test", "", "<button 1:del:y:1>", "vi", "delete_data", None, False, 0.0, 3.0))
     with db.session() as session:
         rows = session.scalars(select(ConversationLog).order_by(ConversationLog.id)).all()
         assert [r.redacted_text for r in rows] == ["số [số định danh đã ẩn]", "<button 1:del:y:1>"]
@@ -137,8 +137,8 @@ def test_the_journal_stores_redacted_text_and_turns_of_forgotten_users_unlinked(
 
 
 def test_retention_purges_old_conversation_logs(db: Database) -> None:
-    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
-    SqlJournal(db).record(Turn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db).record(LoggedTurn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db).record(LoggedTurn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
     with db.session() as session:
         old = session.scalars(select(ConversationLog).where(ConversationLog.redacted_text == "old")).one()
         old.created_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=91)
@@ -148,10 +148,10 @@ def test_retention_purges_old_conversation_logs(db: Database) -> None:
 
 
 def test_a_long_running_journal_applies_retention_by_itself(db: Database) -> None:
-    SqlJournal(db).record(Turn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db).record(LoggedTurn("test", "alice", "old", "vi", None, None, False, 0.0, 1.0))
     with db.session() as session:
         session.scalars(select(ConversationLog)).one().created_at = datetime(2020, 1, 1)
-    SqlJournal(db, retention_days=30).record(Turn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
+    SqlJournal(db, retention_days=30).record(LoggedTurn("test", "alice", "new", "vi", None, None, False, 0.0, 1.0))
     with db.session() as session:
         assert session.scalars(select(ConversationLog.redacted_text)).all() == ["new"]
 
@@ -183,7 +183,7 @@ def test_deleting_a_user_removes_every_row_about_them(db: Database) -> None:
     store, bob = SqlLearningStore(db), UserRef("test", "bob")
     for user in (ALICE, bob):
         SqlStateStore(db).save(user.channel, user.user_id, ConversationState(lang="vi"))
-        SqlJournal(db).record(Turn(user.channel, user.user_id, "hi", "vi", "greet", None, False, 0.0, 1.0))
+        SqlJournal(db).record(LoggedTurn(user.channel, user.user_id, "hi", "vi", "greet", None, False, 0.0, 1.0))
         session = store.start_session(user, "topic", "vneid", "", ("q1",), "vi", NOW)
         store.record_answer(user, session.id, 0, "q1", 0, False, NOW)
         store.lesson_done(user, "lesson-vneid-01", 3, 3, NOW)

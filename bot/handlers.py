@@ -1,0 +1,324 @@
+"""The handlers: one function per command, button verb and intent, each listed in bot/routes.py.
+
+A handler reads the turn, may change its state, and returns the turn's `Response` (`turn.reply`). Learning
+features delegate to the Tutor, volunteers to bot/handover.py, answers to bot/answers.py; nothing here
+parses text or payloads beyond the arguments its own command or button carries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import actions, answers, handover
+from bot.actions import Verb
+from bot.messages import Button, Reply, Response
+from bot.texts import button_label, help_text, t
+from bot.turn import Turn
+from bot.tutor import LearningReply, Tutor
+from knowledge_base.articles import Article
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bot.assistant import Assistant
+
+
+# -- conversation ---------------------------------------------------------------------------------
+
+
+def start(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("welcome", turn.lang)), language_menu(turn.lang)], intent="greet")
+
+
+def show_help(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=help_text(turn.lang, core.menu(turn.lang)))], intent="help")
+
+
+def choose_language(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([language_menu(turn.lang)], intent="change_language")
+
+
+def unknown_command(core: Assistant, turn: Turn, command: str) -> Response:
+    return turn.reply([Reply(text=t("unknown_command", turn.lang, command=command))], intent="unknown_command")
+
+
+def not_available(core: Assistant, turn: Turn) -> Response:
+    """Features announced in the menu that arrive later (subscriptions arrive with broadcasts)."""
+    name = turn.intent.intent if turn.intent is not None else turn.message.text.split()[0].lstrip("/").split("@")[0]
+    return turn.reply([Reply(text=t("not_available", turn.lang))], intent=name.lower())
+
+
+def greet(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("greet", turn.lang))], intent="greet")
+
+
+def goodbye(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("goodbye", turn.lang))], intent="goodbye")
+
+
+def thanks(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("thanks", turn.lang))], intent="thanks")
+
+
+def change_language(core: Assistant, turn: Turn) -> Response:
+    """ "nói tiếng Anh đi": the language entity, or the menu when none was named."""
+    chosen = turn.intent.entity("language") if turn.intent is not None else None
+    if chosen in ("vi", "en"):
+        turn.update(lang=chosen)
+        return turn.reply([Reply(text=t("lang_set", chosen))], intent="change_language")
+    return turn.reply([language_menu(turn.lang)], intent="change_language")
+
+
+def feedback(core: Assistant, turn: Turn) -> Response | None:
+    """ "cảm ơn, hữu ích quá" about the last answer; without one it is a question for retrieval."""
+    if turn.intent is None or not turn.state.last_article:
+        return None
+    positive = turn.intent.intent == "feedback_positive"
+    key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=turn.intent.intent)
+
+
+def language_menu(lang: str) -> Reply:
+    return Reply(
+        text=t("lang_choose", lang),
+        buttons=(
+            (
+                Button(button_label("vi", lang), actions.encode(Verb.LANGUAGE, "vi")),
+                Button(button_label("en", lang), actions.encode(Verb.LANGUAGE, "en")),
+            ),
+        ),
+    )
+
+
+# -- answers and step mode ------------------------------------------------------------------------
+
+
+def answer(core: Assistant, turn: Turn) -> Response:
+    """Retrieval: the last step of every text message nothing else took."""
+    assert turn.query is not None
+    result = core.retriever.search(turn.query)
+    turn.update(recent_questions=turn.state.with_question(turn.redacted).recent_questions)
+    intent = turn.intent
+    ranking = tuple(h.article_id for h in result.hits)
+    best = result.best
+    if result.fallback or best is None:
+        # Clearly off-topic ("giá vàng hôm nay"): the polite "I only know digital skills" reply without
+        # "did you mean" guesses. A confident answer still wins over the classifier: an in-scope question
+        # taken for off-topic must not lose its answer.
+        off_topic = intent is not None and core.confident(intent) and intent.intent == "out_of_scope"
+        reply = answers.fallback(core.kb, [] if off_topic else result.suggestions, turn.lang)
+        return turn.reply(
+            [reply],
+            intent=intent.intent if intent is not None else None,
+            score=result.confidence,
+            fallback=True,
+            ranking=ranking,
+        )
+    article = core.kb.get(best.article_id, turn.lang)
+    turn.update(last_article=article.id, step_article=None, step_index=0)
+    return turn.reply(
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="ask_question",
+        topic=article.topic,
+        article_id=article.id,
+        score=result.confidence,
+        ranking=ranking,
+    )
+
+
+def step(core: Assistant, turn: Turn) -> Response:
+    """ "tiếp", "quay lại", "nhắc lại", "xem tất cả các bước": step mode in the last article."""
+    assert turn.intent is not None
+    intent, state, lang = turn.intent.intent, turn.state, turn.lang
+    article_id = state.step_article or state.last_article
+    if article_id is None or article_id not in core.kb:
+        return turn.reply([Reply(text=t("step_mode_none", lang))], intent=intent)
+    article = core.kb.get(article_id, lang)
+    if not article.steps:
+        return turn.reply([Reply(text=t("no_steps", lang))], intent=intent)
+    if intent == "show_all_steps":
+        return turn.reply([answers.all_steps(article, lang)], intent=intent)
+    if state.step_article is None:  # "tiếp" right after an answer starts the walk-through
+        index = 0
+    elif intent == "next_step":
+        index = min(state.step_index + 1, len(article.steps) - 1)
+    elif intent == "previous_step":
+        if state.step_index == 0:
+            return turn.reply(
+                [Reply(text=t("first_step_already", lang)), answers.step_reply(article, 0, lang)], intent=intent
+            )
+        index = state.step_index - 1
+    else:
+        index = state.step_index
+    turn.update(step_article=article.id, step_index=index)
+    return turn.reply([answers.step_reply(article, index, lang)], intent=intent)
+
+
+def article_button(core: Assistant, turn: Turn) -> Response:
+    article = _button_article(core, turn)
+    if article is None:
+        return stale_button(core, turn)
+    turn.update(last_article=article.id, step_article=None, step_index=0)
+    return turn.reply(
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="ask_question",
+        topic=article.topic,
+        article_id=article.id,
+        score=1.0,
+    )
+
+
+def step_button(core: Assistant, turn: Turn) -> Response:
+    article = _button_article(core, turn)
+    if article is None or turn.action is None:
+        return stale_button(core, turn)
+    if not article.steps:
+        return turn.reply([Reply(text=t("no_steps", turn.lang))], intent="next_step")
+    try:
+        index = max(0, min(int(turn.action.arg(1, "0")), len(article.steps) - 1))
+    except ValueError:
+        index = 0
+    turn.update(last_article=article.id, step_article=article.id, step_index=index)
+    return turn.reply(
+        [answers.step_reply(article, index, turn.lang)], intent="next_step", topic=article.topic, article_id=article.id
+    )
+
+
+def all_steps_button(core: Assistant, turn: Turn) -> Response:
+    article = _button_article(core, turn)
+    if article is None:
+        return stale_button(core, turn)
+    return turn.reply(
+        [answers.all_steps(article, turn.lang)], intent="show_all_steps", topic=article.topic, article_id=article.id
+    )
+
+
+def feedback_button(core: Assistant, turn: Turn) -> Response:
+    article = _button_article(core, turn)
+    if article is None or turn.action is None:
+        return stale_button(core, turn)
+    positive = turn.action.arg(1) == "+"
+    if core.tutor is not None:  # feedback is learning data: kept with the user's other records
+        core.tutor.record_feedback(turn.user, article.id, positive)
+    key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
+    intent = "feedback_positive" if positive else "feedback_negative"
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent, article_id=article.id)
+
+
+def language_button(core: Assistant, turn: Turn) -> Response:
+    chosen = turn.action.arg(0) if turn.action is not None else ""
+    if chosen not in ("vi", "en"):
+        return stale_button(core, turn)
+    turn.lang = chosen
+    turn.update(lang=chosen)
+    return turn.reply(
+        [Reply(text=t("lang_set", chosen)), Reply(text=help_text(chosen, core.menu(chosen)))], intent="change_language"
+    )
+
+
+def stale_button(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("stale_button", turn.lang))], intent="stale_button")
+
+
+def _button_article(core: Assistant, turn: Turn) -> Article | None:
+    article_id = turn.action.arg(0) if turn.action is not None else ""
+    return core.kb.get(article_id, turn.lang) if article_id in core.kb else None
+
+
+# -- learning: the Tutor owns quizzes, review, progress, certificates and data deletion ---------------
+
+
+def quiz(core: Assistant, turn: Turn) -> Response:
+    return _learning(core, turn, lambda tutor: tutor.quiz_command(turn.user, turn.args, turn.lang))
+
+
+def progress(core: Assistant, turn: Turn) -> Response:
+    return _learning(core, turn, lambda tutor: tutor.progress(turn.user, turn.lang))
+
+
+def review(core: Assistant, turn: Turn) -> Response:
+    return _learning(core, turn, lambda tutor: tutor.review(turn.user, turn.lang))
+
+
+def certificates(core: Assistant, turn: Turn) -> Response:
+    return _learning(core, turn, lambda tutor: tutor.cert_command(turn.user, turn.args, turn.lang))
+
+
+def delete_data(core: Assistant, turn: Turn) -> Response:
+    return _learning(core, turn, lambda tutor: tutor.ask_delete(turn.lang))
+
+
+def start_quiz(core: Assistant, turn: Turn) -> Response | None:
+    """The NLU's start_quiz ("cho tôi làm bài kiểm tra về lừa đảo")."""
+    if core.tutor is None or turn.intent is None:
+        return None
+    intent = turn.intent
+    return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang))
+
+
+def quiz_answer(core: Assistant, turn: Turn) -> Response | None:
+    """The NLU's quiz_answer ("tôi chọn B") when no quiz question took the text first."""
+    if core.tutor is None:
+        return None
+    return _learned(turn, core.tutor.quiz_answer_intent(turn.user, turn.text, turn.lang))
+
+
+def quiz_answer_button(core: Assistant, turn: Turn) -> Response:
+    return _learning_button(core, turn, lambda tutor, action: tutor.answer_button(turn.user, action, turn.lang))
+
+
+def quiz_start_button(core: Assistant, turn: Turn) -> Response:
+    return _learning_button(core, turn, lambda tutor, action: tutor.start_button(turn.user, action, turn.lang))
+
+
+def delete_button(core: Assistant, turn: Turn) -> Response:
+    return _learning_button(core, turn, lambda tutor, action: tutor.confirm_delete(turn.user, action, turn.lang))
+
+
+def _learning(core: Assistant, turn: Turn, call: Callable[[Tutor], LearningReply]) -> Response:
+    if core.tutor is None:  # `hocvu ask` and other one-shot uses keep no learning records
+        return turn.reply([Reply(text=t("not_available", turn.lang))], intent="not_available")
+    return _learned(turn, call(core.tutor))
+
+
+def _learning_button(core: Assistant, turn: Turn, call: Callable[[Tutor, actions.Action], LearningReply]) -> Response:
+    if core.tutor is None or turn.action is None:
+        return stale_button(core, turn)
+    return _learned(turn, call(core.tutor, turn.action))
+
+
+def _learned(turn: Turn, learned: LearningReply) -> Response:
+    return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
+
+
+# -- volunteers -----------------------------------------------------------------------------------
+
+
+def talk_to_volunteer(core: Assistant, turn: Turn) -> Response:
+    lang, state = turn.lang, turn.state
+    if turn.message.channel not in core.handover_channels:
+        return turn.reply([Reply(text=t("handover_unavailable", lang))], intent="talk_to_volunteer")
+    shown = state.last_article
+    last = core.kb.get(shown, lang).title if shown is not None and shown in core.kb else None
+    replies, turn.state, event = handover.open_request(
+        state,
+        lang,
+        display_name=turn.message.display_name,
+        last_answer=last,
+        region=None,
+        note_lang=core.default_lang,
+    )
+    return turn.reply(replies, intent="talk_to_volunteer", handover=event)
+
+
+def end_handover(core: Assistant, turn: Turn) -> Response:
+    replies, turn.state, event = handover.close(
+        turn.state, turn.lang, display_name=turn.message.display_name, note_lang=core.default_lang
+    )
+    return turn.reply(replies, intent="end_handover", handover=event)
+
+
+def relay_to_volunteer(core: Assistant, turn: Turn) -> Response:
+    """During a handover the user's (redacted) text goes to the volunteers' group, not to the bot."""
+    replies, event = handover.relay(turn.redacted, display_name=turn.message.display_name, note_lang=core.default_lang)
+    return turn.reply(replies, intent="handover_relay", handover=event)

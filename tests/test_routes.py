@@ -1,0 +1,122 @@
+"""Routing as data: every command, button verb and intent has exactly one handler, listed in bot/routes.py,
+and the menus people see are generated from that table."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import actions, routes
+from bot.actions import Verb
+from bot.messages import UserMessage
+from hocvu.app import App
+from hocvu.config import Settings
+from knowledge_base.topics import TOPICS
+from nlu.engine import INTENTS
+from tests.conftest import Chat
+from tests.learning_support import learning_app
+
+REPO = Path(__file__).resolve().parent.parent
+RETRIEVAL_INTENTS = {"ask_question", "out_of_scope"}  # answered from the knowledge base, not by a handler
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    data = tmp_path_factory.mktemp("routes")
+    app = learning_app(settings, data, f"sqlite:///{data / 'hocvu.db'}")
+    yield app
+    assert app.database is not None
+    app.database.dispose()
+
+
+def test_every_button_verb_has_its_one_handler() -> None:
+    assert set(routes.BUTTONS) == set(Verb)
+
+
+def test_every_intent_is_handled_or_goes_to_retrieval() -> None:
+    assert set(routes.INTENTS) <= set(INTENTS)
+    assert set(INTENTS) - set(routes.INTENTS) == RETRIEVAL_INTENTS
+
+
+def test_command_names_are_unique_and_valid_for_messenger_menus() -> None:
+    names = [name for c in routes.COMMANDS for name in (c.name, *c.aliases)]
+    assert len(names) == len(set(names))
+    assert all(name.isascii() and name.islower() and name.isalnum() and len(name) <= 32 for name in names)
+    assert all(1 <= len(c.vi) <= 256 and 1 <= len(c.en) <= 256 for c in routes.COMMANDS)
+
+
+def test_no_module_outside_the_tables_dispatches_on_a_verb_or_a_command_name() -> None:
+    """The if-chains the tables replaced must not grow back."""
+    offenders = []
+    for path in (REPO / "bot").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "verb":
+                offenders.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Compare) and any(
+                isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value.startswith("/")
+                for c in node.comparators
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_help_lists_every_topic_and_every_menu_command(app: App, lang: str) -> None:
+    chat = Chat(app, f"help-{lang}")
+    chat.say("/lang")
+    chat.press("Tiếng Việt" if lang == "vi" else "English")
+    text = chat.say("/help").plain_text()
+    for topic in TOPICS:
+        assert topic.name(lang) in text
+    for command in routes.COMMANDS:
+        assert (f"/{command.name} " in text) == command.menu
+        if command.menu:
+            assert command.summary(lang)[1:] in text
+
+
+@pytest.mark.parametrize(
+    ("command", "intent"),
+    [
+        ("/start", "greet"),
+        ("/help", "help"),
+        ("/quiz", "start_quiz"),
+        ("/progress", "progress"),
+        ("/review", "review"),
+        ("/cert", "certificates"),
+        ("/subscribe", "subscribe"),
+        ("/unsubscribe", "unsubscribe"),
+        ("/lang", "change_language"),
+        ("/volunteer", "talk_to_volunteer"),
+        ("/end", "end_handover"),
+        ("/deletemydata", "delete_data"),
+        ("/xoadulieu", "delete_data"),
+        ("/QUIZ@hocvu_bot", "start_quiz"),
+        ("/nosuchcommand", "unknown_command"),
+    ],
+)
+def test_each_command_reaches_its_handler_in_the_users_language(app: App, command: str, intent: str) -> None:
+    user = f"cmd-{command.strip('/').lower()}"
+    chat = Chat(app, user)
+    chat.say("làm sao để cài ứng dụng VNeID")  # a Vietnamese user: commands answer in Vietnamese
+    response = chat.say(command)
+    assert response.intent == intent
+    assert response.lang == "vi", "a command word is not a language"
+    assert "internal_error" not in response.warnings
+    assert response.plain_text().strip()
+
+
+def test_every_command_in_the_table_is_answered(app: App) -> None:
+    for command in routes.COMMANDS:
+        response = app.assistant.handle(UserMessage("test", f"every-{command.name}", text=f"/{command.name}"))
+        assert "internal_error" not in response.warnings, command.name
+        assert response.intent not in (None, "unknown_command"), command.name
+
+
+def test_a_button_from_another_version_or_with_an_unknown_verb_is_stale(app: App) -> None:
+    for payload in ("0:a:vneid-activate", "1:zz:1", "1:", "garbage"):
+        response = app.assistant.handle(UserMessage("test", "stale", action=payload, kind="action"))
+        assert response.intent == "stale_button", payload
+    assert actions.decode(actions.encode(Verb.ARTICLE, "x")).verb is Verb.ARTICLE
