@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.texts import t
+
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 # What a channel reports when the user sent something other than text.
@@ -55,7 +57,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     image_png: bytes | None = None
 
-    def plain_text(self, sources_label: str = "Nguồn") -> str:
+    def plain_text(self, sources_label: str) -> str:
         """The reply as plain text, for text-only channels and the JSON contract."""
         parts: list[str] = []
         if self.title:
@@ -103,7 +105,7 @@ class Response:
     forget_user: bool = False  # the user's data was just deleted: store nothing more about them
 
     def plain_text(self) -> str:
-        label = "Sources" if self.lang == "en" else "Nguồn"
+        label = t("sources", self.lang)
         return "\n\n".join(r.plain_text(label) for r in self.replies)
 
 

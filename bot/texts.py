@@ -161,6 +161,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I only answer in private chats. Please message me directly.",
     },
     "sources": {"vi": "Nguồn", "en": "Sources"},
+    "terminal_prompt": {"vi": "Gõ câu hỏi (Ctrl+D để thoát)", "en": "Type a question (Ctrl+D to quit)"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
     # -- learning: quizzes, review, progress, certificates, deleting data --
     "quiz_menu": {
@@ -220,6 +221,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "final_intro": {
         "vi": "Bài thi gồm {n} câu. Đúng từ {percent} % trở lên, bạn nhận chứng chỉ. Chúc bạn làm bài tốt!",
         "en": "The test has {n} questions. Score {percent} % or more to get a certificate. Good luck!",
+        "en_one": "The test has {n} question. Score {percent} % or more to get a certificate. Good luck!",
     },
     "final_passed": {
         "vi": "🎉 Chúc mừng! Bạn đã đạt bài thi và nhận chứng chỉ.",
@@ -229,7 +231,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "Cần đúng từ {percent} % để nhận chứng chỉ. Bạn ôn thêm rồi thi lại nhé, không giới hạn số lần thi.",
         "en": "You need {percent} % to get the certificate. Practise a bit more and try again: there is no limit.",
     },
-    "review_intro": {"vi": "Ôn lại {n} câu bạn cần nhớ thêm:", "en": "Let's review {n} questions worth another look:"},
+    "review_intro": {
+        "vi": "Ôn lại {n} câu bạn cần nhớ thêm:",
+        "en": "Let's review {n} questions worth another look:",
+        "en_one": "Let's review {n} question worth another look:",
+    },
     "review_none": {
         "vi": "Hôm nay chưa có câu nào cần ôn. Gõ /quiz để làm bài mới nhé.",
         "en": "Nothing to review today. Type /quiz for a new quiz.",
@@ -237,11 +243,13 @@ _TEXTS: dict[str, dict[str, str]] = {
     "review_offer": {
         "vi": "📝 Bạn có {n} câu cần ôn tập. Ôn lại một chút để nhớ lâu hơn nhé!",
         "en": "📝 You have {n} questions to review. A quick review helps you remember!",
+        "en_one": "📝 You have {n} question to review. A quick review helps you remember!",
     },
     "progress_title": {"vi": "📊 Tiến độ học của bạn:", "en": "📊 Your progress:"},
     "progress_line": {
         "vi": "• {topic}: nắm vững {n}/{total} câu ({percent} %)",
         "en": "• {topic}: {n} of {total} questions mastered ({percent} %)",
+        "en_one": "• {topic}: {n} of {total} question mastered ({percent} %)",
     },
     "progress_lessons": {
         "vi": "• Bài học đã làm kiểm tra: {n}/{total}",
@@ -325,9 +333,14 @@ SECRET_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+# English nouns change with the number ("1 question", "2 questions"); Vietnamese ones do not. An entry's
+# "en_one" is its English text for a count of one: the count is `total` where the entry has one ("1 of 1
+# question"), else `n`.
 def t(key: str, lang: str, **values: object) -> str:
     entry = _TEXTS[key]
     text = entry.get(lang) or entry["vi"]
+    if lang == "en" and "en_one" in entry and values.get("total", values.get("n")) == 1:
+        text = entry["en_one"]
     return text.format(**values) if values else text
 
 

@@ -13,12 +13,13 @@ from typing import TextIO
 
 from bot.assistant import Assistant
 from bot.messages import Button, Reply, Response, UserMessage
+from bot.texts import t
 
 CHANNEL = "terminal"
 
 
 def render(reply: Reply, lang: str, first_button: int = 1) -> str:
-    label = "Sources" if lang == "en" else "Nguồn"
+    label = t("sources", lang)
     lines = [reply.plain_text(label)]
     number = first_button
     for row in reply.buttons:
@@ -82,7 +83,7 @@ class TerminalChat:
         interactive = self.stdin.isatty()
         if interactive:
             self.stdout.write(
-                self.send("/start") + "\n\nGõ câu hỏi (Ctrl+D để thoát) / Type a question (Ctrl+D to quit).\n"
+                self.send("/start") + "\n\n" + t("terminal_prompt", "vi") + " / " + t("terminal_prompt", "en") + "\n"
             )
         while True:
             if interactive:
