@@ -87,6 +87,9 @@ INTENTS: dict[str, IntentHandler] = {
     "talk_to_volunteer": handlers.talk_to_volunteer,
     "feedback_positive": handlers.feedback,
     "feedback_negative": handlers.feedback,
+    "progress": handlers.progress,
+    "review": handlers.review,
+    "delete_data": handlers.delete_data,
 }
 
 

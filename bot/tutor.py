@@ -1,8 +1,8 @@
 """Learning in the chat: quizzes, spaced review, progress, certificates and deleting one's data.
 
 The commands, buttons and intents that reach it are listed in bot/routes.py. Before the NLU, the core also
-offers it every text (`on_text`): a typed quiz answer, a certificate code and the learning requests it
-recognises. Quiz logic is in bot.quiz (pure); what must survive a restart is in the LearningStore.
+offers it every text (`on_text`): a typed quiz answer, a certificate code and a typed quiz request
+("lam bai kiem tra ve vneid"). Quiz logic is in bot.quiz (pure); what must survive a restart is in the LearningStore.
 """
 
 from __future__ import annotations
@@ -38,16 +38,6 @@ from nlu.engine import IntentResult
 DELETE_CONFIRM_SECONDS = 15 * 60
 
 _TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
-_PROGRESS = re.compile(
-    r"^(?:(?:toi|minh|em|tao) )?(?:da )?hoc (?:den|toi|duoc) (?:dau|bao nhieu)(?: roi)?$"
-    r"|^(?:xem )?(?:tien do(?: hoc(?: tap)?)?|ket qua hoc(?: tap)?)(?: cua (?:toi|minh|em))?$"
-    r"|^(?:show )?(?:my )?progress$|^how am i doing$"
-)
-_REVIEW = re.compile(r"^(?:(?:toi|minh|em) )?(?:muon )?(?:on tap|on lai|on bai|lam bai on tap|review)$")
-_DELETE = re.compile(
-    r"^(?:hay |xin |vui long )?xoa (?:het |toan bo |tat ca )?(?:du lieu|thong tin)(?: ca nhan)?(?: cua (?:toi|minh|em))?$"
-    r"|^(?:please )?delete (?:all )?my data$"
-)
 _QUIZ = re.compile(
     r"^(?:(?:toi|minh|em|cho (?:toi|minh|em)) )?(?:muon |can )?"
     r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
@@ -95,12 +85,6 @@ class Tutor:
             re.search(r"chung chi|chung nhan|certificate|verify|xac minh|kiem tra", folded) or folded == fold(code)
         ):
             return self._verify(code, lang)
-        if _PROGRESS.match(short):
-            return self.progress(user, lang)
-        if _REVIEW.match(short):
-            return self.review(user, lang)
-        if _DELETE.match(short):
-            return self.ask_delete(lang)
         request = self._quiz_request(short)
         if request is not None:
             return self.start(user, *request, lang=lang)

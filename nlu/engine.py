@@ -26,6 +26,9 @@ INTENTS = (
     "talk_to_volunteer",
     "feedback_positive",
     "feedback_negative",
+    "progress",
+    "review",
+    "delete_data",
     "out_of_scope",
 )
 

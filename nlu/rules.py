@@ -28,7 +28,20 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("thanks", r"(cam on|cam on ban|cam on nhieu|thank you|thanks|thank|tks|thanks a lot)( (ban|nhe|nhieu|a|nha))*"),
     ("help", r"(giup|giup toi|huong dan|tro giup|help|menu|ban lam duoc gi|ban giup duoc gi)"),
     ("change_language", r"(tieng viet|english|tieng anh|doi ngon ngu|change language)"),
+    (
+        "progress",
+        r"(?:(?:toi|minh|em|tao) )?(?:da )?hoc (?:den|toi|duoc) (?:dau|bao nhieu)(?: roi)?"
+        r"|(?:xem )?(?:tien do(?: hoc(?: tap)?)?|ket qua hoc(?: tap)?)(?: cua (?:toi|minh|em))?"
+        r"|(?:show )?(?:my )?progress|how am i doing",
+    ),
+    ("review", r"(?:(?:toi|minh|em) )?(?:muon )?(?:on tap|on lai|on bai|lam bai on tap|review)"),
+    (
+        "delete_data",
+        r"(?:hay |xin |vui long )?xoa (?:het |toan bo |tat ca )?(?:du lieu|thong tin)(?: ca nhan)?"
+        r"(?: cua (?:toi|minh|em))?|(?:please )?delete (?:all )?my data",
+    ),
 )
+_TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
 _COMPILED = tuple((intent, re.compile(rf"^(?:{pattern})$")) for intent, pattern in _RULES)
 
 
@@ -39,7 +52,9 @@ class RuleEngine:
         return None
 
     def parse(self, query: Query) -> IntentResult:
-        text = re.sub(r"\b(a|nhe|nha|di|voi|ad)$", "", query.text.folded).strip() or query.text.folded
+        # Punctuation and the polite particles people end a message with ("xoa du lieu cua toi nhe!") go first.
+        folded = " ".join(re.sub(r"[^\w\s\-]", " ", query.text.folded).split())
+        text = _TRAILING.sub("", folded) or folded
         for intent, pattern in _COMPILED:
             if pattern.match(text) or pattern.match(query.text.folded):
                 entities: tuple[Entity, ...] = ()
