@@ -124,7 +124,7 @@ class LoggingSettings:
 @dataclass(frozen=True)
 class Settings:
     path: Path = field(metadata=NOT_IN_FILE)  # the config file itself
-    data_dir: Path = Path("var")
+    data_dir: Path = Path("var")  # relative defaults, like relative values, are the config file's folder's
     content_dir: Path = Path("knowledge_base")
     default_language: str = setting("vi", choices=("vi", "en"))
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
