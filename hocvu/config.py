@@ -202,26 +202,22 @@ def _bounds(minimum: float | None, maximum: float | None) -> str:
     return f" ≤ {maximum:g}" if maximum is not None else ""
 
 
-class _Invalid(Exception):
-    """One value the file gives that its field does not accept; the text completes "'key' ..."."""
-
-
-def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> Any:
-    """`value` from the file as the field's type `kind`, or _Invalid saying what was expected."""
+def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[Any, str]:
+    """`value` from the file as the field's type `kind`, and "" or what was expected (completing "'key' ...")."""
     if typing.get_origin(kind) in (types.UnionType, typing.Union):  # X | None: null never gets here
         (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
     minimum, maximum = meta.get("minimum"), meta.get("maximum")
     if kind is str:
         if not isinstance(value, str):
-            raise _Invalid(f"must be text, got {value!r}")
+            return None, f"must be text, got {value!r}"
         choices = meta.get("choices")
         if choices and value not in choices:
-            raise _Invalid(f"is {value!r}; expected one of {', '.join(choices)}")
-        return value
+            return None, f"is {value!r}; expected one of {', '.join(choices)}"
+        return value, ""
     if kind is Path:
         if not isinstance(value, str) or not value:
-            raise _Invalid(f"must be a path, got {value!r}")
-        return (base / value).resolve()
+            return None, f"must be a path, got {value!r}"
+        return (base / value).resolve(), ""
     if kind is int or kind is float:
         what = meta.get("kind") or ("a whole number" if kind is int else "a number")
         allowed = int if kind is int else (int, float)
@@ -231,8 +227,8 @@ def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> Any:
             or (minimum is not None and value < minimum)
             or (maximum is not None and value > maximum)
         ):
-            raise _Invalid(f"must be {what}{_bounds(minimum, maximum)}, got {value!r}")
-        return kind(value)
+            return None, f"must be {what}{_bounds(minimum, maximum)}, got {value!r}"
+        return kind(value), ""
     raise TypeError(f"config.yml cannot hold a {kind!r} setting")  # a field type the loader was not taught
 
 
@@ -262,10 +258,11 @@ def _section(cls: type[D], data: Mapping[str, Any], where: str, source: Path, pr
             inner = f"{where}.{f.name}" if where else f.name
             values[f.name] = _section(cast(type[Any], kind), value or {}, inner, source, problems)
         elif value is not None:
-            try:
-                values[f.name] = _value(kind, value, f.metadata, source.parent)
-            except _Invalid as invalid:
-                problems.append(f"{prefix}'{f.name}' {invalid}")
+            converted, problem = _value(kind, value, f.metadata, source.parent)
+            if problem:
+                problems.append(f"{prefix}'{f.name}' {problem}")
+            else:
+                values[f.name] = converted
         elif isinstance(f.default, Path) and not f.default.is_absolute():
             values[f.name] = (source.parent / f.default).resolve()
     return cls(**values)
