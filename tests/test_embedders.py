@@ -13,7 +13,7 @@ from embeddings.onnx_e5 import OnnxE5Embedder
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from hocvu.app import make_embedder
 from hocvu.config import Settings
-from tests.fakes import FakeEmbedder
+from tests.support.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from language.query import Query
 from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
 from nlu.training_data import load_training_data
-from tests.fakes import FakeEmbedder
-from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
+from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
 
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLD = 0.7

@@ -1,7 +1,7 @@
 """The Rasa engine: against a real Rasa server, and its fallback when Rasa is down, slow or talks nonsense.
 
 The real server needs Python 3.10 and `make rasa`; without them those tests are skipped with the reason (and
-fail under CI: tests/services.py).
+fail under CI: tests/support/services.py).
 Stand-ins for a broken Rasa are real HTTP servers on 127.0.0.1.
 """
 
@@ -32,9 +32,9 @@ from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import RasaEngine, parse_rasa_response
 from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
 from nlu.training_data import load_training_data
-from tests.fakes import FakeEmbedder
-from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
-from tests.services import missing
+from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
+from tests.support.services import missing
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -244,7 +244,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     done = subprocess.run(
         [
             str(project.venv / "bin" / "python"),
-            str(REPO / "tests" / "rasa_components_probe.py"),
+            str(REPO / "tests" / "support" / "rasa_components_probe.py"),
             "Bạn tên là gì?",
             "ko dc a oi",
             "how do I log in",
@@ -269,7 +269,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     assert [t["lemma"] for t in tokens["ko dc a oi"]] == ["khong", "duoc", "a", "oi"]  # as the app sends it
     assert [t["lemma"] for t in tokens["how do I log in"]] == ["how", "do", "i", "log", "in"]
     gate = report["gate"]["parsed"]
-    # Trained on 8 off-topic and 10 on-topic sentences (tests/rasa_components_probe.py), with real e5 vectors.
+    # Trained on 8 off-topic and 10 on-topic sentences (tests/support/rasa_components_probe.py), with real e5 vectors.
     for off_topic in ("dự báo thời tiết ngày mai ở hà nội", "công thức làm bánh flan"):
         (first, gated), (second, rest) = gate[off_topic]["ranking"]
         assert (first, second) == ("out_of_scope", "feedback_negative")

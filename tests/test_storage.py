@@ -19,7 +19,7 @@ from hocvu.cli import main
 from storage.database import SCHEMA_REVISION, Database
 from storage.models import Base, ConversationLog, QuizAnswerRow, QuizSessionRow, User
 from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs
-from tests.learning_support import database_url
+from tests.support.learning_support import database_url
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 ALICE = UserRef("test", "alice", "Alice")

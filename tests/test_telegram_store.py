@@ -13,8 +13,8 @@ import pytest
 from channels.telegram_store import LEDGER_TTL, RedisUpdateLedger, SqlTelegramStore, UpdateLedger
 from storage.database import Database
 from storage.models import ProcessedUpdate
-from tests.learning_support import database_url
-from tests.services import require_redis
+from tests.support.learning_support import database_url
+from tests.support.services import require_redis
 
 
 def _bot_id() -> int:

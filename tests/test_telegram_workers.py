@@ -26,8 +26,8 @@ from channels.telegram import SECRET_HEADER
 from channels.telegram_store import RedisUserTurns
 from hocvu.config import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.fake_telegram import TOKEN, FakeTelegram
-from tests.services import REDIS_URL, require_redis
+from tests.support.fake_telegram import TOKEN, FakeTelegram
+from tests.support.services import REDIS_URL, require_redis
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "workers-secret-0123456789"

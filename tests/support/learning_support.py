@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, Settings
-from tests.fakes import FakeEmbedder
-from tests.services import require_postgres
+from tests.support.fakes import FakeEmbedder
+from tests.support.services import require_postgres
 
 
 @contextmanager
