@@ -120,14 +120,15 @@ def test_reading_state_does_not_wait_for_a_writer(db: Database) -> None:
         writer.join()
 
 
-def test_the_journal_stores_redacted_text_and_turns_of_forgotten_users_unlinked(db: Database) -> None:
-    journal = SqlJournal(db)
-    journal.record(LoggedTurn("test", "alice", "số [số định danh đã ẩn]", "vi", "ask_question", None, True, 0.5, 12.0))
-    journal.record(LoggedTurn("test", "", "<button 1:del:y:1>", "vi", "delete_data", None, False, 0.0, 3.0))
+def test_the_sql_journal_links_each_turn_to_its_users_row(db: Database) -> None:
+    # So that deleting the user deletes their turns; a forgotten user's turns belong to nobody (tests/contracts).
+    SqlJournal(db).record(
+        LoggedTurn("test", "alice", "số [số định danh đã ẩn]", "vi", "ask_question", None, True, 0.5, 12.0)
+    )
     with db.session() as session:
-        rows = session.scalars(select(ConversationLog).order_by(ConversationLog.id)).all()
-        assert [r.redacted_text for r in rows] == ["số [số định danh đã ẩn]", "<button 1:del:y:1>"]
-        assert rows[0].user_id is not None and rows[1].user_id is None
+        row = session.scalars(select(ConversationLog)).one()
+        assert row.user_id is not None
+        assert row.user_id == session.scalar(select(User.id).where(User.external_id == "alice"))
 
 
 def test_retention_purges_old_conversation_logs(db: Database) -> None:
