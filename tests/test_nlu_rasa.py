@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import subprocess
 import threading
 import time
@@ -30,7 +29,7 @@ from nlu.engine import NLUUnavailable
 from nlu.evaluation import NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import RasaEngine, parse_rasa_response
-from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
+from nlu.rasa_server import RasaProject, RasaServer
 from nlu.training_data import load_training_data
 from tests.support.fakes import FakeEmbedder
 from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
@@ -283,29 +282,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     assert "0.3" in refused[0] and "'high'" in refused[1] and "needs 'model'" in refused[2] and "'other'" in refused[3]
 
 
-# -- the real Rasa server ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
-    project = rasa_project(settings)
-    if not project.rasa.exists():
-        missing("Rasa", f"not installed at {project.venv}", "Run `make rasa` (it needs Python 3.10; RASA_PYTHON=...).")
-    try:
-        project.train()  # a no-op when `make rasa` already trained on this data
-    except RasaSetupError as exc:
-        pytest.fail(str(exc))
-    server = RasaServer(
-        project,
-        port=free_port(),
-        token="-" + secrets.token_urlsafe(16),  # tokens may start with "-", as 1 in 64 of token_urlsafe's do
-        log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
-    )
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()  # by process id, pass or fail
+# -- the real Rasa server (the session fixture `rasa_server`: tests/support/nlu_engines.py) ---------------
 
 
 @pytest.fixture(scope="session")
