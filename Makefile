@@ -54,7 +54,7 @@ chat: install
 	$(BIN)/hocvu chat
 
 # PostgreSQL, Redis and Rasa are required: a missing one fails the tests that need it, naming it
-# (tests/services.py), instead of skipping them. `make test REQUIRE_SERVICES=0` skips them with the reason
+# (tests/support/services.py), instead of skipping them. `make test REQUIRE_SERVICES=0` skips them with the reason
 # (not under CI=true).
 REQUIRE_SERVICES ?= 1
 

@@ -20,7 +20,7 @@ from bot.messages import Response, UserMessage
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, load_settings
 from knowledge_base.learning import LETTERS
-from tests.learning_support import scratch_schema
+from tests.support.learning_support import scratch_schema
 
 REPO = Path(__file__).resolve().parent.parent
 

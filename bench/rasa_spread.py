@@ -39,8 +39,8 @@ from nlu.evaluation import NLUReport, effective_intent
 from nlu.rasa_engine import RasaEngine
 from nlu.rasa_server import RasaProject, RasaServer
 from nlu.training_data import load_training_data
-from tests.fakes import FakeEmbedder
-from tests.nlu_files import ANSWERED, HELD_OUT_FILES, citizen_questions
+from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, citizen_questions
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "var" / "bench" / "rasa-spread.jsonl"

@@ -3,7 +3,7 @@
 The bot runs in its own process (`--workers N`: a parent and N worker processes), started by
 `hocvu.serving.run_telegram` as `hocvu serve telegram --webhook-url` starts it (SQLite state; the update
 ledger in SQLite, or in Redis at $REDIS_URL with several workers), with its Bot API base URL pointed at
-the fake Bot API (tests/fake_telegram.py), which runs in this process. This process posts updates to the webhook
+the fake Bot API (tests/support/fake_telegram.py), which runs in this process. This process posts updates to the webhook
 (each from a different user, with the secret header) and times each one from the POST to the
 sendMessage that answers it arriving at the fake API.
 
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from channels.telegram import WebhookOptions  # noqa: E402
-from tests.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
+from tests.support.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
 
@@ -159,7 +159,7 @@ def _serve_bot(config: Path, embedder: str, port: int) -> int:
     """The bot: the product's app and Telegram channel, run as `hocvu serve telegram --webhook-url` runs them."""
     from hocvu.config import load_settings
     from hocvu.serving import run_telegram
-    from tests.fakes import FakeEmbedder
+    from tests.support.fakes import FakeEmbedder
 
     settings = load_settings(config)
     webhook = WebhookOptions("https://bench.invalid/telegram/webhook", SECRET, port=port)

@@ -20,6 +20,9 @@ from hocvu.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Session fixtures that several test modules share, kept with the other helpers.
+pytest_plugins = ["tests.support.nlu_engines"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Apps and `hocvu` subprocesses on the shipped data directory sign with this key, so none generates the
 # developer's <data_dir>/secret_key (which signs their real certificates). Apps on a data directory of

@@ -9,7 +9,7 @@ from bot.messages import Response, UserMessage
 from hocvu.app import App
 from hocvu.config import Settings
 from nlu.engine import IntentResult
-from tests.fake_app import build_fake_app
+from tests.support.fake_app import build_fake_app
 
 
 @pytest.fixture(scope="module")

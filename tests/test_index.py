@@ -12,7 +12,7 @@ from knowledge_base.index import load_or_build
 from knowledge_base.retriever import RetrievalSettings, Retriever
 from language.normalize import normalize
 from language.query import Query
-from tests.fakes import FakeEmbedder
+from tests.support.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 

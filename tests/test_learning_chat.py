@@ -28,7 +28,7 @@ from knowledge_base.learning import LETTERS, QuizQuestion, load_quizzes
 from storage.database import Database
 from storage.models import Base, ConversationLog, QuizAnswerRow, User
 from tests.conftest import TEST_SECRET_KEY
-from tests.learning_support import database_url, open_app
+from tests.support.learning_support import database_url, open_app
 
 REPO = Path(__file__).resolve().parent.parent
 QUIZZES, _ = load_quizzes(REPO / "knowledge_base" / "quizzes")

@@ -14,7 +14,7 @@ from nlu.embedded import EmbeddedEngine
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import RasaEngine
 from nlu.rules import RuleEngine
-from tests.fakes import FakeEmbedder
+from tests.support.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import pytest
 from language.normalize import fold
 from nlu.engine import INTENTS
 from nlu.training_data import TrainingDataError, load_training_data, parse_annotated
-from tests.nlu_files import HELD_OUT_FILES, TRAIN
+from tests.support.nlu_files import HELD_OUT_FILES, TRAIN
 
 
 def write(tmp_path: Path, text: str, name: str = "nlu.yml") -> Path:

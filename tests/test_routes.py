@@ -17,7 +17,7 @@ from hocvu.config import Settings
 from knowledge_base.topics import TOPICS
 from nlu.engine import INTENTS
 from tests.conftest import Chat
-from tests.learning_support import learning_app
+from tests.support.learning_support import learning_app
 
 REPO = Path(__file__).resolve().parent.parent
 RETRIEVAL_INTENTS = {"ask_question", "out_of_scope"}  # answered from the knowledge base, not by a handler

@@ -1,7 +1,7 @@
 """The Telegram channel end to end: python-telegram-bot talking to a fake Bot API over real HTTP.
 
 Each test runs the real channel (`hocvu.app.build_telegram` + `channels.telegram.serve`) against
-tests/fake_telegram.py and drives a conversation the way a user, a volunteer or Telegram itself would.
+tests/support/fake_telegram.py and drives a conversation the way a user, a volunteer or Telegram itself would.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigErro
 from channels.telegram_store import SqlTelegramStore
 from hocvu.app import App, build_telegram
 from hocvu.config import Settings
-from tests.fake_app import build_fake_app
-from tests.fake_telegram import ABANDONED, TOKEN, FakeTelegram
+from tests.support.fake_app import build_fake_app
+from tests.support.fake_telegram import ABANDONED, TOKEN, FakeTelegram
 
 VOLUNTEERS = -100500
 SECRET = "s3cret-token_for-tests"

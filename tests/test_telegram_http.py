@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from channels.telegram_http import AiohttpRequest
-from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""The processed-update ledger: one contract for its SQL (SQLite, PostgreSQL) and Redis implementations,
-and the SQL ledger's pruning, which keeps the table small without forgetting updates Telegram may resend."""
+"""The SQL ledger's pruning, which keeps the table small without forgetting updates Telegram may resend.
+
+What every ledger promises (SQL and Redis) is in tests/contracts/test_update_ledger.py.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from channels.telegram_store import LEDGER_TTL, RedisUpdateLedger, SqlTelegramStore, UpdateLedger
-from storage.database import Database
+from channels.telegram_store import LEDGER_TTL, SqlTelegramStore
 from storage.models import ProcessedUpdate
-from tests.learning_support import database_url
-from tests.services import require_redis
+from tests.support.learning_support import migrated_database
 
 
 def _bot_id() -> int:
@@ -23,36 +23,8 @@ def _bot_id() -> int:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlTelegramStore]:
-    with database_url(request.param, tmp_path) as url:
-        db = Database(url)
-        db.upgrade(quiet=True)
-        try:
-            yield SqlTelegramStore(db, _bot_id())
-        finally:
-            db.dispose()
-
-
-@pytest.fixture(params=["sql", "redis"])
-def ledgers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[UpdateLedger, UpdateLedger]]:
-    """Two workers' ledgers on the same storage."""
-    bot_id = _bot_id()
-    if request.param == "redis":
-        url = require_redis()
-        yield RedisUpdateLedger(url, bot_id), RedisUpdateLedger(url, bot_id)
-        return
-    db = Database(f"sqlite:///{tmp_path / 'ledger.db'}")
-    db.upgrade(quiet=True)
-    try:
-        yield SqlTelegramStore(db, bot_id), SqlTelegramStore(db, bot_id)
-    finally:
-        db.dispose()
-
-
-def test_each_update_is_claimed_once_whichever_worker_asks(ledgers: tuple[UpdateLedger, UpdateLedger]) -> None:
-    first, second = ledgers
-    assert first.first_time(1)
-    assert not second.first_time(1) and not first.first_time(1)
-    assert second.first_time(2) and not first.first_time(2)
+    with migrated_database(request.param, tmp_path) as db:
+        yield SqlTelegramStore(db, _bot_id())
 
 
 def _claimed_at(store: SqlTelegramStore, update_id: int, when: datetime) -> None:

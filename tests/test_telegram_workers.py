@@ -1,13 +1,13 @@
-"""Several webhook workers: one port, each update answered once, one turn per user at a time, clean stop.
+"""Several webhook workers: one port, each update answered once, turns taken through Redis, clean stop.
 
 The workers are the real command (`hocvu serve telegram --webhook-url ... --workers 2`) in a subprocess,
-with the real model, against the fake Bot API over HTTP, and taking turns through the real Redis.
+with the real model, against the fake Bot API over HTTP, and taking turns through the real Redis. What any
+UserTurns promises is in tests/contracts/test_user_turns.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -26,8 +26,8 @@ from channels.telegram import SECRET_HEADER
 from channels.telegram_store import RedisUserTurns
 from hocvu.config import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.fake_telegram import TOKEN, FakeTelegram
-from tests.services import REDIS_URL, require_redis
+from tests.support.fake_telegram import TOKEN, FakeTelegram
+from tests.support.services import REDIS_URL, require_redis
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "workers-secret-0123456789"
@@ -41,33 +41,6 @@ def redis_url() -> str:
 
 def _bot_id() -> int:
     return int(time.time() * 1000)  # a key space of its own per test
-
-
-async def test_a_users_turns_never_overlap_across_workers(redis_url: str) -> None:
-    bot_id = _bot_id()
-    first, second = RedisUserTurns(redis_url, bot_id), RedisUserTurns(redis_url, bot_id)  # two workers
-    events: list[str] = []
-    other_user_in = asyncio.Event()
-
-    async def turn(turns: RedisUserTurns, user: str, name: str) -> None:
-        async with turns.hold(user):
-            events.append(f"{name} in")
-            if user == "u2":
-                other_user_in.set()
-            else:
-                # Keep u1's turn until u2 has had one; with one lock for everyone, u2 would wait for u1.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(other_user_in.wait(), timeout=5)
-            events.append(f"{name} out")
-
-    try:
-        await asyncio.gather(turn(first, "u1", "a"), turn(second, "u1", "b"), turn(second, "u2", "c"))
-    finally:
-        await first.close()
-        await second.close()
-    same_user = [e for e in events if e[0] in "ab"]
-    assert same_user in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    assert events.index("c in") < events.index(f"{same_user[0][0]} out"), events  # u2 did not wait for u1
 
 
 async def test_a_turn_left_by_a_dead_worker_expires(redis_url: str) -> None:

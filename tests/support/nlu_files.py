@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-NLU = Path(__file__).resolve().parent.parent / "nlu"
+NLU = Path(__file__).resolve().parents[2] / "nlu"
 TRAIN = NLU / "data" / "nlu.yml"
 # The held-out file, and a second one written later by someone who had not seen the training data.
 HELD_OUT_FILES = [NLU / "eval" / "test_nlu.yml", NLU / "eval" / "independent_nlu.yml"]

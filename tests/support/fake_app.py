@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hocvu.app import App, build_app
 from hocvu.config import Settings, TelegramSettings
-from tests.fakes import FakeEmbedder
+from tests.support.fakes import FakeEmbedder
 
 
 def build_fake_app(settings: Settings, data_dir: Path, *, volunteer_chat_id: int | None = -100500) -> App:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, Settings
-from tests.fakes import FakeEmbedder
-from tests.services import require_postgres
+from storage.database import Database
+from tests.support.fakes import FakeEmbedder
+from tests.support.services import require_postgres
 
 
 @contextmanager
@@ -46,6 +47,18 @@ def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
+@contextmanager
+def migrated_database(kind: str, tmp_path: Path) -> Iterator[Database]:
+    """A database of `kind` ("sqlite" or "postgresql") with the schema at head, of its own, disposed afterwards."""
+    with database_url(kind, tmp_path) as url:
+        database = Database(url)
+        database.upgrade(quiet=True)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
 def learning_app(settings: Settings, data_dir: Path, url: str) -> App:
     """The product on the given database, with the fast FakeEmbedder (retrieval quality is not the subject)."""
     configured = dataclasses.replace(settings, data_dir=data_dir, database=DatabaseSettings(url=url), secrets={})
@@ -54,8 +67,6 @@ def learning_app(settings: Settings, data_dir: Path, url: str) -> App:
 
 def open_app(settings: Settings, data_dir: Path, url: str, *, migrate: bool = True) -> App:
     if migrate and not url.startswith("sqlite"):
-        from storage.database import Database
-
         db = Database(url)
         db.upgrade()
         db.dispose()

