@@ -50,7 +50,13 @@ def measure(kb: KnowledgeBase, embedder: Embedder, data_dir: Path, qs: list[str]
     build_s = time.perf_counter() - started
     settings = load_settings()
     assistant = Assistant(
-        kb, Retriever(index, settings.retrieval), embedder, make_nlu(settings, embedder), MemoryStateStore()
+        kb,
+        Retriever(index, settings.retrieval),
+        embedder,
+        make_nlu(settings, embedder),
+        MemoryStateStore(),
+        default_lang=settings.default_language,
+        intent_threshold=settings.nlu.intent_threshold,
     )
     for q in qs[:20]:  # warm caches
         assistant.handle(UserMessage("bench", "warm", text=q))

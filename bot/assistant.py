@@ -41,9 +41,9 @@ class Assistant:
         nlu: NLUEngine,
         states: StateStore,
         *,
+        default_lang: str,
+        intent_threshold: float,
         journal: Journal | None = None,
-        default_lang: str = "vi",
-        intent_threshold: float = 0.7,
         handover_channels: frozenset[str] = frozenset(),
         tutor: Tutor | None = None,
     ) -> None:

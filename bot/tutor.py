@@ -65,8 +65,8 @@ class Tutor:
     kb: KnowledgeBase
     store: LearningStore
     secret: bytes = field(repr=False)
-    pass_percent: int = 80
-    final_size: int = 10
+    pass_percent: int  # certificates.pass_percent in config.yml
+    final_size: int  # certificates.final_test_questions
     clock: Callable[[], datetime] = _now
 
     def __post_init__(self) -> None:

@@ -86,7 +86,7 @@ class TelegramChannel:
         blocked: BlockedChats,
         flood: FloodGate,
         volunteer_chat_id: int | None = None,
-        core_threads: int = 2,
+        core_threads: int,
         turns: UserTurns | None = None,
     ) -> None:
         self.assistant = assistant

@@ -24,7 +24,7 @@ class FallbackEngine:
         primary: NLUEngine,
         fallback: NLUEngine,
         *,
-        retry_after: float = 10.0,
+        retry_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary

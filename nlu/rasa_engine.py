@@ -53,7 +53,7 @@ class RasaEngine:
 
     name = "rasa"
 
-    def __init__(self, url: str, *, token: str | None = None, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, *, timeout: float, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout

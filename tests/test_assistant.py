@@ -127,7 +127,14 @@ def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> No
             turns.append(turn)
 
     assistant = Assistant(
-        real_app.kb, real_app.retriever, real_app.embedder, real_app.nlu, MemoryStateStore(), journal=Capture()
+        real_app.kb,
+        real_app.retriever,
+        real_app.embedder,
+        real_app.nlu,
+        MemoryStateStore(),
+        default_lang=real_app.settings.default_language,
+        intent_threshold=real_app.settings.nlu.intent_threshold,
+        journal=Capture(),
     )
     response = assistant.handle(
         UserMessage("test", "u1", text="mat khau la Hoa@1990 va cccd 079123456789, quen mk vneid")

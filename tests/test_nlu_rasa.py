@@ -359,5 +359,5 @@ def test_real_rasa_rejects_a_wrong_token(rasa_server: RasaServer, embedded: Embe
     wrong = RasaEngine(rasa_server.url, token="not-the-token", timeout=5)
     with pytest.raises(NLUUnavailable, match="HTTP 401"):
         wrong.parse(q("tiếp đi"))
-    engine = FallbackEngine(wrong, embedded)
+    engine = FallbackEngine(wrong, embedded, retry_after=10)
     assert engine.parse(q("tiếp đi")).engine == "embedded"
