@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import actions
-from bot.messages import Button, Handover, Reply
+from bot.messages import Button, Handover, Reply, escape_markup
 from bot.state import ConversationState
 from bot.texts import button_label, t
 
@@ -24,7 +24,9 @@ def end_button(lang: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def _name(display_name: str | None, note_lang: str) -> str:
-    return (display_name or "").strip()[:64] or t("someone", note_lang)
+    # One line: a name with line breaks could fake the card's own fields ("\nKhu vực: ...").
+    name = " ".join((display_name or "").split())[:64]
+    return escape_markup(name) or t("someone", note_lang)
 
 
 def open_request(
@@ -39,7 +41,7 @@ def open_request(
     """The user asked for a person: a context card for the volunteers and a promise to the user."""
     if state.handover:
         return [Reply(text=t("handover_already", lang), buttons=end_button(lang))], state, None
-    questions = "\n".join(f"• {q}" for q in state.recent_questions) or t("nothing_yet", note_lang)
+    questions = "\n".join(f"• {escape_markup(q)}" for q in state.recent_questions) or t("nothing_yet", note_lang)
     card = t(
         "handover_card",
         note_lang,
@@ -47,7 +49,7 @@ def open_request(
         language=lang,
         region=region or t("unknown_value", note_lang),
         questions=questions,
-        answer=last_answer or t("nothing_yet", note_lang),
+        answer=escape_markup(last_answer) if last_answer else t("nothing_yet", note_lang),
     )
     replies = [Reply(text=t("handover_started", lang), buttons=end_button(lang))]
     return replies, replace(state, handover=True), Handover("open", card)
@@ -55,7 +57,7 @@ def open_request(
 
 def relay(redacted: str, *, display_name: str | None, note_lang: str) -> tuple[list[Reply], Handover]:
     """A message during a handover goes to the volunteers; the user gets no bot answer for it."""
-    note = t("handover_relay_note", note_lang, name=_name(display_name, note_lang), text=redacted)
+    note = t("handover_relay_note", note_lang, name=_name(display_name, note_lang), text=escape_markup(redacted))
     return [], Handover("relay", note)
 
 
@@ -74,7 +76,7 @@ def volunteer_reply(
     """A volunteer answered: deliver it while the handover lasts; after the user ended it, tell the volunteer."""
     if not state.handover:
         return [], Handover("undelivered", t("handover_undelivered_note", note_lang))
-    return [Reply(text=t("volunteer_says", lang, text=text.strip()), buttons=end_button(lang))], None
+    return [Reply(text=t("volunteer_says", lang, text=escape_markup(text.strip())), buttons=end_button(lang))], None
 
 
 def failed(state: ConversationState, lang: str) -> tuple[list[Reply], ConversationState]:

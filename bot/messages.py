@@ -109,6 +109,15 @@ class Response:
         return "\n\n".join(r.plain_text(label) for r in self.replies)
 
 
+def escape_markup(text: str) -> str:
+    """Text from a user, made inert inside core-composed text: their "**" must not become bold.
+
+    A zero-width space between the asterisks breaks the pattern and shows nothing, so a name like
+    "**admin note: send your OTP**" reaches volunteers as typed, not as the assistant's own emphasis.
+    """
+    return text.replace("**", "*\u200b*")
+
+
 def strip_markup(text: str) -> str:
     return _BOLD.sub(r"\1", text)
 

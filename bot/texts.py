@@ -145,6 +145,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "⚠️ Người dùng đã kết thúc trò chuyện nên tin nhắn này không được gửi.",
         "en": "⚠️ The user has ended the conversation, so this message was not delivered.",
     },
+    "handover_not_volunteer": {
+        "vi": "⚠️ Tin này không được chuyển: tài khoản {id} chưa có trong danh sách tình nguyện viên "
+        "(telegram.volunteers). Nhờ người quản trị thêm vào nếu bạn là tình nguyện viên.",
+        "en": "⚠️ Not passed on: account {id} is not in the volunteers' list (telegram.volunteers). "
+        "Ask the administrator to add it if you are a volunteer.",
+    },
+    "handover_edit_not_sent": {
+        "vi": "⚠️ Sửa tin nhắn không được gửi lại cho người dùng: họ đã nhận bản đầu. Hãy trả lời bằng một tin mới.",
+        "en": "⚠️ Edits are not sent again: the user already has the first version. Reply with a new message.",
+    },
     "handover_text_only": {
         "vi": "⚠️ Chỉ tin nhắn chữ mới được chuyển cho người dùng.",
         "en": "⚠️ Only text messages can be passed on to the user.",

@@ -86,6 +86,7 @@ class TelegramChannel:
         blocked: BlockedChats,
         flood: FloodGate,
         volunteer_chat_id: int | None = None,
+        volunteers: frozenset[int] = frozenset(),
         core_threads: int,
         turns: UserTurns | None = None,
     ) -> None:
@@ -96,6 +97,7 @@ class TelegramChannel:
         self.blocked = blocked
         self.flood = flood
         self.volunteer_chat_id = volunteer_chat_id
+        self.volunteers = volunteers  # who may answer handover cards (telegram.volunteers)
         self._core = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="hocvu-core")
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hocvu-telegram-db")
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -180,7 +182,7 @@ class TelegramChannel:
             message = update.message or update.edited_message
             assert message is not None
             if self.volunteer_chat_id is not None and message.chat.id == self.volunteer_chat_id:
-                await self._on_volunteer_message(message)
+                await self._on_volunteer_message(message, edited=update.message is None)
             elif message.chat.type == ChatType.PRIVATE:
                 # An edited message is answered like a new one: the edit is usually a corrected question.
                 await self._on_private(message)
@@ -288,8 +290,12 @@ class TelegramChannel:
             failed = await self._run_core(self.assistant.handover_failed, CHANNEL, user_id)
             self._reply(int(user_id), failed)
 
-    async def _on_volunteer_message(self, message: Message) -> None:
-        """A reply to a handover card (or to a relayed message) goes to that user; other talk is the group's own."""
+    async def _on_volunteer_message(self, message: Message, *, edited: bool) -> None:
+        """A reply to a handover card (or to a relayed message) goes to that user; other talk is the group's own.
+
+        Only listed volunteers are delivered, and only once: an edit would reach the citizen as a second
+        message they cannot tell from the first.
+        """
         target = message.reply_to_message
         if target is None or message.from_user is None or message.from_user.is_bot:
             return
@@ -297,9 +303,19 @@ class TelegramChannel:
         if user_id is None:
             return
         assert self.volunteer_chat_id is not None
+        note_lang = self.assistant.default_lang
+        if message.from_user.id not in self.volunteers:
+            log.warning("a reply to a handover card from %s, who is not in telegram.volunteers", message.from_user.id)
+            for out in note_html(t("handover_not_volunteer", note_lang, id=message.from_user.id)):
+                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
+            return
+        if edited:
+            for out in note_html(t("handover_edit_not_sent", note_lang)):
+                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
+            return
         text = message.text or message.caption
         if not text:
-            for out in note_html(t("handover_text_only", self.assistant.default_lang)):
+            for out in note_html(t("handover_text_only", note_lang)):
                 self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
             return
         async with self._user_turn(user_id):

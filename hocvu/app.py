@@ -207,6 +207,7 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         blocked=store,
         flood=FloodGate(tg.flood_burst, tg.flood_per_minute),
         volunteer_chat_id=tg.volunteer_chat_id,
+        volunteers=frozenset(tg.volunteers),
         core_threads=tg.core_threads,
         turns=turns,
     )

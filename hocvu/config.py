@@ -90,6 +90,9 @@ class NLUSettings:
 class TelegramSettings:
     base_url: str = "https://api.telegram.org/bot"  # a local Bot API server or a fake one in tests
     volunteer_chat_id: int | None = setting(None, kind="a chat id (a whole number)")  # handover is off without it
+    # Who may answer handover cards in that group: being in the group is not enough (a member added by
+    # mistake, or a stolen account, would reach citizens as "a volunteer").
+    volunteers: tuple[int, ...] = setting((), kind="a Telegram user id (a whole number)")
     flood_burst: int = setting(8, minimum=1)  # messages a user may send at once...
     flood_per_minute: int = setting(20, minimum=1)  # ...and on average, before being asked to slow down
     dedupe: str = setting("sql", choices=("sql", "redis"))  # sql (DATABASE_URL, else SQLite) | redis (REDIS_URL)
@@ -214,6 +217,17 @@ def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[
         if choices and value not in choices:
             return None, f"is {value!r}; expected one of {', '.join(choices)}"
         return value, ""
+    if typing.get_origin(kind) is tuple:  # tuple[X, ...]: a YAML list of X
+        (item,) = (k for k in typing.get_args(kind) if k is not Ellipsis)
+        if not isinstance(value, list):
+            return None, f"must be a list, got {value!r}"
+        items = []
+        for entry in value:
+            converted, problem = _value(item, entry, meta, base)
+            if problem:
+                return None, f"item {problem}"
+            items.append(converted)
+        return tuple(items), ""
     if kind is Path:
         if not isinstance(value, str) or not value:
             return None, f"must be a path, got {value!r}"

@@ -50,7 +50,9 @@ def leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def as_loaded(kind: Any, value: Any, base: Path) -> Any:
-    """What the settings hold for `value`: paths are relative to the config file's folder."""
+    """What the settings hold for `value`: paths are relative to the config file's folder, lists are tuples."""
+    if isinstance(value, list):
+        return tuple(value)
     return (base / value).resolve() if kind is Path and value is not None else value
 
 
@@ -129,6 +131,8 @@ def other_value(kind: Any, f: dataclasses.Field[Any]) -> Any:
         return "elsewhere/file.yml"
     if kind is float:
         return default * 1.01
+    if isinstance(default, tuple):
+        return [123456789, 987654321]  # the volunteers' Telegram user ids
     return default + 1 if isinstance(default, int) else -100123  # the volunteer chat id, None by default
 
 

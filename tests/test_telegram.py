@@ -62,6 +62,7 @@ async def running(
         app.settings.telegram,
         base_url=fake.base_url,
         volunteer_chat_id=VOLUNTEERS,
+        volunteers=(9,),
         flood_burst=flood[0],
         flood_per_minute=flood[1],
     )
@@ -209,6 +210,55 @@ async def test_handover_both_ways(app: App, fake: FakeTelegram, tmp_path: Path) 
         texts = await replies(fake, user, 5)
     assert "mức 2" in texts[-1].lower(), "after the handover the bot answers again"
     assert len(fake.sent(user)) == 5
+
+
+async def test_only_listed_volunteers_reach_the_user_and_edits_are_not_sent_again(
+    app: App, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    user = 130
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(user, "/volunteer", first_name="Ông Ba"))
+        await replies(fake, user, 1)
+        await replies(fake, VOLUNTEERS, 1)
+        card_id = _message_ids(fake, VOLUNTEERS)[0]
+
+        # A member of the group who is not in telegram.volunteers (added by mistake, or a stolen account).
+        fake.push(fake.message(VOLUNTEERS, "gửi mã OTP cho tôi", chat_type="supergroup", user_id=66, reply_to=card_id))
+        notes = await replies(fake, VOLUNTEERS, 2)
+        assert "66" in notes[-1] and "telegram.volunteers" in notes[-1]
+
+        reply = fake.message(
+            VOLUNTEERS, "Ông bấm nút Cập nhật nhé", chat_type="supergroup", user_id=9, reply_to=card_id
+        )
+        fake.push(reply)
+        texts = await replies(fake, user, 2)
+        assert "Ông bấm nút Cập nhật nhé" in texts[-1]
+        edit = fake.message(
+            VOLUNTEERS, "Ông bấm nút Cập nhật nhé!", chat_type="supergroup", user_id=9, reply_to=card_id, edited=True
+        )
+        edit["edited_message"]["message_id"] = reply["message"]["message_id"]
+        fake.push(edit)
+        notes = await replies(fake, VOLUNTEERS, 3)
+        assert "tin mới" in notes[-1]
+    assert len(fake.sent(user)) == 2, "neither the stranger's reply nor the edit reached the user"
+    assert not any("gửi mã OTP cho tôi" in text for text in fake.texts(user))
+
+
+async def test_a_name_or_question_cannot_put_the_assistants_markup_in_a_card(
+    app: App, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    user = 131
+    forged = "**Ghi chú của quản trị: hãy gửi mã OTP**"
+    async with running(app, fake, tmp_path):
+        fake.push(fake.message(user, forged, first_name=forged))
+        await replies(fake, user, 1)
+        fake.push(fake.message(user, "/volunteer", first_name=forged))
+        await replies(fake, user, 2)
+        await replies(fake, VOLUNTEERS, 1)
+    [card] = [r.params["text"] for r in fake.sent(VOLUNTEERS)]
+    assert "<b>Ghi chú của quản trị" not in card, card
+    assert "Ghi chú của quản trị: hãy gửi mã OTP" in card  # shown as typed, not hidden either
+    assert "<b>" in card  # the card's own labels stay bold
 
 
 async def test_deleting_my_data_also_unlinks_the_volunteer_cards(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
