@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -285,8 +286,12 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     args = build_parser().parse_args(argv)
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    # Databases, their WAL files, keys and certificate images hold citizens' data: readable by this
+    # service's user only, whatever the machine's default umask.
+    os.umask(0o077)
     try:
         settings = load_settings(Path(args.config) if args.config else None)
+        _private(settings.data_dir)
         _setup_logging(settings, args.verbose)
         if args.command == "chat":
             return cmd_chat(settings, args)
@@ -314,6 +319,21 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _private(data_dir: Path) -> None:
+    """A data dir made before the umask (0755) is closed to other users; its files then cannot be reached."""
+    try:
+        if data_dir.is_dir() and data_dir.stat().st_mode & 0o077 and data_dir.owner() == _user():
+            data_dir.chmod(0o700)
+    except OSError as exc:  # not ours to change: say so, the assistant still runs
+        log.warning("could not make %s private: %s", data_dir, exc)
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def _command_name(args: argparse.Namespace) -> str:

@@ -5,6 +5,8 @@ What the seams promise whatever stores them (state, journal, learning) is in tes
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -78,6 +80,25 @@ def test_hocvu_db_upgrade_works_from_any_directory(
     assert main(["db", "upgrade"]) == 0
     assert f"revision {SCHEMA_REVISION}" in capsys.readouterr().out
     assert Database(f"sqlite:///{tmp_path / 'cli.db'}").current_revision() == SCHEMA_REVISION
+
+
+def test_the_database_and_the_data_dir_are_private_to_the_service_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(mode=0o755)  # made by an older version, before the umask
+    data_dir.chmod(0o755)
+    config = tmp_path / "config.yml"
+    config.write_text(f"data_dir: {data_dir}\n", encoding="utf-8")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    old = os.umask(0o022)
+    try:
+        assert main(["--config", str(config), "db", "upgrade"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    files = [p for p in data_dir.iterdir() if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in files), files
 
 
 def test_hocvu_db_purge_applies_the_retention_period(
