@@ -102,7 +102,12 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> Databas
         raise ConfigError(f"the database schema is not up to date: run `hocvu db upgrade` ({db.safe_url})")
     purged = purge_logs(db, settings.privacy.log_retention_days)
     if purged:
-        log.info("purged %d conversation log rows older than %d days", purged, settings.privacy.log_retention_days)
+        log.info(
+            "retention (%d days): %d conversation log rows deleted, recent questions of %d users dropped",
+            settings.privacy.log_retention_days,
+            purged.log_rows,
+            purged.states_trimmed,
+        )
     return db
 
 

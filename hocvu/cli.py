@@ -144,7 +144,11 @@ def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
             stdout.write(f"database at revision {db.current_revision()} ({db.safe_url})\n")
         else:
             days = args.days or settings.privacy.log_retention_days
-            stdout.write(f"deleted {purge_logs(db, days)} conversation log rows older than {days} days\n")
+            purged = purge_logs(db, days)
+            stdout.write(
+                f"deleted {purged.log_rows} conversation log rows older than {days} days; "
+                f"dropped the saved recent questions of {purged.states_trimmed} users not seen since\n"
+            )
     finally:
         db.dispose()
     return 0

@@ -190,12 +190,29 @@ class SqlJournal:
             log.exception("could not record a turn")
 
 
-def purge_logs(db: Database, older_than_days: int, now: datetime | None = None) -> int:
-    """Delete conversation log rows older than the retention period; returns how many."""
+@dataclasses.dataclass(frozen=True)
+class Purged:
+    log_rows: int  # conversation log rows deleted
+    states_trimmed: int  # saved states whose recent questions (user text) were dropped
+
+    def __bool__(self) -> bool:
+        return bool(self.log_rows or self.states_trimmed)
+
+
+def purge_logs(db: Database, older_than_days: int, now: datetime | None = None) -> Purged:
+    """Apply the retention period to the user text kept: conversation log rows older than it, and the
+    recent questions saved in the state of users who have not written since (the rest of their state,
+    language and step mode, stays)."""
     cutoff = _naive(now or datetime.now(UTC)) - timedelta(days=older_than_days)
     with db.session() as session:
         result = session.execute(delete(ConversationLog).where(ConversationLog.created_at < cutoff))
-        return int(getattr(result, "rowcount", 0) or 0)
+        log_rows = int(getattr(result, "rowcount", 0) or 0)
+        trimmed = 0
+        for row in session.scalars(select(ConversationStateRow).where(ConversationStateRow.updated_at < cutoff)):
+            if row.data.get("recent_questions"):
+                row.data = {**row.data, "recent_questions": []}  # a new dict: JSON columns track assignment
+                trimmed += 1
+        return Purged(log_rows, trimmed)
 
 
 def _session(row: QuizSessionRow | Row[Any]) -> QuizSession:

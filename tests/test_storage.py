@@ -21,7 +21,7 @@ from bot.learning import CertificateRecord, UserRef
 from bot.state import ConversationState
 from hocvu.cli import main
 from storage.database import SCHEMA_REVISION, Database
-from storage.models import Base, ConversationLog, QuizAnswerRow, QuizSessionRow, User
+from storage.models import Base, ConversationLog, ConversationStateRow, QuizAnswerRow, QuizSessionRow, User
 from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs
 from tests.support.learning_support import database_url
 
@@ -158,9 +158,23 @@ def test_retention_purges_old_conversation_logs(db: Database) -> None:
     with db.session() as session:
         old = session.scalars(select(ConversationLog).where(ConversationLog.redacted_text == "old")).one()
         old.created_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=91)
-    assert purge_logs(db, 90) == 1
+    assert purge_logs(db, 90).log_rows == 1
     with db.session() as session:
         assert session.scalars(select(ConversationLog.redacted_text)).all() == ["new"]
+
+
+def test_retention_also_drops_the_recent_questions_saved_in_the_state_of_users_gone_quiet(db: Database) -> None:
+    states = SqlStateStore(db)
+    states.save("test", "gone", ConversationState(lang="vi", recent_questions=("số tk của tôi bị khóa",)))
+    states.save("test", "active", ConversationState(lang="en", recent_questions=("how do I pay by QR",)))
+    with db.session() as session:
+        gone = session.scalars(select(User).where(User.external_id == "gone")).one()
+        row = session.get(ConversationStateRow, gone.id)
+        assert row is not None
+        row.updated_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=91)
+    assert purge_logs(db, 90).states_trimmed == 1
+    assert states.load("test", "gone") == ConversationState(lang="vi")  # language kept, questions gone
+    assert states.load("test", "active").recent_questions == ("how do I pay by QR",)
 
 
 def test_a_long_running_journal_applies_retention_by_itself(db: Database) -> None:
