@@ -32,12 +32,11 @@ from bot.texts import button_label, t
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.learning import Lesson, QuizQuestion
 from knowledge_base.topics import TOPIC_IDS, TOPICS, find_topic, get_topic, topic_name
-from language.normalize import fold
+from language.normalize import core_phrase, fold
 from nlu.engine import IntentResult
 
 DELETE_CONFIRM_SECONDS = 15 * 60
 
-_TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
 _QUIZ = re.compile(
     r"^(?:(?:toi|minh|em|cho (?:toi|minh|em)) )?(?:muon |can )?"
     r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
@@ -79,7 +78,7 @@ class Tutor:
     def on_text(self, user: UserRef, text: str, lang: str) -> LearningReply | None:
         stripped = text.strip()
         folded = " ".join(re.sub(r"[^\w\s\-]", " ", fold(stripped)).split())
-        short = _TRAILING.sub("", folded) or folded
+        short = core_phrase(folded)
         code = find_code(stripped)
         if code and (
             re.search(r"chung chi|chung nhan|certificate|verify|xac minh|kiem tra", folded) or folded == fold(code)

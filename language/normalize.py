@@ -330,6 +330,16 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+_PARTICLES = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
+
+
+def core_phrase(folded: str) -> str:
+    """A short folded message as a phrase to match: punctuation out, and the polite particles people end it
+    with ("xoa du lieu cua toi nhe!", "on tap di a") dropped; a message of particles alone is kept."""
+    words = " ".join(re.sub(r"[^\w\s\-]", " ", folded).split())
+    return _PARTICLES.sub("", words) or words
+
+
 def expand_abbreviations(text: str) -> str:
     """Replace chat abbreviations by their full form, keeping every other token as typed."""
     out: list[str] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from language.normalize import core_phrase
 from language.query import Query
 from nlu.engine import Entity, IntentResult
 
@@ -41,7 +42,6 @@ _RULES: tuple[tuple[str, str], ...] = (
         r"(?: cua (?:toi|minh|em))?|(?:please )?delete (?:all )?my data",
     ),
 )
-_TRAILING = re.compile(r"(?:\s+(?:a|nhe|nha|di|voi|ad|nao|khong|ko|vay|the|roi|please))+$")
 _COMPILED = tuple((intent, re.compile(rf"^(?:{pattern})$")) for intent, pattern in _RULES)
 
 
@@ -52,9 +52,7 @@ class RuleEngine:
         return None
 
     def parse(self, query: Query) -> IntentResult:
-        # Punctuation and the polite particles people end a message with ("xoa du lieu cua toi nhe!") go first.
-        folded = " ".join(re.sub(r"[^\w\s\-]", " ", query.text.folded).split())
-        text = _TRAILING.sub("", folded) or folded
+        text = core_phrase(query.text.folded)
         for intent, pattern in _COMPILED:
             if pattern.match(text) or pattern.match(query.text.folded):
                 entities: tuple[Entity, ...] = ()
