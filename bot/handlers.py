@@ -275,6 +275,10 @@ def delete_button(core: Assistant, turn: Turn) -> Response:
     return _learning_button(core, turn, lambda tutor, action: tutor.confirm_delete(turn.user, action, turn.lang))
 
 
+def holder_name_button(core: Assistant, turn: Turn) -> Response:
+    return _learning_button(core, turn, lambda tutor, action: tutor.holder_button(turn.user, action, turn.lang))
+
+
 def _learning(core: Assistant, turn: Turn, call: Callable[[Tutor], LearningReply]) -> Response:
     if core.tutor is None:  # `hocvu ask` and other one-shot uses keep no learning records
         return turn.reply([Reply(text=t("not_available", turn.lang))], intent="not_available")
