@@ -245,7 +245,7 @@ def certificates(core: Assistant, turn: Turn) -> Response:
 
 
 def delete_data(core: Assistant, turn: Turn) -> Response:
-    return _learning(core, turn, lambda tutor: tutor.ask_delete(turn.lang))
+    return _learning(core, turn, lambda tutor: tutor.ask_delete(turn.user, turn.lang))
 
 
 def start_quiz(core: Assistant, turn: Turn) -> Response | None:

@@ -350,8 +350,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "delete_cancelled": {"vi": "Đã hủy, dữ liệu của bạn vẫn được giữ.", "en": "Cancelled: your data is kept."},
     "delete_expired": {
-        "vi": "Nút xác nhận đã hết hạn. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
-        "en": "That confirmation has expired. Type /deletemydata to start again.",
+        "vi": "Nút xác nhận đã hết hạn hoặc không hợp lệ, nên chưa xóa gì. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
+        "en": "That confirmation has expired or is not valid, so nothing was deleted. Type /deletemydata to start again.",
     },
 }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from bot.certificates import (
 from bot.learning import REVOKED_DELETED, CertificateRecord, Issued, LearningStore, QuizSession, UserRef
 from bot.messages import Button, Reply
 from bot.review import MASTERED_BOX
-from bot.signing import SigningKeys
+from bot.signing import SigningKeys, check_short_tag, short_tag
 from bot.texts import button_label, t
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.learning import Lesson, QuizQuestion
@@ -40,6 +39,9 @@ from language.normalize import fold
 from nlu.engine import IntentResult
 
 DELETE_CONFIRM_SECONDS = 15 * 60
+# What the "delete" button's signature is for: bound to the user, the channel and the moment it was offered,
+# so a payload crafted or taken from another chat cannot skip the confirmation.
+_DELETE_PURPOSE = b"hocvu-delete-confirmation-v1"
 # A name printed on certificates: letters, spaces and the marks names carry; nothing a reader could take
 # for anything else ("Đã xác minh: ..." or markup).
 _NAME_MARKS = frozenset(" .'-")
@@ -497,15 +499,19 @@ class Tutor:
 
     # -- deleting one's data -----------------------------------------------------------------------
 
-    def ask_delete(self, lang: str) -> LearningReply:
-        stamp = int(time.time())
+    def ask_delete(self, user: UserRef, lang: str) -> LearningReply:
+        stamp = int(self.clock().timestamp())
+        signature = short_tag(self.keys.current, _DELETE_PURPOSE, user.channel, user.user_id, stamp)
         return LearningReply(
             [
                 Reply(
                     text=t("delete_confirm", lang),
                     buttons=(
                         (
-                            Button(button_label("delete_yes", lang), actions.encode(actions.Verb.DELETE, "y", stamp)),
+                            Button(
+                                button_label("delete_yes", lang),
+                                actions.encode(actions.Verb.DELETE, "y", stamp, signature),
+                            ),
                             Button(button_label("delete_no", lang), actions.encode(actions.Verb.DELETE, "n", stamp)),
                         ),
                     ),
@@ -515,15 +521,16 @@ class Tutor:
         )
 
     def confirm_delete(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
-        """del:<y|n>:<time asked>: deletes only when confirmed within DELETE_CONFIRM_SECONDS."""
-        answer, stamp = action.arg(0), action.arg(1)
+        """del:y:<time asked>:<signature>: deletes only when this user was asked, here, within DELETE_CONFIRM_SECONDS."""
+        answer, stamp, signature = action.arg(0), action.arg(1), action.arg(2)
         if answer != "y":
             return LearningReply([Reply(text=t("delete_cancelled", lang))], "delete_data")
         try:
-            fresh = 0 <= time.time() - int(stamp) <= DELETE_CONFIRM_SECONDS
+            fresh = 0 <= self.clock().timestamp() - int(stamp) <= DELETE_CONFIRM_SECONDS
         except ValueError:
             fresh = False
-        if not fresh:
+        signed = check_short_tag(signature, self.keys.current, _DELETE_PURPOSE, user.channel, user.user_id, stamp)
+        if not (fresh and signed):
             return LearningReply([Reply(text=t("delete_expired", lang))], "delete_data")
         self.store.delete_user(user)
         return LearningReply([Reply(text=t("delete_done", lang))], "delete_data", forget_user=True)

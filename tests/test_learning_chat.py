@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from bot import actions
 from bot import tutor as tutor_module
 from bot.certificates import CertificateFacts, make_code
 from bot.learning import CertificateRecord, UserRef
 from bot.messages import Response, UserMessage
+from bot.tutor import DELETE_CONFIRM_SECONDS
 from channels.terminal import TerminalChat
 from errors import ConfigError
 from hocvu.app import App, build_app
@@ -346,6 +348,7 @@ def test_delete_my_data_really_deletes_after_confirmation(app: App) -> None:
     assert "Đã hủy" in user.press(user.buttons(asked)["Không, giữ lại"]).plain_text()
     assert _count(app, User) == 2
     asked = user.say("/deletemydata")
+    assert all(len(b.action.encode()) <= actions.MAX_BYTES for r in asked.replies for row in r.buttons for b in row)
     assert "Đã xóa toàn bộ dữ liệu" in user.press(user.buttons(asked)["🗑 Xóa hết"]).plain_text()
     assert app.database is not None
     with app.database.session() as session:
@@ -356,6 +359,24 @@ def test_delete_my_data_really_deletes_after_confirmation(app: App) -> None:
                 owners = set(session.execute(select(table.c.user_id)).scalars())
                 assert owners <= {minh, None}, table.name
     assert "Bạn chưa làm bài kiểm tra nào" in user.say("/progress").plain_text()
+
+
+def test_a_crafted_or_borrowed_delete_button_deletes_nothing(app: App) -> None:
+    user, other = User_(app, "lan"), User_(app, "minh")
+    user.say("/quiz vneid")
+    now = int(time.time())
+    # The button's payload used to be del:y:<time>: anyone could send it and skip the confirmation.
+    for crafted in (f"1:del:y:{now}", f"1:del:y:{now}:AAAAAAAAAAAAAAAAAAAAAA", f"1:del:y:{now + 60}:"):
+        assert "hết hạn hoặc không hợp lệ" in user.press(crafted).plain_text()
+    minhs = other.buttons(other.say("/deletemydata"))["🗑 Xóa hết"]  # signed for Minh, pressed by Lan
+    assert "hết hạn hoặc không hợp lệ" in user.press(minhs).plain_text()
+    assert "hết hạn hoặc không hợp lệ" in User_(app, "minh", channel="telegram").press(minhs).plain_text()
+    assert app.assistant.tutor is not None
+    lans = user.buttons(user.say("/deletemydata"))["🗑 Xóa hết"]
+    later = app.assistant.tutor.clock() + timedelta(seconds=DELETE_CONFIRM_SECONDS + 1)
+    app.assistant.tutor.clock = lambda: later
+    assert "hết hạn hoặc không hợp lệ" in user.press(lans).plain_text()  # her own, too late
+    assert app.assistant.tutor.store.open_session(UserRef("zalo", "lan")) is not None  # her quiz is still there
 
 
 def test_a_first_format_certificate_still_verifies_after_its_short_key_is_retired(
