@@ -24,8 +24,9 @@ class Verb(StrEnum):
     LANGUAGE = "lang"  # choose the language: lang:<vi|en>
     QUIZ_ANSWER = "qa"  # answer a quiz question: qa:<session>:<position>:<choice>
     QUIZ_START = "qs"  # start a quiz: qs:t|f|l:<topic or lesson>, qs:r (review), qs:c (continue)
-    DELETE = "del"  # confirm deleting one's data: del:<y|n>:<time asked>
+    DELETE = "del"  # confirm deleting one's data: del:y:<time asked>:<signature>, del:n:<time asked>
     HANDOVER = "ho"  # end the talk with a volunteer: ho:end
+    HOLDER_NAME = "hn"  # print the default name on certificates, then start the final test: hn:skip:<topic>
 
 
 class StaleAction(ValueError):

@@ -245,7 +245,7 @@ def certificates(core: Assistant, turn: Turn) -> Response:
 
 
 def delete_data(core: Assistant, turn: Turn) -> Response:
-    return _learning(core, turn, lambda tutor: tutor.ask_delete(turn.lang))
+    return _learning(core, turn, lambda tutor: tutor.ask_delete(turn.user, turn.lang))
 
 
 def start_quiz(core: Assistant, turn: Turn) -> Response | None:
@@ -273,6 +273,10 @@ def quiz_start_button(core: Assistant, turn: Turn) -> Response:
 
 def delete_button(core: Assistant, turn: Turn) -> Response:
     return _learning_button(core, turn, lambda tutor, action: tutor.confirm_delete(turn.user, action, turn.lang))
+
+
+def holder_name_button(core: Assistant, turn: Turn) -> Response:
+    return _learning_button(core, turn, lambda tutor, action: tutor.holder_button(turn.user, action, turn.lang))
 
 
 def _learning(core: Assistant, turn: Turn, call: Callable[[Tutor], LearningReply]) -> Response:

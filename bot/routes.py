@@ -66,6 +66,7 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.QUIZ_START: handlers.quiz_start_button,
     Verb.DELETE: handlers.delete_button,
     Verb.HANDOVER: handlers.end_handover,
+    Verb.HOLDER_NAME: handlers.holder_name_button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,

@@ -237,6 +237,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "🎉 Chúc mừng! Bạn đã đạt bài thi và nhận chứng chỉ.",
         "en": "🎉 Congratulations! You passed and earned a certificate.",
     },
+    "final_passed_kept": {
+        "vi": "🎉 Bạn đã đạt {percent} %. Mỗi chủ đề chỉ có một chứng chỉ và chỉ điểm cao hơn mới thay được, "
+        "nên chứng chỉ của bạn vẫn là chứng chỉ {best} % dưới đây.",
+        "en": "🎉 You passed with {percent} %. Each topic has one certificate and only a higher score replaces it, "
+        "so yours stays the {best} % one below.",
+    },
+    "final_replaced": {
+        "vi": "Chứng chỉ mới thay cho chứng chỉ {percent} % trước đây: mã cũ từ nay hiện là đã được thay thế.",
+        "en": "It replaces your earlier {percent} % certificate: the old code now shows as replaced.",
+    },
     "final_failed": {
         "vi": "Cần đúng từ {percent} % để nhận chứng chỉ. Bạn ôn thêm rồi thi lại nhé, không giới hạn số lần thi.",
         "en": "You need {percent} % to get the certificate. Practise a bit more and try again: there is no limit.",
@@ -276,13 +286,55 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "🎓 **Digital Literacy for All CERTIFICATE**\nLearner: {holder}\nTopic: {topic}\nScore: {percent} %\nIssued: {date}\nVerification code: **{code}**\n"
         'Anyone can check it by sending "verify certificate {code}".',
     },
+    "cert_facts": {
+        "vi": "chủ đề {topic}, điểm {percent} %, cấp ngày {date}",
+        "en": "{topic}, score {percent} %, issued {date}",
+    },
     "cert_valid": {
-        "vi": "✅ Chứng chỉ hợp lệ: chủ đề {topic}, điểm {percent} %, cấp ngày {date}.",
-        "en": "✅ Valid certificate: {topic}, score {percent} %, issued {date}.",
+        "vi": "✅ Chứng chỉ hợp lệ, cấp cho: **{holder}**\n{facts}.\n"
+        "Hãy đối chiếu tên này với giấy tờ tùy thân của người đưa chứng chỉ.",
+        "en": "✅ Valid certificate, issued to: **{holder}**\n{facts}.\n"
+        "Compare this name with the ID document of the person showing the certificate.",
+    },
+    "cert_revoked_deleted": {
+        "vi": "⛔ Chứng chỉ này đã bị thu hồi: người được cấp đã xóa dữ liệu của mình. Mã này không còn chứng nhận ai.",
+        "en": "⛔ This certificate was revoked: its holder deleted their data. The code no longer certifies anyone.",
+    },
+    "cert_revoked_replaced": {
+        "vi": "⛔ Chứng chỉ này đã được thay bằng một chứng chỉ mới điểm cao hơn, nên mã này không còn giá trị. "
+        "Hãy đề nghị người được cấp đưa mã mới.",
+        "en": "⛔ This certificate was replaced by a newer one with a higher score, so this code no longer stands. "
+        "Ask its holder for the new code.",
     },
     "cert_invalid": {
-        "vi": "❌ Mã chứng chỉ không hợp lệ. Mã có dạng HV-XXXXXXXX-XXXXXXXX; bạn kiểm tra lại từng ký tự nhé.",
-        "en": "❌ That certificate code is not valid. Codes look like HV-XXXXXXXX-XXXXXXXX; please check each character.",
+        "vi": "❌ Mã chứng chỉ không hợp lệ. Mã có dạng HV-XXXXXXXX-XXXXXXXX-XXXXXXXX; bạn kiểm tra lại từng ký tự nhé.",
+        "en": "❌ That certificate code is not valid. Codes look like HV-XXXXXXXX-XXXXXXXX-XXXXXXXX; please check each character.",
+    },
+    "cert_name_ask": {
+        "vi": "Trước khi thi: bạn muốn in tên nào trên chứng chỉ? Hãy gõ họ tên của bạn, ví dụ: Nguyễn Thị Lan.\n"
+        "Lưu ý: tên này được lưu cùng chứng chỉ và hiện ra cho bất kỳ ai kiểm tra mã chứng chỉ. "
+        'Nếu không muốn, bấm **Bỏ qua** (hoặc gõ "bỏ qua"): chứng chỉ sẽ in "{default}".',
+        "en": "Before the test: which name should your certificate show? Type your full name, for example: Nguyen Thi Lan.\n"
+        "Please note: the name is stored with the certificate and shown to anyone who checks its code. "
+        'If you prefer not to, press **Skip** (or type "skip"): the certificate will say "{default}".',
+    },
+    "cert_name_set": {
+        "vi": "Tên in trên chứng chỉ: **{name}**. Bạn đổi được bất cứ lúc nào: /cert name Họ tên mới.",
+        "en": "Name on your certificates: **{name}**. Change it any time: /cert name New Name.",
+    },
+    "cert_name_skipped": {
+        "vi": 'Chứng chỉ sẽ in "{default}". Muốn in tên của bạn: /cert name Họ tên.',
+        "en": 'Your certificates will say "{default}". To show your name: /cert name Your Name.',
+    },
+    "cert_name_current": {
+        "vi": "Tên in trên chứng chỉ của bạn: **{name}** (ai kiểm tra mã chứng chỉ cũng thấy tên này).\n"
+        "Đổi tên: /cert name Họ tên mới · In tên mặc định: /cert name bỏ qua",
+        "en": "Name on your certificates: **{name}** (anyone who checks a code sees it).\n"
+        "Change it: /cert name New Name · Show the default: /cert name skip",
+    },
+    "cert_name_invalid": {
+        "vi": "Tên chỉ gồm chữ cái, dấu cách và dấu . ' -, dài từ 2 đến {max} ký tự. Ví dụ: /cert name Nguyễn Thị Lan",
+        "en": "A name has only letters, spaces and . ' -, from 2 to {max} characters. For example: /cert name Nguyen Thi Lan",
     },
     "cert_none": {
         "vi": "Bạn chưa có chứng chỉ nào. Làm bài thi cuối khóa của một chủ đề (đúng từ {percent} %) để nhận chứng chỉ: gõ /quiz.",
@@ -298,9 +350,9 @@ _TEXTS: dict[str, dict[str, str]] = {
     "cert_image_code": {"vi": "Mã xác minh: {code}", "en": "Verification code: {code}"},
     "delete_confirm": {
         "vi": "Bạn muốn xóa toàn bộ dữ liệu của bạn: lịch sử trò chuyện, kết quả học, lịch ôn tập và chứng chỉ? "
-        "Việc này không thể hoàn tác (mã chứng chỉ đã cấp vẫn kiểm tra được).",
+        "Việc này không thể hoàn tác: chứng chỉ của bạn bị thu hồi, ai kiểm tra mã sẽ thấy mã đã bị thu hồi.",
         "en": "Delete all your data: conversation history, quiz results, review schedule and certificates? "
-        "This cannot be undone (certificate codes already issued can still be verified).",
+        "This cannot be undone: your certificates are revoked, and anyone who checks their codes is told so.",
     },
     "delete_done": {
         "vi": "Đã xóa toàn bộ dữ liệu của bạn. Nếu nhắn tiếp, bạn sẽ bắt đầu như người mới.",
@@ -308,8 +360,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "delete_cancelled": {"vi": "Đã hủy, dữ liệu của bạn vẫn được giữ.", "en": "Cancelled: your data is kept."},
     "delete_expired": {
-        "vi": "Nút xác nhận đã hết hạn. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
-        "en": "That confirmation has expired. Type /deletemydata to start again.",
+        "vi": "Nút xác nhận đã hết hạn hoặc không hợp lệ, nên chưa xóa gì. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
+        "en": "That confirmation has expired or is not valid, so nothing was deleted. Type /deletemydata to start again.",
     },
 }
 
@@ -332,6 +384,7 @@ BUTTONS: dict[str, dict[str, str]] = {
     "another_quiz": {"vi": "➕ Làm bài khác", "en": "➕ Another quiz"},
     "delete_yes": {"vi": "🗑 Xóa hết", "en": "🗑 Delete everything"},
     "delete_no": {"vi": "Không, giữ lại", "en": "No, keep it"},
+    "holder_skip": {"vi": "Bỏ qua", "en": "Skip"},
 }
 
 SECRET_NAMES: dict[str, dict[str, str]] = {

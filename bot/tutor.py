@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,12 +22,15 @@ from bot.certificates import (
     certificate_text,
     describe,
     find_code,
+    holder_name,
+    image_fingerprint,
     make_code,
     verify_code,
 )
-from bot.learning import CertificateRecord, LearningStore, QuizSession, UserRef
+from bot.learning import REVOKED_DELETED, CertificateRecord, Issued, LearningStore, QuizSession, UserRef
 from bot.messages import Button, Reply
 from bot.review import MASTERED_BOX
+from bot.signing import SigningKeys, check_short_tag, short_tag
 from bot.texts import button_label, t
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.learning import Lesson, QuizQuestion
@@ -36,6 +39,15 @@ from language.normalize import core_phrase, fold
 from nlu.engine import IntentResult
 
 DELETE_CONFIRM_SECONDS = 15 * 60
+# What the "delete" button's signature is for: bound to the user, the channel and the moment it was offered,
+# so a payload crafted or taken from another chat cannot skip the confirmation.
+_DELETE_PURPOSE = b"hocvu-delete-confirmation-v1"
+# A name printed on certificates: letters, spaces and the marks names carry; nothing a reader could take
+# for anything else ("Đã xác minh: ..." or markup).
+_NAME_MARKS = frozenset(" .'-")
+_NAME_MAX = 60
+# Folded answers to "which name?" that mean "the default one".
+_SKIP_NAME = frozenset({"bo qua", "skip", "khong", "ko", "thoi", "mac dinh", "default", "no"})
 
 _QUIZ = re.compile(
     r"^(?:(?:toi|minh|em|cho (?:toi|minh|em)) )?(?:muon |can )?"
@@ -63,7 +75,7 @@ class Tutor:
     lessons: Mapping[str, Lesson]
     kb: KnowledgeBase
     store: LearningStore
-    secret: bytes = field(repr=False)
+    keys: SigningKeys = field(repr=False)
     pass_percent: int  # certificates.pass_percent in config.yml
     final_size: int  # certificates.final_test_questions
     clock: Callable[[], datetime] = _now
@@ -87,6 +99,11 @@ class Tutor:
         request = self._quiz_request(short)
         if request is not None:
             return self.start(user, *request, lang=lang)
+        waiting = self.store.holder_name(user).waiting_topic
+        if waiting is not None:
+            answered = self._holder_answer(user, waiting, stripped, short, lang)
+            if answered is not None:
+                return answered
         session = self.store.open_session(user)
         question = self._current(session)
         if session is not None and question is not None:
@@ -175,7 +192,9 @@ class Tutor:
         return ("final" if _FINAL.search(folded) else "topic"), topic or ""
 
     def cert_command(self, user: UserRef, args: Sequence[str], lang: str) -> LearningReply:
-        """/cert: my certificates; /cert <code>: check a code."""
+        """/cert: my certificates; /cert <code>: check a code; /cert name [<name> | skip]: the name printed."""
+        if [fold(a) for a in args[:1]] in (["name"], ["ten"]):
+            return self._name_command(user, args[1:], lang)
         code = find_code(" ".join(args))
         if code:
             return self._verify(code, lang)
@@ -224,6 +243,8 @@ class Tutor:
         elif topic not in self._by_topic:
             return LearningReply([self._menu(lang)], "start_quiz")
         elif kind == "final":
+            if not self.store.holder_name(user).answered:
+                return self._ask_holder_name(user, topic, lang)
             ids = quiz.final_questions(self._by_topic[topic], self.final_size)
         else:
             ids = quiz.topic_questions(self._by_topic[topic], self.store.review_cards(user))
@@ -296,12 +317,20 @@ class Tutor:
             self.store.lesson_done(user, session.ref, session.correct, session.total, self.clock())
         if session.kind == "final":
             if quiz.passed(session, self.pass_percent):
-                record = self._issue(user, session, lang)
-                replies.append(
-                    Reply(
-                        text=t("final_passed", lang) + "\n\n" + certificate_text(record, lang),
-                        image_png=certificate_png(record, lang),
+                issued = self._issue(user, session)
+                record = issued.kept
+                if not issued.issued:
+                    text = t("final_passed_kept", lang, percent=session.percent, best=record.score_percent)
+                elif issued.replaced is not None:
+                    text = (
+                        t("final_passed", lang)
+                        + "\n"
+                        + t("final_replaced", lang, percent=issued.replaced.score_percent)
                     )
+                else:
+                    text = t("final_passed", lang)
+                replies.append(
+                    Reply(text=text + "\n\n" + certificate_text(record, lang), image_png=self._image(record, lang))
                 )
             else:
                 replies.append(
@@ -343,32 +372,98 @@ class Tutor:
 
     # -- certificates ------------------------------------------------------------------------------
 
-    def _issue(self, user: UserRef, session: QuizSession, lang: str) -> CertificateRecord:
+    def _issue(self, user: UserRef, session: QuizSession) -> Issued:
         now = self.clock()
-        holder = user.display_name or t("cert_default_holder", lang)
-        while True:
+        holder = self.store.holder_name(user).name
+        for _ in range(1000):  # 65,536 serials per topic, score and day: a drawn code is seldom taken
             facts = CertificateFacts(session.topic, session.percent, now.date(), secrets.randbelow(2**16))
-            code = make_code(facts, self.secret)
+            code = make_code(facts, self.keys.current)
             if any(part.isdigit() for part in code.split("-")):
                 continue  # an all-digit group would look like an OTP to the sensitive-data guard
-            record = CertificateRecord(code, session.topic, session.percent, holder, now)
-            if self.store.add_certificate(user, record):
-                return record
+            issued = self.store.add_certificate(
+                user, CertificateRecord(code, session.topic, session.percent, holder, now)
+            )
+            if issued is not None:
+                return issued
+        raise RuntimeError("could not draw a free certificate code")
+
+    def _image(self, record: CertificateRecord, lang: str) -> bytes:
+        """The certificate's PNG, drawn once per language and what it shows, then read from the store."""
+        fingerprint = image_fingerprint(record, lang)
+        png = self.store.certificate_image(record.code, lang, fingerprint)
+        if png is None:
+            png = certificate_png(record, lang)
+            self.store.save_certificate_image(record.code, lang, fingerprint, png)
+        return png
 
     def _verify(self, code: str, lang: str) -> LearningReply:
-        facts = verify_code(code, self.secret)
-        if facts is None:
+        """A code is valid when our key signed it and the database still holds it: then it names its holder."""
+        signed = verify_code(code, self.keys)
+        found = self.store.find_certificate(signed.code) if signed is not None else None
+        if signed is None or found is None:
             return LearningReply([Reply(text=t("cert_invalid", lang))], "verify_certificate")
-        return LearningReply([Reply(text=f"{describe(facts, lang)}\n{code}")], "verify_certificate")
+        if found.record is None:
+            key = "cert_revoked_deleted" if found.revoked == REVOKED_DELETED else "cert_revoked_replaced"
+            return LearningReply([Reply(text=f"{t(key, lang)}\n{signed.code}")], "verify_certificate")
+        text = t("cert_valid", lang, holder=holder_name(found.record, lang), facts=describe(signed.facts, lang))
+        return LearningReply([Reply(text=f"{text}\n{signed.code}")], "verify_certificate")
 
     def _my_certificates(self, user: UserRef, lang: str) -> LearningReply:
         records = self.store.certificates(user)
         if not records:
             return LearningReply([Reply(text=t("cert_none", lang, percent=self.pass_percent))], "certificates")
-        return LearningReply(
-            [Reply(text=certificate_text(r, lang), image_png=certificate_png(r, lang)) for r in records],
-            "certificates",
-        )
+        replies = [Reply(text=certificate_text(r, lang), image_png=self._image(r, lang)) for r in records]
+        return LearningReply([*replies, self._name_shown(user, lang)], "certificates")
+
+    # -- the name printed on certificates ----------------------------------------------------------
+
+    def _ask_holder_name(self, user: UserRef, topic: str, lang: str) -> LearningReply:
+        """Before the first final test: which name to print, and that anyone checking the code will see it."""
+        self.store.ask_holder_name(user, topic)
+        skip = Button(button_label("holder_skip", lang), actions.encode(actions.Verb.HOLDER_NAME, "skip", topic))
+        text = t("cert_name_ask", lang, default=t("cert_default_holder", lang))
+        return LearningReply([Reply(text=text, buttons=((skip,),))], "start_quiz")
+
+    def _holder_answer(self, user: UserRef, topic: str, text: str, folded: str, lang: str) -> LearningReply | None:
+        """The message after the name was asked: a name, "skip", or something else (asked again before the next test)."""
+        name = None if folded in _SKIP_NAME else clean_name(text)
+        if name is None and folded not in _SKIP_NAME:
+            self.store.ask_holder_name(user, None)  # asked again before the next final test
+            return None
+        return self._set_name_and_start(user, name, topic, lang)
+
+    def holder_button(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
+        """hn:skip:<topic>: print the default name, then start that topic's final test."""
+        if action.arg(0) != "skip" or action.arg(1) not in self._by_topic:
+            return self._stale(user, lang)
+        if self.store.holder_name(user).answered:  # an old button: the name given since stays
+            return self.start(user, "final", action.arg(1), lang=lang)
+        return self._set_name_and_start(user, None, action.arg(1), lang)
+
+    def _set_name_and_start(self, user: UserRef, name: str | None, topic: str, lang: str) -> LearningReply:
+        self.store.set_holder_name(user, name)
+        started = self.start(user, "final", topic, lang=lang)
+        return LearningReply([self._name_set(name, lang), *started.replies], started.intent)
+
+    def _name_command(self, user: UserRef, words: Sequence[str], lang: str) -> LearningReply:
+        """/cert name: show it; /cert name <name>: change it; /cert name skip: print the default."""
+        if not words:
+            return LearningReply([self._name_shown(user, lang)], "certificate_name")
+        folded = " ".join(fold(w) for w in words)
+        name = None if folded in _SKIP_NAME else clean_name(" ".join(words))
+        if name is None and folded not in _SKIP_NAME:
+            return LearningReply([Reply(text=t("cert_name_invalid", lang, max=_NAME_MAX))], "certificate_name")
+        self.store.set_holder_name(user, name)
+        return LearningReply([self._name_set(name, lang)], "certificate_name")
+
+    def _name_set(self, name: str | None, lang: str) -> Reply:
+        if name is None:
+            return Reply(text=t("cert_name_skipped", lang, default=t("cert_default_holder", lang)))
+        return Reply(text=t("cert_name_set", lang, name=name))
+
+    def _name_shown(self, user: UserRef, lang: str) -> Reply:
+        name = self.store.holder_name(user).name or t("cert_default_holder", lang)
+        return Reply(text=t("cert_name_current", lang, name=name))
 
     # -- progress ----------------------------------------------------------------------------------
 
@@ -403,15 +498,19 @@ class Tutor:
 
     # -- deleting one's data -----------------------------------------------------------------------
 
-    def ask_delete(self, lang: str) -> LearningReply:
-        stamp = int(time.time())
+    def ask_delete(self, user: UserRef, lang: str) -> LearningReply:
+        stamp = int(self.clock().timestamp())
+        signature = short_tag(self.keys.current, _DELETE_PURPOSE, user.channel, user.user_id, stamp)
         return LearningReply(
             [
                 Reply(
                     text=t("delete_confirm", lang),
                     buttons=(
                         (
-                            Button(button_label("delete_yes", lang), actions.encode(actions.Verb.DELETE, "y", stamp)),
+                            Button(
+                                button_label("delete_yes", lang),
+                                actions.encode(actions.Verb.DELETE, "y", stamp, signature),
+                            ),
                             Button(button_label("delete_no", lang), actions.encode(actions.Verb.DELETE, "n", stamp)),
                         ),
                     ),
@@ -421,15 +520,29 @@ class Tutor:
         )
 
     def confirm_delete(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
-        """del:<y|n>:<time asked>: deletes only when confirmed within DELETE_CONFIRM_SECONDS."""
-        answer, stamp = action.arg(0), action.arg(1)
+        """del:y:<time asked>:<signature>: deletes only when this user was asked, here, within DELETE_CONFIRM_SECONDS."""
+        answer, stamp, signature = action.arg(0), action.arg(1), action.arg(2)
         if answer != "y":
             return LearningReply([Reply(text=t("delete_cancelled", lang))], "delete_data")
         try:
-            fresh = 0 <= time.time() - int(stamp) <= DELETE_CONFIRM_SECONDS
+            fresh = 0 <= self.clock().timestamp() - int(stamp) <= DELETE_CONFIRM_SECONDS
         except ValueError:
             fresh = False
-        if not fresh:
+        signed = check_short_tag(signature, self.keys.current, _DELETE_PURPOSE, user.channel, user.user_id, stamp)
+        if not (fresh and signed):
             return LearningReply([Reply(text=t("delete_expired", lang))], "delete_data")
         self.store.delete_user(user)
         return LearningReply([Reply(text=t("delete_done", lang))], "delete_data", forget_user=True)
+
+
+def clean_name(text: str) -> str | None:
+    """`text` as a name to print on certificates, or None when it does not look like one.
+
+    Names typed all in lower case ("nguyen thi lan") are capitalised the way they are written.
+    """
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not 2 <= len(name) <= _NAME_MAX or len(name.split()) > 7 or sum(ch.isalpha() for ch in name) < 2:
+        return None
+    if any(not ch.isalpha() and ch not in _NAME_MARKS for ch in name):
+        return None
+    return name.title() if name == name.lower() else name

@@ -121,7 +121,7 @@ def make_tutor(settings: Settings, kb: KnowledgeBase, store: LearningStore) -> T
         lessons,
         kb,
         store,
-        settings.secret_key(),
+        settings.signing_keys(),
         pass_percent=settings.certificates.pass_percent,
         final_size=settings.certificates.final_test_questions,
     )

@@ -10,11 +10,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from errors import ContentError, HocvuError, ServiceError
+from errors import ConfigError, ContentError, HocvuError, ServiceError
 from hocvu import nlu_cli
 from hocvu.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 log = logging.getLogger("hocvu")
 
@@ -155,16 +158,71 @@ def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def cmd_cert(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
-    """Check a certificate code offline: only the signing key is needed, not the database."""
-    from bot.certificates import describe, find_code, verify_code
+    """Check a certificate code: its signature with the keys alone, and with the database whom it certifies.
+
+    Without a database (`--offline`, or the default SQLite file not there) the signature still proves the
+    code was issued with one of our keys, but not who holds it nor whether it was revoked since.
+    """
+    from bot.certificates import describe, find_code, holder_name, verify_code
 
     code = find_code(args.code)
-    facts = verify_code(code, settings.secret_key()) if code else None
-    if code is None or facts is None:
+    signed = verify_code(code, settings.signing_keys()) if code else None
+    if code is None or signed is None:
         stdout.write(f"INVALID: {args.code} is not a certificate this server signed\n")
         return 1
-    stdout.write(f"VALID {code}: {describe(facts, 'en')}\n")
+    key = ("current key" if signed.current_key else "retired key") + (f" {signed.key_id}" if signed.key_id else "")
+    db = None if args.offline else _certificate_database(settings)
+    if db is None:
+        if not signed.proven:
+            stdout.write(
+                f"UNPROVEN {signed.code}: signed with a {key} too short to prove anything without the database; "
+                "check it where the database is\n"
+            )
+            return 1
+        stdout.write(
+            f"SIGNED {signed.code} with this server's {key}: {describe(signed.facts, 'en')}. "
+            "Without the database this cannot show who holds it, nor whether it was revoked\n"
+        )
+        return 0
+    from bot.learning import REVOKED_DELETED
+    from storage.stores import SqlLearningStore
+
+    try:
+        found = SqlLearningStore(db).find_certificate(signed.code)
+    finally:
+        db.dispose()
+    if found is None:
+        stdout.write(f"INVALID: {signed.code} carries our signature but the database has no certificate under it\n")
+        return 1
+    if found.record is None:
+        why = "its holder deleted their data" if found.revoked == REVOKED_DELETED else "a better score replaced it"
+        stdout.write(f"REVOKED {signed.code}: {why}\n")
+        return 1
+    stdout.write(f"VALID {signed.code}: issued to {holder_name(found.record, 'en')}, {describe(signed.facts, 'en')}\n")
     return 0
+
+
+def _certificate_database(settings: Settings) -> Database | None:
+    """The database certificates are kept in; None when there is none to read (the SQLite file is not there)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.database import Database
+
+    url = settings.database_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return None  # connecting would create it
+    db = Database(url)
+    try:
+        current = db.is_current()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise ServiceError(
+            f"cannot read the database ({db.safe_url}): {exc}; `--offline` checks the signature alone"
+        ) from None
+    if not current:
+        db.dispose()
+        raise ConfigError(f"the database schema is not up to date: run `hocvu db upgrade` ({db.safe_url})")
+    return db
 
 
 def cmd_model_export(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
@@ -262,8 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--days", type=int, help="override the retention period")
 
     cert = sub.add_parser("cert", help="certificates").add_subparsers(dest="cert_command", required=True)
-    verify = cert.add_parser("verify", help="check a certificate code (offline, with the signing key)")
-    verify.add_argument("code", help="e.g. HV-ABCDEFGH-IJKLMNOP")
+    verify = cert.add_parser(
+        "verify", help="check a certificate code: its holder from the database, else its signature"
+    )
+    verify.add_argument("code", help="e.g. HV-ABCDEFGH-IJKLMNOP-QRSTUVWX")
+    verify.add_argument("--offline", action="store_true", help="check the signature with the keys alone, no database")
 
     model = sub.add_parser("model", help="embedding models").add_subparsers(dest="model_command", required=True)
     export_e5 = model.add_parser(

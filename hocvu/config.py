@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import yaml
 
+from bot.signing import KEY_HINT, SigningKeys, key_problem
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
 
@@ -156,15 +157,37 @@ class Settings:
     def database_url(self) -> str:
         return self.secrets.get("DATABASE_URL") or self.database.url or f"sqlite:///{self.data_dir / 'hocvu.db'}"
 
-    def secret_key(self) -> bytes:
-        """The key certificates are signed with: HOCVU_SECRET_KEY, else one generated once into the data dir.
+    def signing_keys(self) -> SigningKeys:
+        """The keys certificates and confirmation buttons are signed with: HOCVU_SECRET_KEY, else the first line
+        of <data_dir>/secret_key (generated once when missing), signs; HOCVU_OLD_SECRET_KEYS (separated by
+        commas or spaces) and the file's further lines are retired keys, kept so what they signed verifies.
 
-        Losing the generated file makes every certificate issued so far unverifiable: back it up, or set
-        HOCVU_SECRET_KEY on servers.
+        A key that signs must hold 32 random bytes (bot/signing.py); a weaker retired key is accepted, but
+        what it signed is trusted only when the database confirms it. Losing the generated file makes every
+        certificate issued so far unverifiable: back it up, or set HOCVU_SECRET_KEY on servers.
         """
+        old = self.secrets.get("HOCVU_OLD_SECRET_KEYS", "").replace(",", " ").split()
         if self.secrets.get("HOCVU_SECRET_KEY"):
-            return self.secrets["HOCVU_SECRET_KEY"].encode()
-        path = self.data_dir / "secret_key"
+            current, where = self.secrets["HOCVU_SECRET_KEY"].strip(), "HOCVU_SECRET_KEY"
+        else:
+            path = self.data_dir / "secret_key"
+            lines = self._key_file(path)
+            if not lines:
+                raise ConfigError(f"{path}: the certificate signing key file is empty; restore it from a backup")
+            current, where = lines[0], f"{path} (its first line)"
+            old = [*lines[1:], *old]
+        problem = key_problem(current)
+        if problem:
+            raise ConfigError(
+                f"{where} {problem}. Set a new key ({KEY_HINT}) and move the old one to HOCVU_OLD_SECRET_KEYS, "
+                "so the certificates it signed still verify"
+            )
+        retired = tuple(key.encode() for key in old)
+        weak = frozenset(key.encode() for key in old if key_problem(key))
+        return SigningKeys(current.encode(), retired, weak)
+
+    @staticmethod
+    def _key_file(path: Path) -> list[str]:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -173,11 +196,8 @@ class Settings:
                 pass  # another process created it first
             else:
                 with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_urlsafe(32))
-        key = path.read_text(encoding="utf-8").strip()
-        if not key:
-            raise ConfigError(f"{path}: the certificate signing key file is empty; restore it from a backup")
-        return key.encode()
+                    out.write(secrets.token_urlsafe(32) + "\n")
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     @property
     def telegram_token(self) -> str:
@@ -192,6 +212,7 @@ SECRET_VARIABLES = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET",
     "HOCVU_SECRET_KEY",
+    "HOCVU_OLD_SECRET_KEYS",
     "RASA_AUTH_TOKEN",
     "REDIS_URL",
 )

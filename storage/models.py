@@ -8,7 +8,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("citizen", "volunteer", "admin")
@@ -33,6 +47,10 @@ class User(Base):
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # The name printed on the user's certificates, asked once before their first final test (bot/tutor.py).
+    certificate_name: Mapped[str | None] = mapped_column(String(200))  # NULL: the default learner's
+    certificate_name_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    certificate_name_topic: Mapped[str | None] = mapped_column(String(32))  # asked before this final test
 
 
 class ConversationStateRow(Base):
@@ -134,15 +152,39 @@ class LessonProgress(Base):
 
 
 class CertificateRow(Base):
+    """A certificate that stands: one per topic per holder (a better score replaces it, bot/learning.py)."""
+
     __tablename__ = "certificates"
+    __table_args__ = (Index("uq_certificates_user_topic", "user_id", "topic", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     topic: Mapped[str] = mapped_column(String(32))
     score_percent: Mapped[int] = mapped_column(Integer)
-    holder: Mapped[str] = mapped_column(String(200))
+    holder: Mapped[str | None] = mapped_column(String(200))  # NULL: the default learner's name
     issued_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RevokedCertificate(Base):
+    """A code that no longer certifies anyone: only the code, why and when; no name, no link to a user."""
+
+    __tablename__ = "revoked_certificates"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))  # bot.learning.REVOKED_DELETED | REVOKED_REPLACED
+    revoked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CertificateImage(Base):
+    """A certificate's PNG, drawn once per language; `fingerprint` says what it shows (bot/certificates.py)."""
+
+    __tablename__ = "certificate_images"
+
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    png: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AnswerFeedback(Base):

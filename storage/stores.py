@@ -16,12 +16,23 @@ from sqlalchemy.orm import Session
 
 from bot import review
 from bot.journal import LoggedTurn
-from bot.learning import CertificateRecord, QuizSession, ReviewCard, UserRef
+from bot.learning import (
+    REVOKED_DELETED,
+    REVOKED_REPLACED,
+    CertificateLookup,
+    CertificateRecord,
+    HolderName,
+    Issued,
+    QuizSession,
+    ReviewCard,
+    UserRef,
+)
 from bot.state import ConversationState
 from storage.database import Database
 from storage.models import (
     AnswerFeedback,
     Base,
+    CertificateImage,
     CertificateRow,
     ConversationLog,
     ConversationStateRow,
@@ -29,6 +40,7 @@ from storage.models import (
     QuizAnswerRow,
     QuizSessionRow,
     ReviewItem,
+    RevokedCertificate,
     Subscription,
     User,
 )
@@ -78,6 +90,9 @@ _OPEN_SESSION = (
     .order_by(_SESSIONS.c.id.desc())
     .limit(1)
 )
+_HOLDER_NAME = select(
+    _USERS.c.certificate_name, _USERS.c.certificate_name_answered, _USERS.c.certificate_name_topic
+).where(_USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("external_id"))
 
 # Every first message creates a user; a second worker may create the same one at the same moment.
 _NEW_USER_SQLITE = sqlite_insert(_USERS).on_conflict_do_nothing()
@@ -230,6 +245,10 @@ def _session(row: QuizSessionRow | Row[Any]) -> QuizSession:
     )
 
 
+def _certificate(row: CertificateRow | Row[Any]) -> CertificateRecord:
+    return CertificateRecord(row.code, row.topic, row.score_percent, row.holder, _aware(row.issued_at))
+
+
 class SqlLearningStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -376,10 +395,28 @@ class SqlLearningStore:
                 )
             )
 
-    def add_certificate(self, user: UserRef, certificate: CertificateRecord) -> bool:
+    def add_certificate(self, user: UserRef, certificate: CertificateRecord) -> Issued | None:
         try:
             with self.db.session() as session:
                 uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
+                taken = session.scalar(select(CertificateRow.id).where(CertificateRow.code == certificate.code))
+                if taken is not None or session.get(RevokedCertificate, certificate.code) is not None:
+                    return None
+                # Locked, so two passes of the same test finishing at once cannot both replace it.
+                held = session.scalars(
+                    select(CertificateRow)
+                    .where(CertificateRow.user_id == uid, CertificateRow.topic == certificate.topic)
+                    .with_for_update()
+                ).first()
+                if held is not None and held.score_percent >= certificate.score_percent:
+                    return Issued(_certificate(held), issued=False)
+                replaced = None
+                if held is not None:
+                    replaced = _certificate(held)
+                    session.add(RevokedCertificate(code=held.code, reason=REVOKED_REPLACED, revoked_at=_now()))
+                    session.execute(delete(CertificateImage).where(CertificateImage.certificate_id == held.id))
+                    session.delete(held)
+                    session.flush()  # the unique (user, topic) index must not see both
                 session.add(
                     CertificateRow(
                         user_id=uid,
@@ -390,9 +427,12 @@ class SqlLearningStore:
                         issued_at=_naive(certificate.issued_at),
                     )
                 )
-            return True
+                session.flush()
+            return Issued(certificate, issued=True, replaced=replaced)
         except IntegrityError:
-            return False
+            # The code is taken; or the same user's other pass of this test won a race: the caller's next
+            # attempt sees that one.
+            return None
 
     def certificates(self, user: UserRef) -> list[CertificateRecord]:
         with self.db.session() as session:
@@ -402,7 +442,74 @@ class SqlLearningStore:
                 .where(User.channel == user.channel, User.external_id == user.user_id)
                 .order_by(CertificateRow.id)
             ).all()
-            return [CertificateRecord(r.code, r.topic, r.score_percent, r.holder, _aware(r.issued_at)) for r in rows]
+            return [_certificate(r) for r in rows]
+
+    def find_certificate(self, code: str) -> CertificateLookup | None:
+        with self.db.read() as connection:  # anyone may check a code: a read that never queues behind writers
+            row = connection.execute(select(CertificateRow.__table__).where(CertificateRow.code == code)).first()
+            if row is not None:
+                return CertificateLookup(code, _certificate(row))
+            reason = connection.scalar(select(RevokedCertificate.reason).where(RevokedCertificate.code == code))
+            return CertificateLookup(code, None, reason) if reason is not None else None
+
+    def certificate_image(self, code: str, lang: str, fingerprint: str) -> bytes | None:
+        with self.db.read() as connection:
+            png = connection.scalar(
+                select(CertificateImage.png)
+                .join(CertificateRow, CertificateRow.id == CertificateImage.certificate_id)
+                .where(
+                    CertificateRow.code == code,
+                    CertificateImage.lang == lang,
+                    CertificateImage.fingerprint == fingerprint,
+                )
+            )
+            return bytes(png) if png is not None else None
+
+    def save_certificate_image(self, code: str, lang: str, fingerprint: str, png: bytes) -> None:
+        try:
+            with self.db.session() as session:
+                certificate_id = session.scalar(select(CertificateRow.id).where(CertificateRow.code == code))
+                if certificate_id is None:  # revoked or deleted meanwhile: nothing to cache
+                    return
+                image = session.get(CertificateImage, (certificate_id, lang))
+                if image is None:
+                    session.add(
+                        CertificateImage(certificate_id=certificate_id, lang=lang, fingerprint=fingerprint, png=png)
+                    )
+                else:
+                    image.fingerprint, image.png = fingerprint, png
+        except IntegrityError:  # another worker cached it at the same moment: theirs is as good
+            pass
+
+    def holder_name(self, user: UserRef) -> HolderName:
+        with self.db.read() as connection:
+            row = connection.execute(_HOLDER_NAME, {"channel": user.channel, "external_id": user.user_id}).first()
+        if row is None:
+            return HolderName()
+        return HolderName(bool(row.certificate_name_answered), row.certificate_name, row.certificate_name_topic)
+
+    def ask_holder_name(self, user: UserRef, topic: str | None) -> None:
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
+            session.execute(update(User).where(User.id == uid).values(certificate_name_topic=topic, updated_at=_now()))
+
+    def set_holder_name(self, user: UserRef, name: str | None) -> None:
+        with self.db.session() as session:
+            uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
+            session.execute(
+                update(User)
+                .where(User.id == uid)
+                .values(
+                    certificate_name=name,
+                    certificate_name_answered=True,
+                    certificate_name_topic=None,
+                    updated_at=_now(),
+                )
+            )
+            held = select(CertificateRow.id).where(CertificateRow.user_id == uid)
+            session.execute(update(CertificateRow).where(CertificateRow.user_id == uid).values(holder=name))
+            # Images showing the old name are of no use, and a name someone took back must not linger.
+            session.execute(delete(CertificateImage).where(CertificateImage.certificate_id.in_(held)))
 
     def record_feedback(self, user: UserRef, article_id: str, positive: bool, now: datetime) -> None:
         with self.db.session() as session:
@@ -418,6 +525,18 @@ class SqlLearningStore:
             # the foreign-keys pragma would silently keep the rows.
             sessions = select(QuizSessionRow.id).where(QuizSessionRow.user_id == uid)
             session.execute(delete(QuizAnswerRow).where(QuizAnswerRow.session_id.in_(sessions)))
+            # Their certificates are revoked: each code stays, with no name and no link to them, so a copy
+            # shown later reads "revoked" instead of certifying anyone.
+            held = session.execute(
+                select(CertificateRow.id, CertificateRow.code).where(CertificateRow.user_id == uid)
+            ).all()
+            if held:
+                session.add_all(
+                    RevokedCertificate(code=code, reason=REVOKED_DELETED, revoked_at=_now()) for _, code in held
+                )
+                session.execute(
+                    delete(CertificateImage).where(CertificateImage.certificate_id.in_([i for i, _ in held]))
+                )
             for model in (
                 QuizSessionRow,
                 ReviewItem,

@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Apps and `hocvu` subprocesses on the shipped data directory sign with this key, so none generates the
 # developer's <data_dir>/secret_key (which signs their real certificates). Apps on a data directory of
 # their own generate one there, as a fresh install does.
-TEST_SECRET_KEY = "tests-only-signing-key"
+TEST_SECRET_KEY = "tests-only-signing-key-0123456789-abcdefghijk"
 
 # Build caches the tests share with the app in its data directory: keyed by content, the same whoever builds
 # them. Anything else there (the database, the signing key, logs) is the developer's and tests never touch it.

@@ -206,11 +206,55 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_without_hocvu_secret_key_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, f"data_dir: {tmp_path / 'data'}\n"), environ={})
-    key = settings.secret_key()
+    key = settings.signing_keys().current
     path = tmp_path / "data" / "secret_key"
-    assert len(key) >= 32 and (path.stat().st_mode & 0o777) == 0o600
-    assert settings.secret_key() == key  # a later start signs with the same key
+    assert len(key) >= 43 and (path.stat().st_mode & 0o777) == 0o600  # 32 random bytes, base64-encoded
+    assert settings.signing_keys().current == key  # a later start signs with the same key
     path.write_text("")
     with pytest.raises(ConfigError, match="signing key file is empty; restore it from a backup"):
-        settings.secret_key()
-    assert load_settings(write(tmp_path, "{}\n"), environ={"HOCVU_SECRET_KEY": "from-env"}).secret_key() == b"from-env"
+        settings.signing_keys()
+
+
+LONG_KEY = "Zk3v9Qx2LmP8rT5wY7bN1cD4fG6hJ0sA-_uE2iO9pR3"  # 43 base64url characters: 32 bytes
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("from-env", "is 8 characters long; a signing key needs 32 random bytes (43 characters)"),
+        ("tests-only-signing-key", "is 22 characters long"),
+        ("0123456789abcdef" * 3, "is 48 characters long; a signing key needs 32 random bytes (64 characters)"),
+        ("a" * 64, "has only 1 different characters: it is not random"),
+    ],
+)
+def test_a_signing_key_shorter_than_32_random_bytes_is_refused_naming_the_variable(key: str, message: str) -> None:
+    # A short key was recovered from one issued certificate offline in milliseconds, then forged others.
+    settings = load_settings(SHIPPED, environ={"HOCVU_SECRET_KEY": key})
+    with pytest.raises(ConfigError) as error:
+        settings.signing_keys()
+    text = str(error.value)
+    assert text.startswith("HOCVU_SECRET_KEY ") and message in text
+    assert "token_urlsafe(32)" in text and "HOCVU_OLD_SECRET_KEYS" in text  # how to fix it without losing codes
+    assert key not in text or len(key) < 4  # the message never repeats the secret
+
+
+def test_a_short_key_in_the_key_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "secret_key").write_text("short\n")
+    settings = load_settings(write(tmp_path, f"data_dir: {tmp_path / 'data'}\n"), environ={})
+    with pytest.raises(ConfigError, match=r"secret_key \(its first line\) is 5 characters long"):
+        settings.signing_keys()
+
+
+def test_old_keys_are_kept_for_verification_and_the_short_ones_marked_weak(tmp_path: Path) -> None:
+    new, old = LONG_KEY, "Qw8eR7tY6uI5oP4aS3dF2gH1jK0lZ9xC-_vB8nM7q6W"
+    environ = {"HOCVU_SECRET_KEY": new, "HOCVU_OLD_SECRET_KEYS": f"{old}, tests-only-signing-key"}
+    keys = load_settings(SHIPPED, environ=environ).signing_keys()
+    assert keys.current == new.encode()
+    assert keys.old == (old.encode(), b"tests-only-signing-key")
+    assert keys.weak == {b"tests-only-signing-key"}  # verifies what it signed, proves nothing without the database
+    # The key file rotates the same way: the first line signs, the lines below it only verify.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "secret_key").write_text(f"{new}\n{old}\n")
+    from_file = load_settings(write(tmp_path, f"data_dir: {tmp_path / 'data'}\n"), environ={}).signing_keys()
+    assert (from_file.current, from_file.old, from_file.weak) == (new.encode(), (old.encode(),), frozenset())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import re
@@ -12,22 +13,28 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.learning import UserRef
+from bot import actions
+from bot import tutor as tutor_module
+from bot.certificates import CertificateFacts, make_code
+from bot.learning import CertificateRecord, UserRef
 from bot.messages import Response, UserMessage
+from bot.tutor import DELETE_CONFIRM_SECONDS
 from channels.terminal import TerminalChat
-from hocvu.app import App
+from errors import ConfigError
+from hocvu.app import App, build_app
 from hocvu.cli import main
-from hocvu.config import Settings
+from hocvu.config import DatabaseSettings, Settings
 from knowledge_base.learning import LETTERS, QuizQuestion, load_quizzes
 from storage.database import Database
 from storage.models import Base, ConversationLog, QuizAnswerRow, User
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.fakes import FakeEmbedder
 from tests.support.learning_support import database_url, open_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,26 +95,40 @@ def test_from_first_message_to_a_verified_certificate_in_the_terminal(
     finals = [q for q in QUIZZES.values() if q.topic == "vneid" and q.final][:10]
     answers = [LETTERS[q.answer] for q in finals]
     answers[3] = LETTERS[(finals[3].answer + 1) % 3]  # one mistake: 90 % still passes
-    script = ["xin chào", "/quiz", "làm bài kiểm tra cuối khóa về VNeID", *answers, "/progress"]
+    script = ["xin chào", "/quiz", "làm bài kiểm tra cuối khóa về VNeID", "nguyễn thị lan", *answers, "/progress"]
+    assert app.assistant.tutor is not None
+    app.assistant.tutor.clock = lambda: datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     stdout = io.StringIO()
     TerminalChat(app.assistant, io.StringIO("\n".join(script) + "\n"), stdout, image_dir=data_dir / "img").run()
     out = stdout.getvalue()
+    assert "bạn muốn in tên nào trên chứng chỉ" in out and "hiện ra cho bất kỳ ai kiểm tra mã" in out
+    assert "Tên in trên chứng chỉ: Nguyễn Thị Lan" in out  # capitalised as a name is written
     assert "Câu 1/10" in out and "Câu 10/10" in out
     assert "Bạn trả lời đúng 9/10 câu (90 %)" in out
-    assert "Chúc mừng" in out
-    code = re.search(r"Mã xác minh: (HV-[A-Z2-7]{8}-[A-Z2-7]{8})", out)
+    assert "Chúc mừng" in out and "Người học: Nguyễn Thị Lan" in out
+    code = re.search(r"Mã xác minh: (HV-[A-Z2-7]{8}-[A-Z2-7]{8}-[A-Z2-7]{8})", out)
     assert code, out
     image = re.search(r"🖼 (\S+\.png)", out)
     assert image and Path(image.group(1)).read_bytes().startswith(b"\x89PNG")
     assert "🎓 đã có chứng chỉ" in out  # /progress
 
-    # Anyone can check the code in the chat, and the operator offline with the signing key.
+    # Anyone can check the code in the chat: it names its holder, to compare with their ID document.
     verify = io.StringIO()
     TerminalChat(app.assistant, io.StringIO(f"kiểm tra chứng chỉ {code.group(1)}\n"), verify, user_id="employer").run()
-    assert "Chứng chỉ hợp lệ" in verify.getvalue() and "Ứng dụng VNeID" in verify.getvalue()
+    assert "Chứng chỉ hợp lệ, cấp cho: Nguyễn Thị Lan" in verify.getvalue()
+    assert "Ứng dụng VNeID" in verify.getvalue() and "90 %" in verify.getvalue()
+    # The operator, with the database: the holder; with the key alone: only that this key signed it.
+    assert app.database is not None
     monkeypatch.setenv("HOCVU_CONFIG", str(_config_file(app, data_dir)))
+    monkeypatch.setenv("DATABASE_URL", app.database.url)
     assert main(["cert", "verify", code.group(1)]) == 0
-    assert "VALID" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        f"VALID {code.group(1)}: issued to Nguyễn Thị Lan, The VNeID app, score 90 %, issued 01/12/2026\n"
+    )
+    assert main(["cert", "verify", "--offline", code.group(1)]) == 0
+    offline = capsys.readouterr().out
+    assert offline.startswith(f"SIGNED {code.group(1)} with this server's current key")
+    assert "cannot show who holds it" in offline and "Nguyễn" not in offline
     assert main(["cert", "verify", code.group(1)[:-1] + ("A" if code.group(1)[-1] != "A" else "B")]) == 1
 
 
@@ -117,15 +138,127 @@ def _config_file(app: App, data_dir: Path) -> Path:
     return path
 
 
+def _pass_final(user: User_, topic: str = "vneid", wrong: int = 1, name: str | None = None) -> Response:
+    """Take `topic`'s final test, answering `wrong` questions wrongly; gives `name` if it is asked for."""
+    response = user.say(f"/quiz final {topic}")
+    if "in tên nào trên chứng chỉ" in response.plain_text():
+        response = user.say(name) if name else user.press(user.buttons()["Bỏ qua"])
+    for position in range(10):
+        question = _question_in(response)
+        options = len(question.text("vi").options)
+        response = user.say(LETTERS[(question.answer + (1 if position < wrong else 0)) % options])
+    return response
+
+
+def _code(response: Response) -> str:
+    found = re.search(r"HV-[A-Z2-7]{8}-[A-Z2-7]{8}-[A-Z2-7]{8}", response.plain_text())
+    assert found, response.plain_text()
+    return found.group(0)
+
+
 def test_failing_the_final_test_gives_no_certificate(app: App) -> None:
     user = User_(app)
-    response = user.say("/quiz final vneid")
-    for _ in range(10):
-        question = _question_in(response)
-        response = user.say(LETTERS[(question.answer + 1) % 3])
+    response = _pass_final(user, wrong=10)
     assert "0/10" in response.plain_text()
     assert "HV-" not in response.plain_text() and all(r.image_png is None for r in response.replies)
     assert "🔁 Thi lại" in user.buttons()
+
+
+def test_the_name_on_certificates_is_asked_once_before_the_first_final_test(app: App) -> None:
+    user = User_(app)
+    asked = user.say("/quiz final vneid")
+    text = asked.plain_text()
+    assert "in tên nào trên chứng chỉ" in text and "Câu 1/" not in text
+    assert "được lưu cùng chứng chỉ và hiện ra cho bất kỳ ai kiểm tra mã chứng chỉ" in text  # what consent means
+    assert 'chứng chỉ sẽ in "Học viên Bình dân học vụ số"' in text
+    # Something else than a name: answered as usual, and the name is asked again before the test.
+    assert "in tên nào" not in user.say("cảm ơn nhiều nhé, lát nữa tôi thi?").plain_text()
+    assert "in tên nào" in user.say("làm bài kiểm tra cuối khóa VNeID").plain_text()
+    started = user.press(user.buttons()["Bỏ qua"])
+    assert 'Chứng chỉ sẽ in "Học viên Bình dân học vụ số"' in started.plain_text()
+    assert "Câu 1/10" in started.plain_text()
+    user.say("/quiz stop")
+    again = user.say("/quiz final an toan")  # asked once: never again
+    assert "in tên nào" not in again.plain_text() and "Câu 1/10" in again.plain_text()
+    # Shown and changed with /cert name, on certificates already issued too.
+    assert "Học viên Bình dân học vụ số" in user.say("/cert name").plain_text()
+    assert "Tên in trên chứng chỉ: **Trần Văn Minh**" in user.say("/cert name Trần Văn Minh").replies[0].text
+    assert "chỉ gồm chữ cái" in user.say("/cert name 0912345678").plain_text()
+    assert "chỉ gồm chữ cái" in user.say("/cert name Đã xác minh: Bộ Công an").plain_text()
+    assert "Trần Văn Minh" in user.say("/cert name").plain_text()
+
+
+def test_a_code_certifies_its_holder_by_name_and_only_what_was_issued(app: App) -> None:
+    lan, employer = User_(app, "lan"), User_(app, "employer")
+    code = _code(_pass_final(lan, name="Nguyễn Thị Lan"))
+    checked = employer.say(f"kiểm tra chứng chỉ {code}").plain_text()
+    assert "Chứng chỉ hợp lệ, cấp cho: Nguyễn Thị Lan" in checked and "giấy tờ tùy thân" in checked
+    lan.say("/cert name Lan Nguyễn")  # the holder corrected their name: every check shows the new one
+    assert "cấp cho: Lan Nguyễn" in employer.say(f"/cert {code}").plain_text()
+    # Signed with our key but never issued (a stolen key, a lost database): not a certificate.
+    assert app.assistant.tutor is not None
+    forged = make_code(CertificateFacts("vneid", 100, date(2026, 12, 1), 4242), app.assistant.tutor.keys.current)
+    assert "không hợp lệ" in employer.say(f"kiểm tra chứng chỉ {forged}").plain_text()
+
+
+def test_deleting_ones_data_revokes_ones_certificates(
+    app: App, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lan, employer = User_(app, "lan"), User_(app, "employer")
+    code = _code(_pass_final(lan, name="Nguyễn Thị Lan"))
+    asked = lan.say("/deletemydata")
+    assert "thu hồi" in asked.plain_text()
+    assert "Đã xóa toàn bộ dữ liệu" in lan.press(lan.buttons(asked)["🗑 Xóa hết"]).plain_text()
+    checked = employer.say(f"kiểm tra chứng chỉ {code}").plain_text()
+    assert "đã bị thu hồi" in checked and "Nguyễn Thị Lan" not in checked and "hợp lệ" not in checked
+    assert app.database is not None
+    with app.database.engine.connect() as connection:
+        dump = "\n".join(str(row) for t in Base.metadata.sorted_tables for row in connection.execute(select(t)))
+    assert "Nguyễn Thị Lan" not in dump and code in dump  # the code stays, as revoked: no name, no user
+    monkeypatch.setenv("HOCVU_CONFIG", str(_config_file(app, data_dir)))
+    monkeypatch.setenv("DATABASE_URL", app.database.url)
+    assert main(["cert", "verify", code]) == 1
+    assert capsys.readouterr().out == f"REVOKED {code}: its holder deleted their data\n"
+
+
+def test_one_certificate_per_topic_and_only_a_better_score_replaces_it(app: App) -> None:
+    lan, employer = User_(app, "lan"), User_(app, "employer")
+    first = _code(_pass_final(lan, name="Nguyễn Thị Lan", wrong=2))  # 80 %
+    again = _pass_final(lan, wrong=2)  # 80 % again: nothing new
+    assert "vẫn là chứng chỉ 80 %" in again.plain_text() and _code(again) == first
+    worse = _pass_final(lan, wrong=1)  # 90 %: a better score replaces it
+    better = _code(worse)
+    assert better != first and "thay cho chứng chỉ 80 %" in worse.plain_text()
+    listed = lan.say("/cert")
+    assert [r for r in listed.replies if r.image_png is not None] and _code(listed) == better
+    assert sum(r.image_png is not None for r in listed.replies) == 1
+    assert "đã được thay bằng một chứng chỉ mới" in employer.say(f"kiểm tra chứng chỉ {first}").plain_text()
+    assert "hợp lệ, cấp cho: Nguyễn Thị Lan" in employer.say(f"kiểm tra chứng chỉ {better}").plain_text()
+
+
+def test_certificate_images_are_drawn_once(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    # /cert used to draw every PNG on every call: 30 certificates took 4.8 s.
+    drawn: list[str] = []
+    real = tutor_module.certificate_png
+
+    def counting(record: CertificateRecord, lang: str) -> bytes:
+        drawn.append(record.code)
+        return real(record, lang)
+
+    monkeypatch.setattr(tutor_module, "certificate_png", counting)
+    lan = User_(app, "lan")
+    codes = [_code(_pass_final(lan, topic, name="Lan")) for topic in ("vneid", "an toan")]
+    assert drawn == codes  # once each, when issued
+    first = [r.image_png for r in lan.say("/cert").replies if r.image_png]
+    second = [r.image_png for r in lan.say("/cert").replies if r.image_png]
+    assert len(first) == 2 and first == second and drawn == codes  # read back, not drawn again
+    lan.say("/lang")
+    lan.press(lan.buttons()["🇬🇧 English"])
+    assert len([r for r in lan.say("/cert").replies if r.image_png]) == 2 and len(drawn) == 4  # once per language
+    lan.say("/cert name Lan Tran")  # what the images show changed: drawn again, once
+    lan.say("/cert")
+    lan.say("/cert")
+    assert len(drawn) == 6
 
 
 def test_a_restart_in_the_middle_of_a_quiz_loses_nothing(
@@ -215,6 +348,7 @@ def test_delete_my_data_really_deletes_after_confirmation(app: App) -> None:
     assert "Đã hủy" in user.press(user.buttons(asked)["Không, giữ lại"]).plain_text()
     assert _count(app, User) == 2
     asked = user.say("/deletemydata")
+    assert all(len(b.action.encode()) <= actions.MAX_BYTES for r in asked.replies for row in r.buttons for b in row)
     assert "Đã xóa toàn bộ dữ liệu" in user.press(user.buttons(asked)["🗑 Xóa hết"]).plain_text()
     assert app.database is not None
     with app.database.session() as session:
@@ -225,6 +359,65 @@ def test_delete_my_data_really_deletes_after_confirmation(app: App) -> None:
                 owners = set(session.execute(select(table.c.user_id)).scalars())
                 assert owners <= {minh, None}, table.name
     assert "Bạn chưa làm bài kiểm tra nào" in user.say("/progress").plain_text()
+
+
+def test_a_crafted_or_borrowed_delete_button_deletes_nothing(app: App) -> None:
+    user, other = User_(app, "lan"), User_(app, "minh")
+    user.say("/quiz vneid")
+    now = int(time.time())
+    # The button's payload used to be del:y:<time>: anyone could send it and skip the confirmation.
+    for crafted in (f"1:del:y:{now}", f"1:del:y:{now}:AAAAAAAAAAAAAAAAAAAAAA", f"1:del:y:{now + 60}:"):
+        assert "hết hạn hoặc không hợp lệ" in user.press(crafted).plain_text()
+    minhs = other.buttons(other.say("/deletemydata"))["🗑 Xóa hết"]  # signed for Minh, pressed by Lan
+    assert "hết hạn hoặc không hợp lệ" in user.press(minhs).plain_text()
+    assert "hết hạn hoặc không hợp lệ" in User_(app, "minh", channel="telegram").press(minhs).plain_text()
+    assert app.assistant.tutor is not None
+    lans = user.buttons(user.say("/deletemydata"))["🗑 Xóa hết"]
+    later = app.assistant.tutor.clock() + timedelta(seconds=DELETE_CONFIRM_SECONDS + 1)
+    app.assistant.tutor.clock = lambda: later
+    assert "hết hạn hoặc không hợp lệ" in user.press(lans).plain_text()  # her own, too late
+    assert app.assistant.tutor.store.open_session(UserRef("zalo", "lan")) is not None  # her quiz is still there
+
+
+def test_a_first_format_certificate_still_verifies_after_its_short_key_is_retired(
+    settings: Settings,
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issued by the first format (commit 3bd0a88) with a 22-character key, which no longer may sign.
+    code, old_key = "HV-O2BLCMBZ-5LWGQDIE", "tests-only-signing-key"
+    keys = {"HOCVU_SECRET_KEY": TEST_SECRET_KEY, "HOCVU_OLD_SECRET_KEYS": old_key}
+    url = f"sqlite:///{tmp_path / 'hocvu.db'}"
+    configured = dataclasses.replace(settings, data_dir=data_dir, database=DatabaseSettings(url=url), secrets=keys)
+    app = build_app(configured, embedder=FakeEmbedder())
+    assert app.assistant.tutor is not None and app.database is not None
+    issued = CertificateRecord(code, "online_safety", 90, "Lan", datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    assert app.assistant.tutor.store.add_certificate(UserRef("zalo", "lan"), issued) is not None
+    checked = User_(app, "employer").say(f"kiểm tra chứng chỉ {code}").plain_text()
+    assert "Chứng chỉ hợp lệ, cấp cho: Lan" in checked and "An toàn trên mạng" in checked
+    for name, value in {**keys, "HOCVU_CONFIG": str(_config_file(app, data_dir)), "DATABASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["cert", "verify", code]) == 0
+    assert capsys.readouterr().out.startswith(f"VALID {code}: issued to Lan, Online safety, score 90 %")
+    # Without the database the short key proves nothing: it could have been recovered from this very code.
+    assert main(["cert", "verify", "--offline", code]) == 1
+    assert capsys.readouterr().out.startswith(f"UNPROVEN {code}: signed with a retired key too short")
+    app.database.dispose()
+
+
+def test_a_signing_key_shorter_than_32_random_bytes_stops_the_start(settings: Settings, tmp_path: Path) -> None:
+    short = dataclasses.replace(
+        settings,
+        data_dir=tmp_path,
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'hocvu.db'}"),
+        secrets={"HOCVU_SECRET_KEY": "tests-only-signing-key"},
+    )
+    with pytest.raises(
+        ConfigError, match="HOCVU_SECRET_KEY is 22 characters long; a signing key needs 32 random bytes"
+    ):
+        build_app(short, embedder=FakeEmbedder())
 
 
 def test_a_message_with_an_id_number_never_reaches_the_database(app: App) -> None:

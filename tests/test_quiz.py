@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from PIL import Image
 
-from bot import actions, quiz, review
-from bot.certificates import CertificateFacts, _font, certificate_png, find_code, make_code, verify_code
+from bot import actions, quiz, review, signing
+from bot.certificates import (
+    CertificateFacts,
+    _font,
+    certificate_png,
+    find_code,
+    image_fingerprint,
+    make_code,
+    verify_code,
+)
 from bot.learning import CertificateRecord, QuizSession, ReviewCard
+from bot.signing import SigningKeys, key_id
+from bot.tutor import clean_name
 from knowledge_base.topics import find_topic
 
 OPTIONS_VI = ("Ngân hàng Nhà nước Việt Nam", "Bộ Công an", "Một công ty viễn thông")
-SECRET = b"test-secret"
+SECRET = b"pP3kqY9wX2mN8vB5cR7tL1zJ4hG6fD0s-_aE2uI9oQ3"
+OTHER = b"Zk3v9Qx2LmP8rT5wY7bN1cD4fG6hJ0sA-_uE2iO9pR3"
+KEYS = SigningKeys(SECRET)
 
 
 @pytest.mark.parametrize(
@@ -98,23 +113,69 @@ def test_due_questions_are_the_ones_whose_time_has_come() -> None:
 def test_certificate_codes_verify_offline_and_resist_tampering() -> None:
     facts = CertificateFacts("online_safety", 90, date(2026, 11, 21), 12345)
     code = make_code(facts, SECRET)
-    assert len(code) == 20 and code.startswith("HV-")
-    assert verify_code(code, SECRET) == facts
-    # typed sloppily: lower case, spaces instead of dashes
-    assert verify_code(code.lower().replace("-", " "), SECRET) == facts
-    assert verify_code(code, b"another-server") is None
-    payload = code[3:11]
-    forged = code.replace(payload, payload[:-1] + ("A" if payload[-1] != "A" else "B"))
-    assert verify_code(forged, SECRET) is None
-    assert verify_code("HV-1234", SECRET) is None
+    assert re.fullmatch(r"HV-[A-Z2-7]{8}-[A-Z2-7]{8}-[A-Z2-7]{8}", code)
+    signed = verify_code(code, KEYS)
+    assert signed is not None and signed.facts == facts and signed.code == code
+    assert signed.key_id == f"{key_id(SECRET):02x}" and signed.current_key and signed.proven
+    # typed sloppily: lower case, spaces instead of dashes, no separators at all
+    for typed in (code.lower().replace("-", " "), code.replace("-", "")):
+        again = verify_code(typed, KEYS)
+        assert again is not None and again.facts == facts
+    assert verify_code(code, SigningKeys(OTHER)) is None  # another server's key
+    for position in range(3, len(code)):  # any one character changed, the key id and the tag included
+        if code[position] != "-":
+            forged = code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1 :]
+            assert verify_code(forged, KEYS) is None, forged
+    assert verify_code("HV-1234", KEYS) is None
     assert find_code(f"kiểm tra chứng chỉ {code.lower()} giúp tôi") == code
+
+
+def test_the_tag_is_64_bits() -> None:
+    code = make_code(CertificateFacts("vneid", 80, date(2026, 12, 1), 7), SECRET)
+    raw = base64.b32decode(code[3:].replace("-", ""))
+    assert len(raw) == 15 and raw[7:] == signing.tag(SECRET, b"hocvu-certificate-v2", raw[:7].hex())[:8]
+
+
+def test_a_rotated_key_still_verifies_what_it_signed_and_says_so() -> None:
+    facts = CertificateFacts("vneid", 100, date(2026, 1, 2), 1)
+    code = make_code(facts, SECRET)
+    rotated = SigningKeys(OTHER, old=(SECRET,))
+    signed = verify_code(code, rotated)
+    assert signed is not None and signed.facts == facts and not signed.current_key and signed.proven
+    assert signed.key_id == f"{key_id(SECRET):02x}" != f"{key_id(OTHER):02x}"
+    assert verify_code(code, SigningKeys(OTHER)) is None  # the old key dropped: what it signed no longer verifies
+    new = verify_code(make_code(facts, rotated.current), rotated)
+    assert new is not None and new.current_key
+
+
+# Made by the first format's code (commit 3bd0a88) with the key the tests then used: such codes were handed
+# out for months and must keep verifying.
+FIRST_FORMAT_KEY = b"tests-only-signing-key"
+FIRST_FORMAT_CODES = {
+    "HV-O2BLCMBZ-5LWGQDIE": CertificateFacts("online_safety", 90, date(2026, 11, 21), 12345),
+    "HV-DEAW4AAB-EA75JLZ7": CertificateFacts("vneid", 100, date(2026, 1, 2), 1),
+}
+
+
+@pytest.mark.parametrize("code", FIRST_FORMAT_CODES)
+def test_codes_of_the_first_format_still_verify(code: str) -> None:
+    # That key is too short to sign any more: kept as a retired key, what it signed verifies, but is not
+    # proven by the signature alone (it could be recovered from one code): the database must confirm it.
+    keys = SigningKeys(SECRET, old=(FIRST_FORMAT_KEY,), weak=frozenset({FIRST_FORMAT_KEY}))
+    signed = verify_code(code.lower().replace("O", "0"), keys)
+    assert signed is not None and signed.code == code and signed.facts == FIRST_FORMAT_CODES[code]
+    assert signed.key_id == "" and not signed.current_key and not signed.proven
+    assert verify_code(code, SigningKeys(FIRST_FORMAT_KEY)).proven  # type: ignore[union-attr]
+    assert verify_code(code, KEYS) is None
+    assert verify_code(code[:-1] + ("A" if code[-1] != "A" else "B"), keys) is None
 
 
 def test_look_alike_characters_are_forgiven() -> None:
     facts = CertificateFacts("vneid", 100, date(2026, 1, 2), 1)
     code = make_code(facts, SECRET)
     mistyped = code.replace("O", "0").replace("I", "1").replace("B", "8")
-    assert verify_code(mistyped, SECRET) == facts
+    signed = verify_code(mistyped, KEYS)
+    assert signed is not None and signed.facts == facts
 
 
 def test_certificate_image_is_a_png_and_the_font_has_vietnamese_glyphs() -> None:
@@ -123,6 +184,31 @@ def test_certificate_image_is_a_png_and_the_font_has_vietnamese_glyphs() -> None
     assert image.format == "PNG" and image.size == (1200, 800)
     long_name = CertificateRecord(record.code, "public_services", 80, "Tôn Nữ " * 12 + "Hoa", record.issued_at)
     assert Image.open(io.BytesIO(certificate_png(long_name, "vi"))).size == (1200, 800)
+    default = dataclasses.replace(record, holder=None)  # the holder chose not to give a name
+    assert certificate_png(default, "vi") != certificate_png(record, "vi")
+    assert image_fingerprint(default, "vi") != image_fingerprint(record, "vi") != image_fingerprint(record, "en")
     font = _font(40, False)
     missing = bytes(font.getmask("\uffff"))  # what the font draws for a character it lacks
     assert all(bytes(font.getmask(ch)) != missing for ch in "ễịồươăâđêôƯỨỮẠỆ")
+
+
+@pytest.mark.parametrize(
+    ("typed", "printed"),
+    [
+        ("Nguyễn Thị Lan", "Nguyễn Thị Lan"),
+        ("  nguyễn   thị lan ", "Nguyễn Thị Lan"),  # typed in lower case: capitalised as names are written
+        ("nguyen van an", "Nguyen Van An"),
+        ("Tôn Nữ Thị Hoa", "Tôn Nữ Thị Hoa"),
+        ("Mary O'Neil-Tran", "Mary O'Neil-Tran"),
+        ("B", None),  # a quiz answer
+        ("0912345678", None),
+        ("Lan 1990", None),
+        ("Đã xác minh: Bộ Công an", None),  # nothing a reader could take for anything but a name
+        ("**Lan**", None),
+        ("cách cài vneid như thế nào vậy bạn", None),  # eight words: a question
+        ("[số định danh đã ẩn]", None),  # what the guard left of a secret
+        ("a" * 61, None),
+    ],
+)
+def test_what_counts_as_a_name_to_print(typed: str, printed: str | None) -> None:
+    assert clean_name(typed) == printed
