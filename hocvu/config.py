@@ -119,6 +119,8 @@ class CertificateSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     level: str = setting("INFO", choices=LOG_LEVELS)
+    # Library loggers ("telegram", "aiohttp", ...) that log at `level` too; the others only log warnings.
+    libraries: tuple[str, ...] = setting((), kind="a list of logger names")
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,10 @@ def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[
     if typing.get_origin(kind) in (types.UnionType, typing.Union):  # X | None: null never gets here
         (kind,) = (k for k in typing.get_args(kind) if k is not type(None))
     minimum, maximum = meta.get("minimum"), meta.get("maximum")
+    if typing.get_origin(kind) is tuple:  # tuple[str, ...]: a YAML list of text
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            return None, f"must be {meta.get('kind') or 'a list of text'}, got {value!r}"
+        return tuple(value), ""
     if kind is str:
         if not isinstance(value, str):
             return None, f"must be text, got {value!r}"
