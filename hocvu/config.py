@@ -21,6 +21,7 @@ import yaml
 
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
+from nlu.rasa_engine import check_url as check_rasa_url
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -70,7 +71,7 @@ class EmbedderSettings:
 @dataclass(frozen=True)
 class RasaSettings:
     url: str = "http://127.0.0.1:5005"
-    timeout: float = setting(0.5, kind="seconds")  # per parse; slower answers fall back to the embedded engine
+    timeout: float = setting(0.5, kind="seconds")  # a parse's whole deadline; slower ones fall back to embedded
     retry_after: float = setting(10.0, minimum=0, kind="seconds")  # to leave a failing Rasa alone before retrying
     pipeline: Path = REPO_ROOT / "nlu" / "config.yml"
     venv: Path = REPO_ROOT / ".rasa-venv"
@@ -291,10 +292,7 @@ def _check(settings: Settings) -> list[str]:
             not 0 < rasa.timeout <= 30,
             f"'nlu.rasa.timeout' must be seconds between 0 and 30, got {rasa.timeout!r}",
         ),
-        (
-            not rasa.url.startswith(("http://", "https://")),
-            f"'nlu.rasa.url' must start with http:// or https://, got {rasa.url!r}",
-        ),
+        (bool(check_rasa_url(rasa.url)), f"'nlu.rasa.url' {check_rasa_url(rasa.url)}, got {rasa.url!r}"),
         (
             not tg.webhook_path.startswith("/"),
             f"'telegram.webhook_path' must start with '/', got {tg.webhook_path!r}",
