@@ -5,10 +5,16 @@ every message. PTB's default (httpx + httpcore + anyio) spends about 1.5 ms of P
 machine, much of it scanning its connection pool; aiohttp's C-accelerated client a fraction of that
 (docs/benchmarks.md). Behaviour is PTB's contract for `BaseRequest.do_request`: (status, body) for
 every HTTP answer, `TimedOut` for timeouts, `NetworkError` for everything else that went wrong.
+
+Every URL holds the bot token (`/bot<token>/method`). Redirects are not followed (the Bot API never
+redirects; a redirect would carry the token to wherever it points), so a 3xx is an HTTP answer like any
+other, and the errors raised name no URL: aiohttp's messages quote the URL, so the token is cut out of
+them, and they are not chained, so a logged traceback does not quote aiohttp's original either.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -16,6 +22,13 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_TOKEN_IN_PATH = re.compile(r"/bot[^/\s'\"]+")
+
+
+def without_token(text: str) -> str:
+    """`text` with the token cut out of every Bot API URL in it."""
+    return _TOKEN_IN_PATH.sub("/bot<token>", text)
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
@@ -88,9 +101,11 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=data, timeout=timeout, allow_redirects=False
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts (ServerTimeoutError, ConnectionTimeoutError) are TimeoutErrors
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+            raise TimedOut(without_token(f"{type(exc).__name__}: {exc}")) from None
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a URL aiohttp cannot parse
+            raise NetworkError(without_token(f"aiohttp.{type(exc).__name__}: {exc}")) from None

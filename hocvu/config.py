@@ -22,6 +22,7 @@ import yaml
 from bot.signing import KEY_HINT, SigningKeys, key_problem
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
+from nlu.rasa_engine import check_url as check_rasa_url
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -71,7 +72,7 @@ class EmbedderSettings:
 @dataclass(frozen=True)
 class RasaSettings:
     url: str = "http://127.0.0.1:5005"
-    timeout: float = setting(0.5, kind="seconds")  # per parse; slower answers fall back to the embedded engine
+    timeout: float = setting(0.5, kind="seconds")  # a parse's whole deadline; slower ones fall back to embedded
     retry_after: float = setting(10.0, minimum=0, kind="seconds")  # to leave a failing Rasa alone before retrying
     pipeline: Path = REPO_ROOT / "nlu" / "config.yml"
     venv: Path = REPO_ROOT / ".rasa-venv"
@@ -93,7 +94,7 @@ class TelegramSettings:
     volunteer_chat_id: int | None = setting(None, kind="a chat id (a whole number)")  # handover is off without it
     # Who may answer handover cards in that group: being in the group is not enough (a member added by
     # mistake, or a stolen account, would reach citizens as "a volunteer").
-    volunteers: tuple[int, ...] = setting((), kind="a Telegram user id (a whole number)")
+    volunteers: tuple[int, ...] = setting((), kind="a list of Telegram user ids (whole numbers)")
     flood_burst: int = setting(8, minimum=1)  # messages a user may send at once...
     flood_per_minute: int = setting(20, minimum=1)  # ...and on average, before being asked to slow down
     dedupe: str = setting("sql", choices=("sql", "redis"))  # sql (DATABASE_URL, else SQLite) | redis (REDIS_URL)
@@ -123,6 +124,8 @@ class CertificateSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     level: str = setting("INFO", choices=LOG_LEVELS)
+    # Library loggers ("telegram", "aiohttp", ...) that log at `level` too; the others only log warnings.
+    libraries: tuple[str, ...] = setting((), kind="a list of logger names")
 
 
 @dataclass(frozen=True)
@@ -240,13 +243,14 @@ def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[
         return value, ""
     if typing.get_origin(kind) is tuple:  # tuple[X, ...]: a YAML list of X
         (item,) = (k for k in typing.get_args(kind) if k is not Ellipsis)
+        expected = f"must be {meta.get('kind') or 'a list'}, got {value!r}"
         if not isinstance(value, list):
-            return None, f"must be a list, got {value!r}"
+            return None, expected
         items = []
         for entry in value:
-            converted, problem = _value(item, entry, meta, base)
-            if problem:
-                return None, f"item {problem}"
+            converted, problem = _value(item, entry, {}, base)
+            if problem or (item is str and not converted):
+                return None, expected
             items.append(converted)
         return tuple(items), ""
     if kind is Path:
@@ -320,10 +324,7 @@ def _check(settings: Settings) -> list[str]:
             not 0 < rasa.timeout <= 30,
             f"'nlu.rasa.timeout' must be seconds between 0 and 30, got {rasa.timeout!r}",
         ),
-        (
-            not rasa.url.startswith(("http://", "https://")),
-            f"'nlu.rasa.url' must start with http:// or https://, got {rasa.url!r}",
-        ),
+        (bool(check_rasa_url(rasa.url)), f"'nlu.rasa.url' {check_rasa_url(rasa.url)}, got {rasa.url!r}"),
         (
             not tg.webhook_path.startswith("/"),
             f"'telegram.webhook_path' must start with '/', got {tg.webhook_path!r}",

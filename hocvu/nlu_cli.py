@@ -83,6 +83,7 @@ def free_port() -> int:
 def _eval(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     from hocvu.app import rasa_project
     from nlu.embedded import EmbeddedEngine
+    from nlu.engine import NLUUnavailable
     from nlu.evaluation import evaluate, format_report
     from nlu.rasa_engine import RasaEngine
     from nlu.rasa_server import RasaServer
@@ -101,12 +102,15 @@ def _eval(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     else:
         # The bare Rasa client, no fallback: a Rasa failure must show in the figures. A server of our own is
         # started (and stopped) unless one is already answering at nlu.rasa.url.
+        # A running server is only usable with its token.
         token = settings.secrets.get("RASA_AUTH_TOKEN")
-        engine = RasaEngine(settings.nlu.rasa.url, token=token, timeout=5.0)
+        engine = RasaEngine(settings.nlu.rasa.url, token=token, timeout=5.0) if token else None
         try:
+            if engine is None:
+                raise NLUUnavailable("no RASA_AUTH_TOKEN for a running server")
             engine.status()
-        except Exception:
-            server = RasaServer(rasa_project(settings), port=free_port(), token=secrets.token_urlsafe(16))
+        except NLUUnavailable:
+            server = RasaServer(rasa_project(settings), port=free_port(), token=secrets.token_urlsafe(32))
             server.start()
             engine = RasaEngine(server.url, token=server.token, timeout=5.0)
     try:

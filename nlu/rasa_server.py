@@ -6,6 +6,11 @@ nothing changed, and a server never loads a model trained on other data or other
 
 Rasa imports the custom components (nlu/rasa_components) from this repository: its processes get the
 repository root on PYTHONPATH and the e5 model folder in HOCVU_E5_MODEL, which nlu/config.yml reads.
+
+Rasa's processes get none of the app's secrets: their environment is the app's without the variables the
+composition root names (hocvu.config.SECRET_VARIABLES), without anything named like a secret and without
+URLs that hold a password. The server's own secret, the key its clients sign their JWTs with, reaches it
+on a pipe (nlu/rasa_launcher.py), so it is on no command line and in no environment.
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from embeddings.onnx_export import INFO_FILE, is_built
-from errors import SetupError
+from errors import ConfigError, SetupError
 from language.normalize import NORMALIZER_VERSION
 from nlu.engine import NLUUnavailable
 from nlu.rasa_components import APP_CODE
@@ -65,8 +72,30 @@ def model_name(
     return f"nlu-{digest.hexdigest()[:16]}"
 
 
-def _environment(models_dir: Path, e5_model: Path) -> dict[str, str]:
-    env = dict(os.environ)
+# Names of variables that hold secrets, whoever set them (ours, a cloud's, a CI's).
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|API_?KEY|PRIVATE_KEY|KEY|DSN)(?:_|$)", re.IGNORECASE
+)
+
+
+def _holds_password(value: str) -> bool:
+    try:
+        return "://" in value and bool(urllib.parse.urlsplit(value).password)
+    except ValueError:
+        return False
+
+
+def without_secrets(environ: Mapping[str, str], withheld: Collection[str] = ()) -> dict[str, str]:
+    """`environ` without the `withheld` variables, anything named like a secret and URLs with a password."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name not in withheld and not _SECRET_NAME.search(name) and not _holds_password(value)
+    }
+
+
+def _environment(models_dir: Path, e5_model: Path, withheld: Collection[str]) -> dict[str, str]:
+    env = without_secrets(os.environ, withheld)
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env["RASA_CACHE_DIRECTORY"] = str(models_dir / "cache")  # not .rasa/ in whatever the working directory is
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -81,8 +110,17 @@ class RasaProject:
     """Where the Rasa environment, data and models are; knows how to train."""
 
     def __init__(
-        self, venv: Path, training_data: Path, pipeline: Path, models_dir: Path, lock_file: Path, *, e5_model: Path
+        self,
+        venv: Path,
+        training_data: Path,
+        pipeline: Path,
+        models_dir: Path,
+        lock_file: Path,
+        *,
+        e5_model: Path,
+        withheld: Collection[str] = (),
     ) -> None:
+        self.withheld = frozenset(withheld)  # the app's secret variables, kept from Rasa's processes
         self.venv = venv
         self.training_data = training_data
         self.pipeline = pipeline
@@ -92,11 +130,15 @@ class RasaProject:
 
     @property
     def environment(self) -> dict[str, str]:
-        return _environment(self.models_dir, self.e5_model)
+        return _environment(self.models_dir, self.e5_model, self.withheld)
 
     @property
     def rasa(self) -> Path:
         return self.venv / "bin" / "rasa"
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
 
     @property
     def model_path(self) -> Path:
@@ -164,11 +206,17 @@ class RasaProject:
 
 
 class RasaServer:
-    """`rasa run --enable-api` on 127.0.0.1; stopped by its process id (process group) on exit."""
+    """`rasa run --enable-api` on 127.0.0.1; stopped by its process id (process group) on exit.
+
+    Clients authenticate with JWTs signed with `token` (Rasa's `--jwt-secret`, given on a pipe: see
+    nlu/rasa_launcher.py); Rasa's `--auth-token` is not used, as it is accepted only in the URL.
+    """
 
     def __init__(
         self, project: RasaProject, *, port: int, token: str, log_file: Path | None = None, host: str = "127.0.0.1"
     ) -> None:
+        if not token or "\n" in token:
+            raise ConfigError("RASA_AUTH_TOKEN must be one line of text")
         self.project = project
         self.port = port
         self.token = token
@@ -182,15 +230,17 @@ class RasaServer:
         return f"http://{self.host}:{self.port}"
 
     def command(self, model: Path) -> Sequence[str]:
+        """`rasa run` by way of the launcher, which reads the JWT secret from standard input."""
         return [
-            str(self.project.rasa),
+            str(self.project.python),
+            "-m",
+            "nlu.rasa_launcher",
             "run",
             "--enable-api",
             "-i",
             self.host,
             "-p",
             str(self.port),
-            f"--auth-token={self.token}",  # one argument even when the token starts with "-"
             "--model",
             str(model),
         ]
@@ -208,6 +258,7 @@ class RasaServer:
             self.process = subprocess.Popen(
                 self.command(model),
                 env=self.project.environment,
+                stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -215,6 +266,12 @@ class RasaServer:
         finally:
             if self.log_file:
                 log.close()  # type: ignore[union-attr]
+        assert self.process.stdin is not None
+        try:
+            with self.process.stdin as secret:
+                secret.write(self.token.encode() + b"\n")
+        except BrokenPipeError:
+            pass  # it exited before reading: wait_ready reports that
         try:
             self.wait_ready(timeout)
         except BaseException:

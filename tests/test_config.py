@@ -51,7 +51,7 @@ def leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def as_loaded(kind: Any, value: Any, base: Path) -> Any:
     """What the settings hold for `value`: paths are relative to the config file's folder, lists are tuples."""
-    if isinstance(value, list):
+    if typing.get_origin(kind) is tuple and value is not None:
         return tuple(value)
     return (base / value).resolve() if kind is Path and value is not None else value
 
@@ -129,16 +129,16 @@ def other_value(kind: Any, f: dataclasses.Field[Any]) -> Any:
         return next(c for c in choices if c != default) if choices else f"{default}x"
     if kind is Path:
         return "elsewhere/file.yml"
+    if typing.get_origin(kind) is tuple:  # logger names, or the volunteers' Telegram user ids
+        return ["telegram", "aiohttp"] if typing.get_args(kind)[0] is str else [123456789, 987654321]
     if kind is float:
         return default * 1.01
-    if isinstance(default, tuple):
-        return [123456789, 987654321]  # the volunteers' Telegram user ids
     return default + 1 if isinstance(default, int) else -100123  # the volunteer chat id, None by default
 
 
 @pytest.mark.parametrize(("key", "f", "kind"), [pytest.param(*s, id=s[0]) for s in settings_fields()])
 def test_every_setting_is_read_from_its_key(tmp_path: Path, key: str, f: dataclasses.Field[Any], kind: Any) -> None:
-    value = other_value(kind, f)
+    value = "https://rasa.example.org" if key == "nlu.rasa.url" else other_value(kind, f)  # a URL must stay one
     *sections, name = key.split(".")
     data: dict[str, Any] = {name: value}
     for section in reversed(sections):
@@ -169,6 +169,8 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
         ("retrieval:\n  answer_threshold: 0.5\n  suggest_threshold: 0.9\n", "must not exceed"),
         ("default_language: fr\n", "'default_language' is 'fr'; expected one of vi, en"),
         ("logging:\n  level: LOUD\n", "logging: 'level' is 'LOUD'; expected one of DEBUG, INFO, WARNING, ERROR"),
+        ("logging:\n  libraries: telegram\n", "logging: 'libraries' must be a list of logger names, got 'telegram'"),
+        ("logging:\n  libraries: [telegram, 3]\n", "logging: 'libraries' must be a list of logger names"),
         ("telegram:\n  port: 70000\n", "telegram: 'port' must be a whole number between 1 and 65535"),
         ("telegram:\n  volunteer_chat_id: abc\n", "telegram: 'volunteer_chat_id' must be a chat id (a whole number)"),
         ("telegram:\n  webhook_path: hook\n", "'telegram.webhook_path' must start with '/'"),

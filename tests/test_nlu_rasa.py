@@ -7,8 +7,10 @@ Stand-ins for a broken Rasa are real HTTP servers on 127.0.0.1.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -28,14 +30,16 @@ from nlu.embedded import EmbeddedEngine
 from nlu.engine import NLUUnavailable
 from nlu.evaluation import NLUReport, effective_intent, evaluate
 from nlu.fallback import FallbackEngine
-from nlu.rasa_engine import RasaEngine, parse_rasa_response
+from nlu.rasa_engine import RasaEngine, jwt_token, parse_rasa_response
 from nlu.rasa_server import RasaProject, RasaServer
 from nlu.training_data import load_training_data
 from tests.support.fakes import FakeEmbedder
+from tests.support.nlu_engines import APP_SECRETS
 from tests.support.nlu_files import ANSWERED, HELD_OUT_FILES, TRAIN, citizen_questions
 from tests.support.services import missing
 
 REPO = Path(__file__).resolve().parent.parent
+TOKEN = "stand-in-token"
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -99,7 +103,7 @@ GOOD = json.dumps(
 
 def test_parses_a_rasa_reply(stand_in: Callable[[Handler], str]) -> None:
     url = stand_in(_reply(200, GOOD))
-    result = RasaEngine(url, token="t", timeout=1).parse(q("nói tiếng anh đi"))
+    result = RasaEngine(url, token=TOKEN, timeout=1).parse(q("nói tiếng anh đi"))
     assert (result.intent, result.confidence, result.entity("language"), result.engine) == (
         "change_language",
         0.97,
@@ -145,7 +149,7 @@ def test_fallback_answers_when_rasa_fails(
     respond: Handler,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    engine = FallbackEngine(RasaEngine(stand_in(respond), timeout=1), embedded, retry_after=0)
+    engine = FallbackEngine(RasaEngine(stand_in(respond), token=TOKEN, timeout=1), embedded, retry_after=0)
     with caplog.at_level(logging.WARNING, logger="nlu.fallback"):
         result = engine.parse(q("tiep di"))
     assert result.engine == "embedded" and result.intent == "next_step"
@@ -154,7 +158,7 @@ def test_fallback_answers_when_rasa_fails(
 
 
 def test_fallback_when_rasa_is_down(embedded: EmbeddedEngine) -> None:
-    down = RasaEngine(f"http://127.0.0.1:{free_port()}", timeout=0.5)
+    down = RasaEngine(f"http://127.0.0.1:{free_port()}", token=TOKEN, timeout=0.5)
     engine = FallbackEngine(down, embedded, retry_after=0)
     assert engine.parse(q("cảm ơn bạn nhiều")).intent == "thanks"
     assert engine.fallbacks == 1
@@ -170,7 +174,7 @@ def test_slow_rasa_costs_one_timeout_then_is_left_alone(
         time.sleep(1.0)
         _reply(200, GOOD)(handler)
 
-    engine = FallbackEngine(RasaEngine(stand_in(slow), timeout=0.2), embedded, retry_after=60)
+    engine = FallbackEngine(RasaEngine(stand_in(slow), token=TOKEN, timeout=0.2), embedded, retry_after=60)
     started = time.monotonic()
     first = engine.parse(q("tiep di"))
     second = engine.parse(q("nhac lai"))
@@ -187,7 +191,9 @@ def test_rasa_recovers_after_the_pause(stand_in: Callable[[Handler], str], embed
     def flaky(handler: BaseHTTPRequestHandler) -> None:
         _reply(200, GOOD)(handler) if healthy[0] else _reply(503, b"{}")(handler)
 
-    engine = FallbackEngine(RasaEngine(stand_in(flaky), timeout=1), embedded, retry_after=10, clock=lambda: now[0])
+    engine = FallbackEngine(
+        RasaEngine(stand_in(flaky), token=TOKEN, timeout=1), embedded, retry_after=10, clock=lambda: now[0]
+    )
     assert engine.parse(q("noi tieng anh di")).engine == "embedded"
     healthy[0] = True
     now[0] = 5.0
@@ -361,3 +367,56 @@ def test_real_rasa_rejects_a_wrong_token(rasa_server: RasaServer, embedded: Embe
         wrong.parse(q("tiếp đi"))
     engine = FallbackEngine(wrong, embedded, retry_after=10)
     assert engine.parse(q("tiếp đi")).engine == "embedded"
+
+
+# -- the link (what the client does: tests/test_rasa_link.py) ----------------------------------------------
+
+
+def _group(leader: int) -> list[int]:
+    """The server's processes: its process group (it leads a session of its own)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that just ended
+        if int(fields[2]) == leader:  # the field after state: process group id
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_real_rasa_gets_no_secret_of_the_app_and_its_token_is_on_no_command_line(rasa_server: RasaServer) -> None:
+    assert rasa_server.process is not None
+    processes = _group(rasa_server.process.pid)
+    assert rasa_server.process.pid in processes
+    for pid in processes:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        environ = dict(
+            entry.split("=", 1)
+            for entry in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+            if "=" in entry
+        )
+        assert rasa_server.token not in cmdline and "token" not in cmdline and "secret" not in cmdline, pid
+        assert not set(environ) & set(APP_SECRETS), pid
+        leaked = [v for v in (*APP_SECRETS.values(), rasa_server.token) if any(v in e for e in environ.values())]
+        assert leaked == [], pid
+    assert os.environ.get("RASA_AUTH_TOKEN") != APP_SECRETS["RASA_AUTH_TOKEN"]  # the tests' own left as it was
+
+
+@pytest.mark.slow
+def test_real_rasa_takes_the_token_only_as_a_signed_jwt_in_a_header(rasa_server: RasaServer) -> None:
+    def status(path: str, headers: dict[str, str]) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", rasa_server.port, timeout=5)
+        try:
+            connection.request("GET", path, headers=headers)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    token = rasa_server.token
+    assert status("/status", {"Authorization": f"Bearer {jwt_token(token)}"}) == 200
+    assert status(f"/status?token={token}", {}) == 401  # in the URL: refused
+    assert status("/status", {"Authorization": f"Bearer {jwt_token('not-the-token')}"}) == 401
+    assert status("/status", {"Authorization": f"Bearer {jwt_token(token, now=time.time() - 3600)}"}) == 401
+    assert status("/status", {}) == 401

@@ -85,7 +85,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     # as long as the socket is held. retry_after=0 makes every message try it first.
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        down = RasaEngine(f"http://127.0.0.1:{closed.getsockname()[1]}", timeout=0.5)
+        down = RasaEngine(f"http://127.0.0.1:{closed.getsockname()[1]}", token="t", timeout=0.5)
         yield Engine(FallbackEngine(down, embedded, retry_after=0), embedder)
 
 

@@ -3,7 +3,7 @@
 It records every request, answers like Telegram (message objects, `ok`/`error_code`/`description`),
 validates what Telegram validates and we could get wrong (HTML entities, 4096-character texts, 64-byte
 callback data), serves getUpdates long polling from a queue of updates, and can inject faults: 429
-with `retry_after`, 500, 403 (blocked) and slow answers (timeouts).
+with `retry_after`, 500, 403 (blocked), slow answers (timeouts) and redirects.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     chat_id: int | None = None  # only requests for this chat
+    location: str | None = None  # a redirect's target
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
 
 
 @dataclass
@@ -175,6 +181,11 @@ class FakeTelegram:
             self._state.faults.setdefault(method, []).extend(
                 Fault(200, delay=seconds, chat_id=chat_id) for _ in range(times)
             )
+
+    def redirect_next(self, method: str, location: str, *, status: int = 302, times: int = 1) -> None:
+        """Answer with a redirect to `location` (the Bot API never does; a proxy or a hijacked host might)."""
+        with self._lock:
+            self._state.faults.setdefault(method, []).extend(Fault(status, location=location) for _ in range(times))
 
     def block(self, chat_id: int) -> None:
         with self._lock:
@@ -339,6 +350,8 @@ class FakeTelegram:
             time.sleep(fault.delay)
             if client_gone():  # the client timed out: it never learns of this request's outcome
                 return ABANDONED, {"ok": False, "error_code": ABANDONED, "description": "client closed request"}
+        elif fault is not None and fault.location is not None:
+            return fault.status, Redirect(fault.location)
         elif fault is not None and fault.status == 429:
             return 429, {
                 "ok": False,
@@ -426,6 +439,12 @@ class FakeTelegram:
                     return True
 
             def _reply(self, status: int, payload: Any) -> None:
+                if isinstance(payload, Redirect):
+                    self.send_response(status)
+                    self.send_header("Location", payload.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -7,9 +7,11 @@ needs the Rasa environment (`make rasa`); without it the tests that use it are s
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -23,6 +25,16 @@ from tests.support.nlu_files import TRAIN
 from tests.support.services import missing
 
 REPO = Path(__file__).resolve().parents[2]
+# The app's secrets, as a server's environment holds them. The Rasa server is started with these in the
+# environment; tests/test_nlu_rasa.py checks that none of them reaches its processes.
+APP_SECRETS = {
+    "TELEGRAM_BOT_TOKEN": "123456:app-bot-token-decoy",
+    "TELEGRAM_WEBHOOK_SECRET": "app-webhook-secret-decoy",
+    "HOCVU_SECRET_KEY": "app-signing-key-decoy",
+    "RASA_AUTH_TOKEN": "app-rasa-token-decoy",
+    "DATABASE_URL": "postgresql+psycopg://hocvu:app-db-pass-decoy@db.internal/hocvu",
+    "REDIS_URL": "redis://:app-redis-pass-decoy@cache.internal:6379/0",
+}
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +68,8 @@ def rasa_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         log_file=tmp_path_factory.mktemp("rasa") / "rasa.log",
     )
     try:
-        server.start()
+        with mock.patch.dict(os.environ, APP_SECRETS):
+            server.start()
         yield server
     finally:
         server.stop()  # by process id, pass or fail
