@@ -134,7 +134,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     from storage.database import Database
-    from storage.stores import purge_logs
+    from storage.stores import purge_logs, purge_secrets
 
     db = Database(settings.database_url)
     try:
@@ -144,6 +144,13 @@ def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
         else:
             days = args.days or settings.privacy.log_retention_days
             stdout.write(f"deleted {purge_logs(db, days)} conversation log rows older than {days} days\n")
+            if args.secrets:
+                purged = purge_secrets(db)
+                stdout.write(
+                    f"redacted secrets the current guard finds in {purged.total} rows: {purged.log_rows} conversation"
+                    f" log rows, {purged.states} conversation states, {purged.users} user names,"
+                    f" {purged.certificates} certificate names\n"
+                )
     finally:
         db.dispose()
     return 0
@@ -255,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
     purge = db.add_parser("purge", help="delete conversation log rows older than privacy.log_retention_days")
     purge.add_argument("--days", type=int, help="override the retention period")
+    purge.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also re-scan stored user text (log, recent questions, names) with the current guard and redact"
+        " what an older one let through",
+    )
 
     cert = sub.add_parser("cert", help="certificates").add_subparsers(dest="cert_command", required=True)
     verify = cert.add_parser("verify", help="check a certificate code (offline, with the signing key)")
