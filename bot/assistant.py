@@ -8,6 +8,7 @@ handler takes a command, a button or an intent is listed in bot/routes.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -62,6 +63,8 @@ class Assistant:
 
     def handle(self, message: UserMessage) -> Response:
         started = time.perf_counter()
+        if message.display_name:  # a profile name is user text too: it reaches the volunteers and the database
+            message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
         turn = Turn(message, state, self._lang(state, message))
         try:
