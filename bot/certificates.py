@@ -26,9 +26,7 @@ from knowledge_base.topics import TOPIC_IDS, topic_name
 # Fixed forever: codes already issued encode the topic's position here.
 EPOCH = date(2025, 1, 1)
 _CONTEXT = b"hocvu-certificate-v1:"
-# The guard (bot/guard.py) leaves codes alone: they are meant to be shown and checked, and their digits
-# would otherwise look like an OTP.
-CODE_PATTERN = re.compile(r"\bHV[\s\-]*([A-Z2-7018]{8})[\s\-]*([A-Z2-7018]{8})\b", re.IGNORECASE)
+_CODE = re.compile(r"\bHV[\s\-]*([A-Z2-7018]{8})[\s\-]*([A-Z2-7018]{8})\b", re.IGNORECASE)
 _LOOKALIKE = str.maketrans({"0": "O", "1": "I", "8": "B"})
 
 
@@ -59,7 +57,7 @@ def make_code(facts: CertificateFacts, secret: bytes) -> str:
 
 def find_code(text: str) -> str | None:
     """The certificate code in a message, in canonical form (upper case, look-alikes fixed)."""
-    match = CODE_PATTERN.search(text)
+    match = _CODE.search(text)
     if match is None:
         return None
     payload, mac = (part.upper().translate(_LOOKALIKE) for part in match.groups())

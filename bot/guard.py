@@ -25,7 +25,6 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from bot.certificates import CODE_PATTERN
 from language.normalize import fold, to_nfc
 
 CITIZEN_ID = "citizen_id"
@@ -33,6 +32,11 @@ OTP = "otp"
 PASSWORD = "password"
 CARD = "card_number"
 ACCOUNT = "account_number"
+
+# A certificate code (bot/certificates.py, "HV-ABCD2345-EFGH6723"): meant to be shown and checked, and its
+# digits would otherwise look like an OTP. The same shape as certificates' own pattern; tests/test_guard.py
+# checks it against codes the certificates module signs.
+CERTIFICATE_CODE = re.compile(r"\bHV[\s\-]*[A-Z2-7018]{8}[\s\-]*[A-Z2-7018]{8}\b", re.IGNORECASE)
 
 REDACTED = {
     CITIZEN_ID: "[số định danh đã ẩn]",
@@ -247,7 +251,7 @@ class _Protected:
     """Spans the guard leaves alone (certificate codes, which are meant to be shared), found in O(log n)."""
 
     def __init__(self, text: str) -> None:
-        self.spans = [m.span() for m in CODE_PATTERN.finditer(text)]
+        self.spans = [m.span() for m in CERTIFICATE_CODE.finditer(text)]
         self.starts = [s for s, _ in self.spans]
 
     def __bool__(self) -> bool:

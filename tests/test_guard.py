@@ -1,6 +1,9 @@
 import time
+from datetime import date
 
+from bot.certificates import CertificateFacts, find_code, make_code
 from bot.guard import ACCOUNT, CARD, CITIZEN_ID, OTP, PASSWORD, scan
+from knowledge_base.topics import TOPIC_IDS
 
 
 def test_citizen_id_number_is_redacted() -> None:
@@ -203,6 +206,18 @@ def test_dates_times_and_certificate_codes_are_kept() -> None:
     ):
         assert scan(text).findings == (), text
         assert scan(text).text == text
+
+
+def test_certificate_codes_pass_the_guard_whatever_their_digits() -> None:
+    # The guard keeps its own copy of the code's shape (bot/certificates.py is another team's): real codes,
+    # many of them with runs of digits that would look like an OTP, checked as users type them.
+    for serial in range(0, 2**16, 97):
+        facts = CertificateFacts(TOPIC_IDS[serial % len(TOPIC_IDS)], serial % 101, date(2026, 1, 1), serial)
+        code = make_code(facts, b"test-secret")
+        for typed in (code, code.lower(), code.replace("-", " "), code.replace("-", "")):
+            text = f"kiểm tra chứng chỉ mã {typed} giúp tôi"
+            assert scan(text).text == text, text
+            assert find_code(scan(text).text) == code
 
 
 def test_a_secret_at_the_cut_is_never_split() -> None:
