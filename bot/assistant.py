@@ -8,6 +8,7 @@ handler takes a command, a button or an intent is listed in bot/routes.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -62,6 +63,8 @@ class Assistant:
 
     def handle(self, message: UserMessage) -> Response:
         started = time.perf_counter()
+        if message.display_name:  # a profile name is user text too: it reaches the volunteers and the database
+            message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
         turn = Turn(message, state, self._lang(state, message))
         try:
@@ -111,7 +114,8 @@ class Assistant:
         """guard → command or button → open flow → NLU intent → retrieval; bot/routes.py names each handler."""
         message = turn.message
         if message.action is not None:
-            turn.redacted = f"<button {message.action[:64]}>"
+            # Payloads come from the client and can be crafted: the journal gets them through the guard too.
+            turn.redacted = f"<button {scan(message.action, limit=actions.MAX_BYTES).text}>"
             try:
                 turn.action = actions.decode(message.action)
             except actions.StaleAction:
@@ -154,16 +158,18 @@ class Assistant:
 
     def _guard(self, turn: Turn) -> None:
         """Secrets out first, so nothing downstream (NLU, retrieval, state, journal, logs) ever sees one."""
-        guarded = scan(turn.message.text)
+        # The guard cuts long messages itself, so a megabyte costs no more than the part that is read, and
+        # never cuts through a secret.
+        guarded = scan(turn.message.text, limit=MAX_QUESTION_CHARS)
         turn.redacted = guarded.text
-        turn.text = guarded.text[:MAX_QUESTION_CHARS]
+        turn.text = guarded.text
         turn.normalized = normalize(without_redactions(turn.text), turn.lang)
         if not turn.normalized.is_empty:
             turn.lang = turn.normalized.lang
         if guarded.found:
             turn.warnings.append("sensitive_data")
             turn.prefix.append(Reply(text=t("sensitive", turn.lang, what=secret_names(guarded.findings, turn.lang))))
-        if len(guarded.text) > MAX_QUESTION_CHARS:
+        if guarded.cut:
             turn.prefix.append(Reply(text=t("too_long", turn.lang)))
 
     # -- volunteers --------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     from storage.database import Database
-    from storage.stores import purge_logs
+    from storage.stores import purge_logs, purge_secrets
 
     db = Database(settings.database_url)
     try:
@@ -152,6 +152,13 @@ def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
                 f"deleted {purged.log_rows} conversation log rows older than {days} days; "
                 f"dropped the saved recent questions of {purged.states_trimmed} users not seen since\n"
             )
+            if args.secrets:
+                redacted = purge_secrets(db)
+                stdout.write(
+                    f"redacted secrets the current guard finds in {redacted.total} rows: {redacted.log_rows}"
+                    f" conversation log rows, {redacted.states} conversation states, {redacted.users} user names,"
+                    f" {redacted.certificates} certificate names\n"
+                )
     finally:
         db.dispose()
     return 0
@@ -318,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
     purge = db.add_parser("purge", help="delete conversation log rows older than privacy.log_retention_days")
     purge.add_argument("--days", type=int, help="override the retention period")
+    purge.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also re-scan stored user text (log, recent questions, names) with the current guard and redact"
+        " what an older one let through",
+    )
 
     cert = sub.add_parser("cert", help="certificates").add_subparsers(dest="cert_command", required=True)
     verify = cert.add_parser(

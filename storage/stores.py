@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import review
+from bot.guard import scan
 from bot.journal import LoggedTurn
 from bot.learning import (
     REVOKED_DELETED,
@@ -228,6 +230,116 @@ def purge_logs(db: Database, older_than_days: int, now: datetime | None = None) 
                 row.data = {**row.data, "recent_questions": []}  # a new dict: JSON columns track assignment
                 trimmed += 1
         return Purged(log_rows, trimmed)
+
+
+@dataclass(frozen=True)
+class SecretsPurged:
+    """How many stored rows a re-scan with the current guard changed, per place user text is kept."""
+
+    log_rows: int = 0
+    states: int = 0
+    users: int = 0
+    certificates: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.log_rows + self.states + self.users + self.certificates
+
+
+def redact_stored(text: str) -> str:
+    """`text` as the current guard leaves it, read again until nothing changes.
+
+    Stored text holds the placeholders of an older reading; redacting one secret can end the sentence
+    another sat in, so one reading is not always enough. Each reading that changes anything replaces
+    characters outside placeholders, so this ends, and a second purge finds nothing left to do.
+    """
+    while (redacted := scan(text).text) != text:
+        text = redacted
+    return text
+
+
+def _redacted_questions(data: dict[str, Any]) -> dict[str, Any] | None:
+    questions = data.get("recent_questions")
+    if not isinstance(questions, list):
+        return None
+    redacted = [redact_stored(q) if isinstance(q, str) else q for q in questions]
+    return {**data, "recent_questions": redacted} if redacted != questions else None
+
+
+def purge_secrets(db: Database, batch: int = 500) -> SecretsPurged:
+    """Re-scan the user text already stored with the current guard; redact what an older one let through.
+
+    The conversation log, the recent questions in conversation state, users' display names and the names
+    on certificates. Rows are read in batches by id and written back with a compare-and-set on what was
+    read, so a server writing at the same time loses nothing: a state it changed meanwhile is read again.
+    Running it twice changes nothing the second time.
+    """
+    log_rows = _purge_column(db, ConversationLog.id, ConversationLog.redacted_text, batch)
+    users = _purge_column(db, User.id, User.display_name, batch)
+    certificates = _purge_column(db, CertificateRow.id, CertificateRow.holder, batch)
+    states = 0
+    last = -1
+    while True:
+        with db.read() as connection:
+            ids = connection.scalars(
+                select(_STATES.c.user_id).where(_STATES.c.user_id > last).order_by(_STATES.c.user_id).limit(batch)
+            ).all()
+        if not ids:
+            break
+        last = ids[-1]
+        for uid in ids:
+            states += _purge_state(db, uid)
+    return SecretsPurged(log_rows, states, users, certificates)
+
+
+def _purge_column(db: Database, key: Any, column: Any, batch: int) -> int:
+    changed = 0
+    last = -1
+    while True:
+        with db.read() as connection:
+            rows = connection.execute(
+                select(key, column).where(key > last, column.is_not(None)).order_by(key).limit(batch)
+            ).all()
+        if not rows:
+            return changed
+        last = rows[-1][0]
+        # Scanned outside any write transaction: on SQLite a server writing meanwhile waits for none of it.
+        changes = [(row_id, text, redact_stored(text)) for row_id, text in rows]
+        changes = [change for change in changes if change[2] != change[1]]
+        if not changes:
+            continue
+        with db.write() as connection:
+            for row_id, text, redacted in changes:
+                # Compare-and-set on what was read: a row someone changed meanwhile is left to the next run.
+                result = connection.execute(
+                    update(column.class_).where(key == row_id, column == text).values({column: redacted})
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+
+
+def _purge_state(db: Database, uid: int, attempts: int = 5) -> int:
+    for _ in range(attempts):
+        with db.read() as connection:
+            row = connection.execute(
+                select(_STATES.c.data, _STATES.c.updated_at).where(_STATES.c.user_id == uid)
+            ).first()
+        if row is None or not isinstance(row.data, dict):
+            return 0
+        data = _redacted_questions(row.data)
+        if data is None:
+            return 0
+        with db.write() as connection:
+            # Compare-and-set on the time of the last save: a conversation that moved on meanwhile kept the
+            # old questions in its new state, so it is read again.
+            result = connection.execute(
+                update(_STATES)
+                .where(_STATES.c.user_id == uid, _STATES.c.updated_at == row.updated_at)
+                .values(data=data)
+            )
+        if getattr(result, "rowcount", 0) == 1:
+            return 1
+    log.warning("a conversation state kept changing while its secrets were purged; run the purge again")
+    return 0
 
 
 def _session(row: QuizSessionRow | Row[Any]) -> QuizSession:

@@ -146,6 +146,32 @@ def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> No
     assert turns and all("Hoa@1990" not in t.redacted_text and "079123456789" not in t.redacted_text for t in turns)
 
 
+def test_a_crafted_button_payload_is_journaled_through_the_guard(real_app: App) -> None:
+    # Payloads come from the client: a callback carrying an ID number was stored verbatim.
+    turns: list[LoggedTurn] = []
+
+    class Capture:
+        def record(self, turn: LoggedTurn) -> None:
+            turns.append(turn)
+
+    assistant = Assistant(
+        real_app.kb,
+        real_app.retriever,
+        real_app.embedder,
+        real_app.nlu,
+        MemoryStateStore(),
+        default_lang=real_app.settings.default_language,
+        intent_threshold=real_app.settings.nlu.intent_threshold,
+        journal=Capture(),
+    )
+    for payload in ("1:a:079123456789", "1:qa:0791-2345-6789", "1:st:4111111111111111:2"):
+        response = assistant.handle(UserMessage("test", "u1", action=payload, kind="action"))
+        assert response.replies, payload
+    assert len(turns) == 3
+    for turn in turns:
+        assert not any(ch.isdigit() for ch in turn.redacted_text.removeprefix("<button 1:")), turn.redacted_text
+
+
 @pytest.mark.parametrize(
     "text",
     [

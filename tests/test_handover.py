@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bot import handover
 from bot.messages import Response, UserMessage
 from hocvu.app import App
 from hocvu.config import Settings
 from nlu.engine import IntentResult
+from storage.models import User
 from tests.support.fake_app import build_fake_app
 
 
@@ -32,6 +34,19 @@ def test_volunteer_request_carries_a_redacted_context_card(app: App) -> None:
     assert "001203004567" not in event.note
     buttons = [b.action for r in response.replies for row in r.buttons for b in row]
     assert handover.END_PAYLOAD in buttons
+
+
+def test_a_display_name_with_a_secret_reaches_neither_the_volunteers_nor_the_database(app: App) -> None:
+    notes = []
+    for text in ("quên mật khẩu VNeID", "/quiz vneid", "/volunteer", "mk là Abc@123"):  # a quiz stores the name
+        response = app.assistant.handle(UserMessage("telegram", "u6", text=text, display_name="Lan 079123456789"))
+        notes += [response.handover.note] if response.handover is not None else []
+    assert len(notes) == 2  # the card and the relayed message
+    assert all("Lan" in note and "079123456789" not in note for note in notes), notes
+    assert app.database is not None
+    with app.database.session() as session:
+        names = session.scalars(select(User.display_name).where(User.external_id == "u6")).all()
+    assert names == ["Lan [số định danh đã ẩn]"]
 
 
 def test_messages_during_handover_go_to_volunteers_not_the_bot(app: App) -> None:

@@ -24,8 +24,16 @@ from bot.learning import REVOKED_REPLACED, CertificateLookup, CertificateRecord,
 from bot.state import ConversationState
 from hocvu.cli import main
 from storage.database import SCHEMA_REVISION, Database, alembic_config
-from storage.models import Base, ConversationLog, ConversationStateRow, QuizAnswerRow, QuizSessionRow, User
-from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs
+from storage.models import (
+    Base,
+    CertificateRow,
+    ConversationLog,
+    ConversationStateRow,
+    QuizAnswerRow,
+    QuizSessionRow,
+    User,
+)
+from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs, purge_secrets
 from tests.support.learning_support import database_url
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -185,6 +193,84 @@ def test_hocvu_db_purge_applies_the_retention_period(
     assert main(["db", "purge", "--days", "30"]) == 0
     assert "deleted 1 conversation log rows older than 30 days" in capsys.readouterr().out
     assert _count(db, ConversationLog) == 0
+
+
+# What the guard before issue 19 let through, as it stored it: its redactions next to the secrets it missed.
+OLD_GUARD_LOG = [
+    "mk ngân hàng của tôi là abc123",
+    "pass fb của em là Hoa1990, cccd [số định danh đã ẩn]",
+    "CCCD012345678901",
+    "OTP123456 sao không nhận được",
+    "mã otp là một hai ba bốn năm sáu",
+    "cvv 123",
+    "thẻ 4111_1111_1111_1111 bị trừ tiền",
+    "<button 1:a:079123456789>",
+]
+OLD_GUARD_QUESTIONS = ("mật khẩu Hunter2 đúng không", "số 012345678901nhé", "cccd 0123/4567/8901")
+SECRETS = ("abc123", "Hoa1990", "012345678901", "123456", "bốn năm sáu", "123", "4111", "079123456789",
+           "Hunter2", "4567")  # fmt: skip
+CLEAN = ["quên mật khẩu vneid thì làm sao", "cccd [số định danh đã ẩn] cách đăng ký", "<button 1:st:vneid-install:2>"]
+
+
+def _stored_text(db: Database) -> str:
+    with db.session() as session:
+        rows = [*session.scalars(select(ConversationLog.redacted_text)), *session.scalars(select(User.display_name))]
+        rows += [str(data) for data in session.scalars(select(ConversationStateRow.data))]
+        rows += list(session.scalars(select(CertificateRow.holder)))
+    return "\n".join(str(row) for row in rows)
+
+
+def test_purging_secrets_redacts_what_an_older_guard_stored_and_nothing_else(db: Database) -> None:
+    journal, states = SqlJournal(db), SqlStateStore(db)
+    for text in [*OLD_GUARD_LOG, *CLEAN]:
+        journal.record(LoggedTurn("telegram", "alice", text, "vi", None, None, False, 0.0, 1.0))
+    states.save("telegram", "alice", ConversationState(lang="vi", last_article="vneid-install",
+                                                       recent_questions=(*OLD_GUARD_QUESTIONS, CLEAN[0])))  # fmt: skip
+    states.save("telegram", "bob", ConversationState(lang="en", recent_questions=(CLEAN[0],)))
+    store = SqlLearningStore(db)
+    lan = UserRef("telegram", "lan", "Lan CCCD 079123456789")  # a display name is user text too
+    store.start_session(lan, "topic", "vneid", "", ("q1",), "vi", NOW)
+    store.add_certificate(lan, CertificateRecord("HV-ABCDEFGH-IJKLMNOP", "vneid", 90, "Lan 079123456789", NOW))
+    assert all(secret in _stored_text(db) for secret in SECRETS)
+
+    purged = purge_secrets(db, batch=3)  # batches smaller than the table: every batch is read
+
+    assert (purged.log_rows, purged.states, purged.users, purged.certificates) == (len(OLD_GUARD_LOG), 1, 1, 1)
+    stored = _stored_text(db)
+    assert not [secret for secret in SECRETS if secret in stored], stored
+    with db.session() as session:
+        log = list(session.scalars(select(ConversationLog.redacted_text).order_by(ConversationLog.id)))
+    assert log[0] == "mk ngân hàng của tôi là [mật khẩu đã ẩn]"
+    assert log[-3:] == CLEAN  # text the guard finds nothing in is left as it was
+    assert log[7] == "<button 1:a:[số định danh đã ẩn]>"
+    alice = states.load("telegram", "alice")
+    assert (alice.lang, alice.last_article, alice.recent_questions[-1]) == ("vi", "vneid-install", CLEAN[0])
+    assert alice.recent_questions[0] == "mật khẩu [mật khẩu đã ẩn] đúng không"
+    assert states.load("telegram", "bob").recent_questions == (CLEAN[0],)
+    assert store.certificates(lan)[0].holder == "Lan [số định danh đã ẩn]"
+
+    assert purge_secrets(db).total == 0  # idempotent
+    assert _stored_text(db) == stored
+
+
+def test_hocvu_db_purge_secrets_says_how_many_rows_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'purge.db'}"
+    db = Database(url)
+    db.upgrade()
+    for text in OLD_GUARD_LOG[:3]:
+        SqlJournal(db).record(LoggedTurn("test", "alice", text, "vi", None, None, False, 0.0, 1.0))
+    SqlStateStore(db).save("test", "alice", ConversationState(recent_questions=OLD_GUARD_QUESTIONS))
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "purge", "--secrets"]) == 0
+    out = capsys.readouterr().out
+    assert "deleted 0 conversation log rows older than 90 days" in out
+    assert "in 4 rows: 3 conversation log rows, 1 conversation states, 0 user names" in out
+    assert main(["db", "purge", "--secrets"]) == 0
+    assert "in 0 rows" in capsys.readouterr().out
+    assert "Hoa1990" not in _stored_text(db) and "Hunter2" not in _stored_text(db)
+    db.dispose()
 
 
 def test_reading_state_does_not_wait_for_a_writer(db: Database) -> None:
