@@ -25,6 +25,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from bot.certificates import CODE as CERTIFICATE_CODE  # meant to be shown and checked: its digits are no OTP
 from language.normalize import fold, to_nfc
 
 CITIZEN_ID = "citizen_id"
@@ -33,10 +34,6 @@ PASSWORD = "password"
 CARD = "card_number"
 ACCOUNT = "account_number"
 
-# A certificate code (bot/certificates.py, "HV-ABCD2345-EFGH6723"): meant to be shown and checked, and its
-# digits would otherwise look like an OTP. The same shape as certificates' own pattern; tests/test_guard.py
-# checks it against codes the certificates module signs.
-CERTIFICATE_CODE = re.compile(r"\bHV[\s\-]*[A-Z2-7018]{8}[\s\-]*[A-Z2-7018]{8}\b", re.IGNORECASE)
 
 REDACTED = {
     CITIZEN_ID: "[số định danh đã ẩn]",

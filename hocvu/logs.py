@@ -75,10 +75,11 @@ def secret_values(secrets: Mapping[str, str], extra_urls: Iterable[str] = ()) ->
                 found[value.split(":", 1)[1]] = name  # the secret half, wherever it appears on its own
     for name in SECRET_URLS:
         for password in _url_password(secrets.get(name, "")):
-            found[password] = f"{name} password"
+            # No label word such as "password" in the mark: the guard, run after it, would take what follows for one.
+            found[password] = f"{name} credential"
     for url in extra_urls:
         for password in _url_password(url):
-            found[password] = "database password"
+            found[password] = "database credential"
     return {value: name for value, name in found.items() if len(value) >= MIN_SECRET_LENGTH}
 
 

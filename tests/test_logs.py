@@ -173,9 +173,9 @@ def _logged(setup_secrets: dict[str, str], *args: Any, exc: BaseException | None
         (f"{{'secret_token': '{WEBHOOK_SECRET}'}}", "TELEGRAM_WEBHOOK_SECRET"),
         ("key=signing-key-9b8c7d6e5f", "HOCVU_SECRET_KEY"),
         ("GET /status?token=rasa-token-0a1b2c3d4e", "RASA_AUTH_TOKEN"),
-        ("connecting to postgresql://hocvu:db%2Fpass%40word@db.internal/hocvu", "DATABASE_URL password"),
-        ("password was db/pass@word", "DATABASE_URL password"),
-        ("redis://:redis-pass-77aa@cache.internal:6379/0 refused", "REDIS_URL password"),
+        ("connecting to postgresql://hocvu:db%2Fpass%40word@db.internal/hocvu", "DATABASE_URL credential"),
+        ("login failed with db/pass@word", "DATABASE_URL credential"),
+        ("redis://:redis-pass-77aa@cache.internal:6379/0 refused", "REDIS_URL credential"),
     ],
 )
 def test_every_configured_secret_is_masked_in_every_spelling(message: str, hidden: str) -> None:
