@@ -31,6 +31,7 @@ APP_SECRETS = {
     "TELEGRAM_BOT_TOKEN": "123456:app-bot-token-decoy",
     "TELEGRAM_WEBHOOK_SECRET": "app-webhook-secret-decoy",
     "HOCVU_SECRET_KEY": "app-signing-key-decoy",
+    "HOCVU_OLD_SECRET_KEYS": "app-old-signing-key-decoy",
     "RASA_AUTH_TOKEN": "app-rasa-token-decoy",
     "DATABASE_URL": "postgresql+psycopg://hocvu:app-db-pass-decoy@db.internal/hocvu",
     "REDIS_URL": "redis://:app-redis-pass-decoy@cache.internal:6379/0",
