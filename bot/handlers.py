@@ -114,14 +114,20 @@ def answer(core: Assistant, turn: Turn) -> Response:
             fallback=True,
             ranking=ranking,
         )
-    article = core.kb.get(best.article_id, turn.lang)
+    return _show_article(core, turn, core.kb.get(best.article_id, turn.lang), result.confidence, ranking)
+
+
+def _show_article(
+    core: Assistant, turn: Turn, article: Article, score: float, ranking: tuple[str, ...] = ()
+) -> Response:
+    """The whole answer; a walk-through started before ends here (the user moved on)."""
     turn.update(last_article=article.id, step_article=None, step_index=0)
     return turn.reply(
         [answers.full_answer(core.kb, article, turn.lang)],
         intent="ask_question",
         topic=article.topic,
         article_id=article.id,
-        score=result.confidence,
+        score=score,
         ranking=ranking,
     )
 
@@ -158,14 +164,7 @@ def article_button(core: Assistant, turn: Turn) -> Response:
     article = _button_article(core, turn)
     if article is None:
         return stale_button(core, turn)
-    turn.update(last_article=article.id, step_article=None, step_index=0)
-    return turn.reply(
-        [answers.full_answer(core.kb, article, turn.lang)],
-        intent="ask_question",
-        topic=article.topic,
-        article_id=article.id,
-        score=1.0,
-    )
+    return _show_article(core, turn, article, 1.0)
 
 
 def step_button(core: Assistant, turn: Turn) -> Response:

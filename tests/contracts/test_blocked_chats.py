@@ -7,29 +7,20 @@ SqlTelegramStore is the one implementation, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from channels.telegram_store import BlockedChats, SqlTelegramStore
-from storage.database import Database
-from tests.support.learning_support import migrated_database
+from channels.telegram_store import BlockedChats
+from tests.support.learning_support import telegram_stores
 
 OpenBlocked = Callable[[int], BlockedChats]  # a worker's view for a bot id, on the shared database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def open_blocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenBlocked]:
-    with ExitStack() as stack:
-        db = stack.enter_context(migrated_database(request.param, tmp_path))
-
-        def open_sql(bot_id: int) -> BlockedChats:
-            worker = Database(db.url)
-            stack.callback(worker.dispose)
-            return SqlTelegramStore(worker, bot_id)
-
-        yield open_sql
+    with telegram_stores(request.param, tmp_path) as open_store:
+        yield open_store
 
 
 @pytest.fixture

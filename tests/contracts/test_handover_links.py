@@ -8,29 +8,20 @@ worker (or the restarted process) would.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from channels.telegram_store import HandoverLinks, SqlTelegramStore
-from storage.database import Database
-from tests.support.learning_support import migrated_database
+from channels.telegram_store import HandoverLinks
+from tests.support.learning_support import telegram_stores
 
 OpenLinks = Callable[[int], HandoverLinks]  # a worker's links for a bot id, on the shared database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def open_links(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenLinks]:
-    with ExitStack() as stack:
-        db = stack.enter_context(migrated_database(request.param, tmp_path))
-
-        def open_sql(bot_id: int) -> HandoverLinks:
-            worker = Database(db.url)
-            stack.callback(worker.dispose)
-            return SqlTelegramStore(worker, bot_id)
-
-        yield open_sql
+    with telegram_stores(request.param, tmp_path) as open_store:
+        yield open_store
 
 
 @pytest.fixture

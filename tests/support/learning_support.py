@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from channels.telegram_store import SqlTelegramStore
 from hocvu.app import App, build_app
 from hocvu.config import DatabaseSettings, Settings
 from storage.database import Database
@@ -57,6 +58,21 @@ def migrated_database(kind: str, tmp_path: Path) -> Iterator[Database]:
             yield database
         finally:
             database.dispose()
+
+
+@contextmanager
+def telegram_stores(kind: str, tmp_path: Path) -> Iterator[Callable[[int], SqlTelegramStore]]:
+    """Opens a worker's SqlTelegramStore for a bot id, each on its own connection to one shared database:
+    what several workers see."""
+    with ExitStack() as stack:
+        db = stack.enter_context(migrated_database(kind, tmp_path))
+
+        def open_store(bot_id: int) -> SqlTelegramStore:
+            worker = Database(db.url)
+            stack.callback(worker.dispose)
+            return SqlTelegramStore(worker, bot_id)
+
+        yield open_store
 
 
 def learning_app(settings: Settings, data_dir: Path, url: str) -> App:
