@@ -535,6 +535,13 @@ class Tutor:
         return LearningReply([Reply(text=t("delete_done", lang))], "delete_data", forget_user=True)
 
 
+# Folded words of questions and requests that are in no Vietnamese or English name: a message right after the
+# name question that holds one is a question, answered as such, not a name to print.
+_NOT_IN_NAMES = frozenset(
+    ["nao", "sao", "gi", "j", "ko", "k", "chua", "cach", "giup", "muon", "toi", "em", "oi", "nhe", "vay", "dc", "duoc", "nhieu", "vneid", "otp", "app", "quiz", "how", "what", "why", "where", "when", "who", "help", "please", "my", "i", "you"]
+)  # never "thi", "minh", "bao", "dang", "the", "tra", "ha": those fold from names (Thị, Minh, Bảo, Đặng...)
+
+
 def clean_name(text: str) -> str | None:
     """`text` as a name to print on certificates, or None when it does not look like one.
 
@@ -544,5 +551,7 @@ def clean_name(text: str) -> str | None:
     if not 2 <= len(name) <= _NAME_MAX or len(name.split()) > 7 or sum(ch.isalpha() for ch in name) < 2:
         return None
     if any(not ch.isalpha() and ch not in _NAME_MARKS for ch in name):
+        return None
+    if set(fold(name).split()) & _NOT_IN_NAMES:  # "cai vneid the nao", typed instead of a name
         return None
     return name.title() if name == name.lower() else name

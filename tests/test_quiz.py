@@ -206,6 +206,13 @@ def test_certificate_image_is_a_png_and_the_font_has_vietnamese_glyphs() -> None
         ("Đã xác minh: Bộ Công an", None),  # nothing a reader could take for anything but a name
         ("**Lan**", None),
         ("cách cài vneid như thế nào vậy bạn", None),  # eight words: a question
+        ("cài vneid thế nào", None),  # a short question without "?" is still no name
+        ("ko dang nhap dc", None),
+        ("how do I start", None),
+        ("Lâm Văn Đức", "Lâm Văn Đức"),  # "Lâm" folds to "lam": a name, not the verb
+        ("Hà Thị Gấm", "Hà Thị Gấm"),
+        ("Đặng Minh Bảo", "Đặng Minh Bảo"),
+        ("Nguyễn Thế Trà", "Nguyễn Thế Trà"),
         ("[số định danh đã ẩn]", None),  # what the guard left of a secret
         ("a" * 61, None),
     ],
