@@ -162,14 +162,14 @@ class Tutor:
         if session is not None and self._current(session) is not None:
             return Reply(
                 text=t("quiz_unfinished", lang, quiz=quiz.quiz_title(session, lang), n=session.position + 1),
-                buttons=((Button(button_label("continue_quiz", lang), actions.encode(actions.Verb.QUIZ_START, "c")),),),
+                buttons=((_quiz_button(button_label("continue_quiz", lang), "c"),),),
             )
         due = quiz.due_questions(self.store.review_cards(user), self.quizzes, self.clock(), size=100)
         if not due:
             return None
         return Reply(
             text=t("review_offer", lang, n=len(due)),
-            buttons=((Button(button_label("review", lang), actions.encode(actions.Verb.QUIZ_START, "r")),),),
+            buttons=((_quiz_button(button_label("review", lang), "r"),),),
         )
 
     # -- quizzes -----------------------------------------------------------------------------------
@@ -224,8 +224,8 @@ class Tutor:
     def _menu(self, lang: str) -> Reply:
         rows = tuple(
             (
-                Button(topic.name(lang), actions.encode(actions.Verb.QUIZ_START, "t", topic.id)),
-                Button(button_label("final_test", lang), actions.encode(actions.Verb.QUIZ_START, "f", topic.id)),
+                _quiz_button(topic.name(lang), "t", topic.id),
+                _quiz_button(button_label("final_test", lang), "f", topic.id),
             )
             for topic in TOPICS
             if topic.id in self._by_topic
@@ -338,14 +338,8 @@ class Tutor:
                         text=t("final_failed", lang, percent=self.pass_percent),
                         buttons=(
                             (
-                                Button(
-                                    button_label("retry_final", lang),
-                                    actions.encode(actions.Verb.QUIZ_START, "f", session.topic),
-                                ),
-                                Button(
-                                    button_label("practice", lang),
-                                    actions.encode(actions.Verb.QUIZ_START, "t", session.topic),
-                                ),
+                                _quiz_button(button_label("retry_final", lang), "f", session.topic),
+                                _quiz_button(button_label("practice", lang), "t", session.topic),
                             ),
                         ),
                     )
@@ -357,14 +351,8 @@ class Tutor:
                 text=replies[0].text,
                 buttons=(
                     (
-                        Button(
-                            button_label("another_quiz", lang),
-                            actions.encode(actions.Verb.QUIZ_START, "t", session.topic),
-                        ),
-                        Button(
-                            button_label("final_test", lang),
-                            actions.encode(actions.Verb.QUIZ_START, "f", session.topic),
-                        ),
+                        _quiz_button(button_label("another_quiz", lang), "t", session.topic),
+                        _quiz_button(button_label("final_test", lang), "f", session.topic),
                     ),
                 ),
             )
@@ -493,7 +481,7 @@ class Tutor:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if due:
             text += "\n\n" + t("review_offer", lang, n=len(due))
-            buttons = ((Button(button_label("review", lang), actions.encode(actions.Verb.QUIZ_START, "r")),),)
+            buttons = ((_quiz_button(button_label("review", lang), "r"),),)
         return LearningReply([Reply(text=text, buttons=buttons)], "progress")
 
     # -- deleting one's data -----------------------------------------------------------------------
@@ -538,8 +526,47 @@ class Tutor:
 # Folded words of questions and requests that are in no Vietnamese or English name: a message right after the
 # name question that holds one is a question, answered as such, not a name to print.
 _NOT_IN_NAMES = frozenset(
-    ["nao", "sao", "gi", "j", "ko", "k", "chua", "cach", "giup", "muon", "toi", "em", "oi", "nhe", "vay", "dc", "duoc", "nhieu", "vneid", "otp", "app", "quiz", "how", "what", "why", "where", "when", "who", "help", "please", "my", "i", "you"]
+    [
+        "nao",
+        "sao",
+        "gi",
+        "j",
+        "ko",
+        "k",
+        "chua",
+        "cach",
+        "giup",
+        "muon",
+        "toi",
+        "em",
+        "oi",
+        "nhe",
+        "vay",
+        "dc",
+        "duoc",
+        "nhieu",
+        "vneid",
+        "otp",
+        "app",
+        "quiz",
+        "how",
+        "what",
+        "why",
+        "where",
+        "when",
+        "who",
+        "help",
+        "please",
+        "my",
+        "i",
+        "you",
+    ]
 )  # never "thi", "minh", "bao", "dang", "the", "tra", "ha": those fold from names (Thị, Minh, Bảo, Đặng...)
+
+
+def _quiz_button(label: str, kind: str, topic: str = "") -> Button:
+    """qs:<kind>[:<topic>]: t a topic quiz, f its final test, r review, c continue the open quiz."""
+    return Button(label, actions.encode(actions.Verb.QUIZ_START, kind, *([topic] if topic else [])))
 
 
 def clean_name(text: str) -> str | None:
