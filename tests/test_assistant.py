@@ -119,7 +119,8 @@ def test_off_topic_question_gets_the_polite_fallback(chat: Chat) -> None:
     assert "không muốn đoán" in text and "VNeID" in text
 
 
-def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> None:
+def journaling_assistant(app: App) -> tuple[Assistant, list[LoggedTurn]]:
+    """The real app's core with a journal the test reads: every turn it would log, in order."""
     turns: list[LoggedTurn] = []
 
     class Capture:
@@ -127,15 +128,20 @@ def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> No
             turns.append(turn)
 
     assistant = Assistant(
-        real_app.kb,
-        real_app.retriever,
-        real_app.embedder,
-        real_app.nlu,
+        app.kb,
+        app.retriever,
+        app.embedder,
+        app.nlu,
         MemoryStateStore(),
-        default_lang=real_app.settings.default_language,
-        intent_threshold=real_app.settings.nlu.intent_threshold,
+        default_lang=app.settings.default_language,
+        intent_threshold=app.settings.nlu.intent_threshold,
         journal=Capture(),
     )
+    return assistant, turns
+
+
+def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> None:
+    assistant, turns = journaling_assistant(real_app)
     response = assistant.handle(
         UserMessage("test", "u1", text="mat khau la Hoa@1990 va cccd 079123456789, quen mk vneid")
     )
@@ -148,22 +154,7 @@ def test_sensitive_data_is_warned_about_and_never_journaled(real_app: App) -> No
 
 def test_a_crafted_button_payload_is_journaled_through_the_guard(real_app: App) -> None:
     # Payloads come from the client: a callback carrying an ID number was stored verbatim.
-    turns: list[LoggedTurn] = []
-
-    class Capture:
-        def record(self, turn: LoggedTurn) -> None:
-            turns.append(turn)
-
-    assistant = Assistant(
-        real_app.kb,
-        real_app.retriever,
-        real_app.embedder,
-        real_app.nlu,
-        MemoryStateStore(),
-        default_lang=real_app.settings.default_language,
-        intent_threshold=real_app.settings.nlu.intent_threshold,
-        journal=Capture(),
-    )
+    assistant, turns = journaling_assistant(real_app)
     for payload in ("1:a:079123456789", "1:qa:0791-2345-6789", "1:st:4111111111111111:2"):
         response = assistant.handle(UserMessage("test", "u1", action=payload, kind="action"))
         assert response.replies, payload
