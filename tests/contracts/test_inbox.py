@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channels.inbox import KEY_LENGTH, Inbox, InboxItem, RedisInbox, SqlInbox
+from channels import inbox as inbox_module
+from channels.inbox import KEEP, KEY_LENGTH, Inbox, InboxItem, RedisInbox, SqlInbox
 from storage.database import Database
 from storage.models import InboxEntry
 from tests.support.learning_support import migrated_database
@@ -36,11 +37,11 @@ WITHIN = 15.0  # seconds to wait for something that takes SHORT, on a busy machi
 class Backend:
     """One shared backend; every `open` is a new worker's inbox on it, as another process would have."""
 
-    open_inbox: Callable[[str, float], Inbox]
+    open_inbox: Callable[[str, float, timedelta], Inbox]
     stored_payload: Callable[[str, str], str | None]  # what is at rest for an item, read past the inbox
 
-    def open(self, source: str, *, lease: float = LONG) -> Inbox:
-        return self.open_inbox(source, lease)
+    def open(self, source: str, *, lease: float = LONG, keep: timedelta = KEEP) -> Inbox:
+        return self.open_inbox(source, lease, keep)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
@@ -51,10 +52,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             return
         db = stack.enter_context(migrated_database(request.param, tmp_path))
 
-        def open_sql(source: str, lease: float) -> Inbox:
+        def open_sql(source: str, lease: float, keep: timedelta) -> Inbox:
             worker = Database(db.url)  # a connection pool of its own, like another process
             stack.callback(worker.dispose)
-            return SqlInbox(worker, source, lease=lease)
+            return SqlInbox(worker, source, lease=lease, keep=keep)
 
         def stored_sql(source: str, key: str) -> str | None:
             with db.read() as connection:
@@ -76,8 +77,8 @@ class _RedisBackend:
         self.inboxes: list[RedisInbox] = []
         return Backend(self.open, self.stored)
 
-    def open(self, source: str, lease: float) -> Inbox:
-        inbox = RedisInbox(self.url, source, lease=lease)
+    def open(self, source: str, lease: float, keep: timedelta) -> Inbox:
+        inbox = RedisInbox(self.url, source, lease=lease, keep=keep)
         self.inboxes.append(inbox)
         return inbox
 
@@ -250,6 +251,20 @@ def test_pruning_forgets_old_done_keys_but_never_a_pending_item(backend: Backend
     assert inbox.put("done", "{}")  # forgotten: new again
     assert not inbox.put("pending", "{}")  # older than that too, but pending
     assert inbox.pending() == 2
+
+
+def test_done_keys_are_forgotten_after_keep_without_anyone_calling_prune(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "PRUNE_EVERY", 2)  # puts prune: the first, the third...
+    inbox = backend.open(_source(), keep=timedelta(milliseconds=1))
+    assert inbox.put("done", "{}")
+    inbox.done("done")
+    time.sleep(0.01)
+    assert inbox.put("pending", "{}") and inbox.put("pending too", "{}")
+    assert inbox.put("done", "{}")  # forgotten: new again
+    assert not inbox.put("pending", "{}") and not inbox.put("pending too", "{}")
+    assert inbox.pending() == 3
 
 
 def test_pending_counts_the_items_not_done(backend: Backend) -> None:
