@@ -17,14 +17,14 @@ and calls `done` only after the event's replies were sent. What that guarantees,
   So a webhook retry, or the platform redelivering after a restart, is never processed a second time.
   When `put` itself fails (a timeout after the write landed, say), the webhook answers an error, the
   platform delivers again, that delivery is a duplicate, and the stored event is claimed once its lease
-  ran out: still processed, once.
+  ran out: still processed.
 - `claim_stale` gives each stale event to one claimer (two workers claiming at once never get the same
-  one), oldest first, so one user's messages are handled in the order they came, and counts `attempts`,
-  so the runner can give up on an event that keeps killing its workers (it logs it and calls `done`).
+  one), oldest first, so a user's messages come back in the order they came, and counts `attempts`, so
+  the runner can give up on an event that keeps killing its workers (by logging it and calling `done`).
 
 Leases are measured with the backend's clock where it has one that every worker shares: Redis's (its TIME
 command). On SQL they are the workers' clocks, in naive UTC like the rest of the schema, which must agree
-to well within a lease (NTP does). Every call is one short statement or Lua script: the inbox is
+to well within a lease (NTP does). Every call is one short transaction or Lua script: the inbox is
 synchronous, and the runner calls it in a thread pool.
 """
 
@@ -231,7 +231,7 @@ def _prune_quietly(inbox: SqlInbox | RedisInbox) -> None:
 #   received  hash  key -> arrival time (us)       pending items; orders what claim_stale returns
 #   attempts  hash  key -> times claimed           pending items claimed at least once
 #   done      zset  key -> time done (us)          done keys, for de-duplication until pruned
-# Every operation is one Lua script, so it is atomic: Redis runs one at a time. Times come from the
+# Every change is one Lua script, so it is atomic: Redis runs one script at a time. Times come from the
 # server's clock (TIME), the one clock every worker shares; microseconds are exact in Lua's doubles, and
 # are formatted with %.0f, since Lua's own number-to-string conversion keeps only 14 digits.
 
@@ -329,7 +329,8 @@ class RedisInbox:
     """The inbox in Redis, shared by any number of workers.
 
     Durable as far as Redis is: with its default snapshots a Redis crash loses the last minutes of events;
-    `appendonly yes` with `appendfsync everysec` bounds that to a second.
+    `appendonly yes` with `appendfsync everysec` bounds that to a second. Needs Redis 5 or later, whose
+    scripts may write after reading the clock.
     """
 
     SCAN = 5000  # stale items ordered per claim at most: a script blocks Redis while it runs
