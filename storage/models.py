@@ -229,3 +229,29 @@ class BlockedChat(Base):
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the channels' durable inbox (channels/inbox.py) ---------------------------------------------------
+
+
+class InboxEntry(Base):
+    """An incoming platform event, stored before the platform is told it arrived, so none is lost.
+
+    Pending while done_at is NULL: then it holds the payload and a lease (locked_until). Done, it keeps only
+    the key, so a redelivery is recognised, until pruned. locked_until is NULL exactly when done, which keeps
+    done rows out of the lease index that claiming stale items scans.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_source_locked_until", "source", "locked_until"),  # stale items to claim
+        Index("ix_inbox_source_done_at", "source", "done_at"),  # old done keys to prune; the pending count
+    )
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # "telegram:<bot id>", "zalo_oa:<oa id>"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # the platform's id of the event
+    payload: Mapped[str | None] = mapped_column(Text)  # the event as received; NULL once done
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
