@@ -1,45 +1,43 @@
-"""The Telegram channel (python-telegram-bot 22): updates in, rendered replies out, polling or webhook.
+"""The Telegram channel (python-telegram-bot 22 as the Bot API client): stored updates in, rendered replies out.
 
-The adapter converts and carries; the core (bot/) decides. Per update:
-1. claim the update id in the ledger, so an update delivered twice is processed once;
-2. route it: private chat → the core; volunteers' group → a reply to a handover card goes to its user;
-   other groups → a pointer to the private chat when addressed, otherwise ignored on purpose;
-   channel posts, polls, inline queries and other update kinds → ignored on purpose;
-3. flood limit per user; then the synchronous core runs in a worker thread, one message per user at a
-   time (in order), many users in parallel;
-4. replies are rendered (HTML, split, keyboards) and queued per chat (telegram_send.ChatSender).
+The adapter converts and carries; the core (bot/) decides, and the runner (channels/runner.py) does what
+every channel needs. Updates arrive through the web app's webhook route (`webhook`) or, without a public
+URL, through long polling (`TelegramChannel.poll`); either way each is stored in the inbox before Telegram
+is told it arrived. Per stored update (`handle`):
+- private chat → the core, through `Runner.converse`;
+- the volunteers' group → the desk (channels/telegram_desk.py): a reply to a handover card goes to its user;
+- other groups → a pointer to the private chat when addressed, otherwise ignored on purpose;
+- the user blocked or unblocked the bot → recorded; channel posts, polls, inline queries and other
+  update kinds → ignored on purpose, with a debug line.
+Replies are rendered (HTML, split, keyboards) and queued per chat (telegram_send.ChatSender).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import tornado.httpserver
-import tornado.web
-from telegram import BotCommand, CallbackQuery, ChatMemberUpdated, Message, Update
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from telegram import Bot, BotCommand, CallbackQuery, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.error import Conflict, TelegramError
 
 from bot import routes
-from bot.assistant import Assistant
 from bot.messages import Response, UserMessage
 from bot.texts import t
-from channels.flood import FloodGate, Verdict
+from channels.runner import Runner, language_of
+from channels.telegram_desk import TelegramDesk
 from channels.telegram_http import AiohttpRequest
 from channels.telegram_render import note_html, render
 from channels.telegram_send import ChatSender
-from channels.telegram_store import BlockedChats, HandoverLinks, UpdateLedger, UserTurns
+from channels.telegram_store import BlockedChats
 from errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -47,12 +45,34 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-
-T = TypeVar("T")
+POLL_TIMEOUT = 20  # seconds a getUpdates call waits for news (long polling)
 
 
 class TelegramConfigError(ConfigError):
     """The channel cannot start as configured; the message says what to fix."""
+
+
+def check_secret(secret: str) -> str:
+    if not secret:
+        raise TelegramConfigError(
+            "webhook mode needs a secret: set TELEGRAM_WEBHOOK_SECRET (16-256 characters of A-Z a-z 0-9 _ -)"
+        )
+    if not _SECRET_FORMAT.match(secret):
+        raise TelegramConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)"
+        )
+    return secret
+
+
+@dataclass(frozen=True)
+class WebhookOptions:
+    url: str  # the public HTTPS URL Telegram posts to (a reverse proxy in front of the web app)
+    secret: str
+
+    def __post_init__(self) -> None:
+        check_secret(self.secret)
+        if not self.url.startswith("https://"):
+            raise TelegramConfigError(f"the Telegram webhook URL must be an https:// URL, got {self.url!r}")
 
 
 def _kind(message: Message) -> str:
@@ -76,145 +96,121 @@ def _kind(message: Message) -> str:
     return "other"
 
 
+def make_bot(token: str, base_url: str, *, request_timeout: float = 10.0) -> Bot:
+    """The Bot API client: aiohttp under python-telegram-bot, one pool for sending and one for polling."""
+    return Bot(
+        token,
+        base_url=base_url,
+        request=AiohttpRequest(
+            connection_pool_size=32,  # matches ChatSender's max_in_flight
+            read_timeout=request_timeout,
+            write_timeout=request_timeout,
+            pool_timeout=10.0,
+        ),
+        get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=request_timeout),
+    )
+
+
+async def register(bot: Bot, webhook: WebhookOptions | None) -> None:
+    """Once per deployment, not per worker: the command menu in Vietnamese and English, and the webhook.
+
+    Without a webhook the webhook is removed, since Telegram refuses getUpdates while one is set.
+    """
+    for lang in ("vi", "en"):
+        commands = [BotCommand(name, summary) for name, summary in routes.menu(lang)]
+        await bot.set_my_commands(commands, language_code=lang)
+    # Clients in other languages see the default menu: Vietnamese, the assistant's first language.
+    await bot.set_my_commands([BotCommand(name, summary) for name, summary in routes.menu("vi")])
+    if webhook is None:
+        await bot.delete_webhook()
+    else:
+        await bot.set_webhook(webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES)
+
+
 class TelegramChannel:
-    def __init__(
-        self,
-        assistant: Assistant,
-        *,
-        ledger: UpdateLedger,
-        links: HandoverLinks,
-        blocked: BlockedChats,
-        flood: FloodGate,
-        volunteer_chat_id: int | None = None,
-        volunteers: frozenset[int] = frozenset(),
-        core_threads: int,
-        turns: UserTurns | None = None,
-    ) -> None:
-        self.assistant = assistant
-        self.turns = turns  # several webhook workers: one message per user at a time across all of them
-        self.ledger = ledger
-        self.links = links
+    name = CHANNEL
+
+    def __init__(self, bot: Bot, *, blocked: BlockedChats, desk: TelegramDesk | None, default_lang: str) -> None:
+        self.bot = bot
         self.blocked = blocked
-        self.flood = flood
-        self.volunteer_chat_id = volunteer_chat_id
-        self.volunteers = volunteers  # who may answer handover cards (telegram.volunteers)
-        self._core = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="hocvu-core")
-        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hocvu-telegram-db")
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._sender: ChatSender | None = None
-        self._bot_username = ""
-
-    # -- wiring ------------------------------------------------------------------------------------
-
-    def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        self._sender = ChatSender(application.bot, on_blocked=self._on_blocked)
-        application.add_handler(TypeHandler(Update, self._on_update))
-        application.add_error_handler(self._on_error)
+        self.desk = desk
+        self.default_lang = default_lang
+        self.sender = ChatSender(bot, on_blocked=self._on_blocked)
+        self._username = ""
 
     @property
-    def sender(self) -> ChatSender:
-        if self._sender is None:
-            raise RuntimeError("TelegramChannel.attach(application) was not called")
-        return self._sender
+    def source(self) -> str:
+        """The inbox's namespace: one per bot, so two bots on one database never collide."""
+        return f"{CHANNEL}:{self.bot.token.split(':', 1)[0]}"
 
-    async def setup(self, application: Application[Any, Any, Any, Any, Any, Any], *, announce: bool = True) -> None:
-        """After initialize(): remember who we are and publish the command menu in Vietnamese and English."""
-        self._bot_username = (application.bot.username or "").lower()
-        if not announce:
+    async def start(self) -> None:
+        """Ask Telegram who we are (a wrong token or an unreachable Bot API fails here, at start)."""
+        await self.bot.initialize()
+        self._username = (self.bot.username or "").lower()
+        log.info("telegram: serving as @%s", self.bot.username)
+
+    async def close(self, grace: float) -> None:
+        await self.sender.drain(grace)
+        await self.bot.shutdown()
+
+    # -- Channel -------------------------------------------------------------------------------------
+
+    def deliver(self, user_id: str, response: Response) -> Awaitable[None]:
+        return self._queue(int(user_id), render(response.replies, response.lang))
+
+    def note(self, user_id: str, text: str) -> Awaitable[None]:
+        return self._queue(int(user_id), note_html(text))
+
+    async def forget(self, user_id: str) -> None:
+        await asyncio.to_thread(self.blocked.set_blocked, user_id, False)
+
+    def _queue(self, chat_id: int, messages: list[Any]) -> Awaitable[None]:
+        futures = [self.sender.submit(chat_id, out) for out in messages]
+
+        async def sent() -> None:
+            await asyncio.gather(*futures, return_exceptions=True)  # the sender logged what it gave up on
+
+        return sent()
+
+    async def handle(self, payload: str, runner: Runner) -> None:
+        data = json.loads(payload)
+        problem = update_problem(data)
+        if problem:  # polled updates are not checked on the way in; Telegram does not send these
+            log.warning("telegram update ignored: %s", problem)
             return
-        for lang in ("vi", "en"):
-            commands = [BotCommand(name, summary) for name, summary in routes.menu(lang)]
-            await application.bot.set_my_commands(commands, language_code=lang)
-        # Clients in other languages see the default menu: Vietnamese, the assistant's first language.
-        await application.bot.set_my_commands([BotCommand(name, summary) for name, summary in routes.menu("vi")])
-
-    async def close(self) -> None:
-        await self.sender.drain()
-        if self.turns is not None:
-            await self.turns.close()
-        self._core.shutdown(wait=True)
-        self._io.shutdown(wait=True)
-
-    async def _db(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._io, function, *args)
-
-    async def _run_core(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._core, function, *args)
-
-    @contextlib.asynccontextmanager
-    async def _user_turn(self, user_id: str) -> AsyncIterator[None]:
-        """One message per user at a time, in arrival order; the lock is forgotten when nobody holds it."""
-        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
-        self._locks[user_id] = (lock, users + 1)
-        try:
-            async with lock:
-                if self.turns is None:
-                    yield
-                else:
-                    async with self.turns.hold(user_id):
-                        yield
-        finally:
-            lock, users = self._locks[user_id]
-            if users == 1:
-                del self._locks[user_id]
-            else:
-                self._locks[user_id] = (lock, users - 1)
-
-    # -- updates -----------------------------------------------------------------------------------
-
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update):
-            await self.process(update)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram update %s failed", update_id, exc_info=context.error)
-
-    async def process(self, update: Update) -> None:
-        if not await self._db(self.ledger.first_time, update.update_id):
-            log.info("update %s was delivered again; already processed", update.update_id)
-            return
+        update = Update.de_json(data, self.bot)
         if update.callback_query is not None:
-            await self._on_callback(update.callback_query)
+            await self._on_callback(update.callback_query, runner)
         elif update.my_chat_member is not None:
             await self._on_membership(update.my_chat_member)
         elif update.message is not None or update.edited_message is not None:
             message = update.message or update.edited_message
             assert message is not None
-            if self.volunteer_chat_id is not None and message.chat.id == self.volunteer_chat_id:
-                await self._on_volunteer_message(message, edited=update.message is None)
+            if self.desk is not None and message.chat.id == self.desk.chat_id:
+                await self.desk.on_message(message, runner, edited=update.message is None)
             elif message.chat.type == ChatType.PRIVATE:
                 # An edited message is answered like a new one: the edit is usually a corrected question.
-                await self._on_private(message)
+                await self._on_private(message, runner)
             else:
-                await self._on_group(message)
+                await self._on_group(message, runner)
         else:  # channel posts, polls, inline queries, join requests...: not a conversation with us
             log.debug("update %s of a kind the assistant does not handle; ignored", update.update_id)
 
-    def _flood_ok(self, chat_id: int, key: str, lang_hint: str | None) -> bool:
-        verdict = self.flood.check(key)
-        if verdict is Verdict.WARN:
-            for out in note_html(t("slow_down", _hint(lang_hint))):
-                self.sender.submit(chat_id, out)
-        return verdict is Verdict.PASS
-
-    async def _on_private(self, message: Message) -> None:
+    async def _on_private(self, message: Message, runner: Runner) -> None:
         user = message.from_user
-        hint = user.language_code if user else None
-        if not self._flood_ok(message.chat.id, str(message.chat.id), hint):
-            return
-        incoming = UserMessage(
-            CHANNEL,
-            str(message.chat.id),
-            text=message.text or message.caption or "",
-            kind=_kind(message),
-            message_id=str(message.message_id),
-            display_name=user.first_name if user else None,
-            language_hint=hint,
+        await runner.converse(
+            UserMessage(
+                CHANNEL,
+                str(message.chat.id),
+                text=message.text or message.caption or "",
+                kind=_kind(message),
+                message_id=str(message.message_id),
+                display_name=user.first_name if user else None,
+                language_hint=user.language_code if user else None,
+            )
         )
-        await self._converse(message.chat.id, incoming)
 
-    async def _on_callback(self, query: CallbackQuery) -> None:
+    async def _on_callback(self, query: CallbackQuery, runner: Runner) -> None:
         try:
             await query.answer()  # stops the button's spinner; the answer itself comes as a message
         except TelegramError as exc:
@@ -222,251 +218,111 @@ class TelegramChannel:
         chat = query.message.chat if query.message is not None else None
         if chat is None or chat.type != ChatType.PRIVATE:
             return  # buttons only exist in private chats; anything else is not ours to act on
-        hint = query.from_user.language_code
-        if not self._flood_ok(chat.id, str(chat.id), hint):
-            return
-        incoming = UserMessage(
-            CHANNEL,
-            str(chat.id),
-            action=query.data or "",
-            kind="action",
-            display_name=query.from_user.first_name,
-            language_hint=hint,
+        await runner.converse(
+            UserMessage(
+                CHANNEL,
+                str(chat.id),
+                action=query.data or "",
+                kind="action",
+                display_name=query.from_user.first_name,
+                language_hint=query.from_user.language_code,
+            )
         )
-        await self._converse(chat.id, incoming)
 
-    async def _converse(self, chat_id: int, incoming: UserMessage) -> None:
-        async with self._user_turn(incoming.user_id):
-            response = await self._run_core(self.assistant.handle, incoming)
-            self._reply(chat_id, response)
-            if response.forget_user:  # the core deleted the user's data; the channel's links go too
-                await self._db(self.links.forget, incoming.user_id)
-            if response.handover is not None:
-                await self._to_volunteers(incoming.user_id, response)
-
-    def _reply(self, chat_id: int, response: Response) -> None:
-        for out in render(response.replies, response.lang):
-            self.sender.submit(chat_id, out)
-
-    async def _on_group(self, message: Message) -> None:
+    async def _on_group(self, message: Message, runner: Runner) -> None:
         """In other groups the bot answers only when addressed, and then points to the private chat."""
         text = message.text or ""
-        addressed = text.startswith("/") or (self._bot_username and f"@{self._bot_username}" in text.lower())
+        addressed = text.startswith("/") or (self._username and f"@{self._username}" in text.lower())
         if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or not addressed:
             return
-        user = message.from_user
-        if not self._flood_ok(message.chat.id, f"group:{message.chat.id}", None):
+        from channels.flood import Verdict
+
+        if await runner.admit(CHANNEL, f"group:{message.chat.id}") is not Verdict.PASS:
             return
-        for out in note_html(t("private_only", _hint(user.language_code if user else None))):
-            self.sender.submit(message.chat.id, out)
+        user = message.from_user
+        await self.note(str(message.chat.id), t("private_only", language_of(user.language_code if user else None)))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         if change.chat.type != ChatType.PRIVATE:
             return
         status = change.new_chat_member.status
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            await self._db(self.blocked.set_blocked, str(change.chat.id), True)
+            await asyncio.to_thread(self.blocked.set_blocked, str(change.chat.id), True)
         elif status == ChatMemberStatus.MEMBER:
-            await self._db(self.blocked.set_blocked, str(change.chat.id), False)
+            await asyncio.to_thread(self.blocked.set_blocked, str(change.chat.id), False)
 
     async def _on_blocked(self, chat_id: int) -> None:
-        if chat_id != self.volunteer_chat_id:
-            await self._db(self.blocked.set_blocked, str(chat_id), True)
+        if self.desk is None or chat_id != self.desk.chat_id:
+            await asyncio.to_thread(self.blocked.set_blocked, str(chat_id), True)
 
-    # -- volunteers --------------------------------------------------------------------------------
+    # -- updates in ----------------------------------------------------------------------------------
 
-    async def _to_volunteers(self, user_id: str, response: Response) -> None:
-        """Post the core's note in the volunteers' group and remember which user it belongs to."""
-        event = response.handover
-        if event is None or self.volunteer_chat_id is None:
-            return
-        reply_to = None if event.kind == "open" else await self._db(self.links.card_for, user_id)
-        futures = [self.sender.submit(self.volunteer_chat_id, out, reply_to=reply_to) for out in note_html(event.note)]
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        sent = [r for r in results if isinstance(r, Message)]
-        for posted in sent:
-            await self._db(self.links.link, posted.message_id, user_id)
-        if not sent and event.kind == "open":
-            failed = await self._run_core(self.assistant.handover_failed, CHANNEL, user_id)
-            self._reply(int(user_id), failed)
-
-    async def _on_volunteer_message(self, message: Message, *, edited: bool) -> None:
-        """A reply to a handover card (or to a relayed message) goes to that user; other talk is the group's own.
-
-        Only listed volunteers are delivered, and only once: an edit would reach the citizen as a second
-        message they cannot tell from the first.
-        """
-        target = message.reply_to_message
-        if target is None or message.from_user is None or message.from_user.is_bot:
-            return
-        user_id = await self._db(self.links.user_for, target.message_id)
-        if user_id is None:
-            return
-        assert self.volunteer_chat_id is not None
-        note_lang = self.assistant.default_lang
-        if message.from_user.id not in self.volunteers:
-            log.warning("a reply to a handover card from %s, who is not in telegram.volunteers", message.from_user.id)
-            for out in note_html(t("handover_not_volunteer", note_lang, id=message.from_user.id)):
-                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
-            return
-        if edited:
-            for out in note_html(t("handover_edit_not_sent", note_lang)):
-                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
-            return
-        text = message.text or message.caption
-        if not text:
-            for out in note_html(t("handover_text_only", note_lang)):
-                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
-            return
-        async with self._user_turn(user_id):
-            response = await self._run_core(self.assistant.volunteer_reply, CHANNEL, user_id, text)
-        self._reply(int(user_id), response)
-        if response.handover is not None:
-            for out in note_html(response.handover.note):
-                self.sender.submit(self.volunteer_chat_id, out, reply_to=message.message_id)
-
-
-def _hint(language_code: str | None) -> str:
-    return "en" if (language_code or "").lower().startswith("en") else "vi"
-
-
-# -- running -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WebhookOptions:
-    url: str  # the public HTTPS URL Telegram posts to (a reverse proxy in front of listen:port)
-    secret: str
-    listen: str = "127.0.0.1"
-    port: int = 8443
-    path: str = "/telegram/webhook"
-
-    def __post_init__(self) -> None:
-        if not self.secret:
-            raise TelegramConfigError(
-                "webhook mode needs a secret: set TELEGRAM_WEBHOOK_SECRET (16-256 characters of A-Z a-z 0-9 _ -)"
-            )
-        if not _SECRET_FORMAT.match(self.secret):
-            raise TelegramConfigError(
-                "TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)"
-            )
-        if not self.url.startswith("https://"):
-            raise TelegramConfigError(f"--webhook-url must be an https:// URL, got {self.url!r}")
-
-
-def build_application(
-    token: str, base_url: str, *, polling: bool, request_timeout: float = 10.0
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    requests = AiohttpRequest(
-        connection_pool_size=32,  # matches ChatSender's max_in_flight
-        read_timeout=request_timeout,
-        write_timeout=request_timeout,
-        pool_timeout=10.0,
-    )
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .concurrent_updates(256)  # ordering per user is kept by TelegramChannel itself
-        .request(requests)
-    )
-    if polling:
-        builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=request_timeout))
-    else:
-        builder = builder.updater(None)
-    return builder.build()
-
-
-class _WebhookHandler(tornado.web.RequestHandler):
-    def initialize(self, ptb: Application[Any, Any, Any, Any, Any, Any], secret: bytes) -> None:
-        self.ptb = ptb
-        self.secret = secret
-
-    def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies; the secret header authenticates
-        return None
-
-    async def post(self) -> None:
-        given = self.request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self.secret):  # constant time: the secret is the only credential
-            log.warning("webhook request with a wrong or missing secret token from %s", self.request.remote_ip)
-            self.set_status(403)
-            self.finish({"ok": False, "description": "wrong or missing secret token"})
-            return
-        try:
-            data = json.loads(self.request.body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update: no integer update_id")
-            update = Update.de_json(data, self.ptb.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("webhook body is not a Telegram update: %s", exc)
-            self.set_status(400)
-            self.finish({"ok": False, "description": f"body is not a Telegram update: {exc}"})
-            return
-        await self.ptb.update_queue.put(update)  # acknowledge at once; processing goes on in the background
-        self.finish({"ok": True})
-
-
-def webhook_server(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    options: WebhookOptions,
-    sockets: list[socket.socket] | None = None,
-) -> tornado.httpserver.HTTPServer:
-    """The webhook endpoint on options.listen:port, or on `sockets` bound before worker processes forked."""
-    web = tornado.web.Application(
-        [(options.path, _WebhookHandler, {"ptb": application, "secret": options.secret.encode()})],
-        log_function=lambda handler: None,  # one access line per update would drown the real log
-    )
-    server = tornado.httpserver.HTTPServer(web, xheaders=True, max_body_size=1 << 20)
-    if sockets is None:
-        server.listen(options.port, options.listen)
-    else:
-        server.add_sockets(sockets)
-    return server
-
-
-async def serve(
-    channel: TelegramChannel,
-    application: Application[Any, Any, Any, Any, Any, Any],
-    stop: asyncio.Event,
-    webhook: WebhookOptions | None = None,
-    ready: Callable[[], None] | None = None,
-    *,
-    sockets: list[socket.socket] | None = None,
-    announce: bool = True,
-) -> None:
-    """Run until `stop` is set: long polling by default, or a webhook server with a secret token.
-
-    Several webhook workers share `sockets`; only the one that `announce`s registers the webhook and the
-    command menu with Telegram, which needs it once.
-    """
-    channel.attach(application)
-    try:
-        async with application:
-            await channel.setup(application, announce=announce)
-            await application.start()
-            server = None
-            if webhook is None:
-                assert application.updater is not None
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            else:
-                server = webhook_server(application, webhook, sockets)
-                if announce:
-                    await application.bot.set_webhook(
-                        webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES
-                    )
-            log.info("telegram: serving as @%s (%s)", application.bot.username, "webhook" if webhook else "polling")
-            if ready is not None:
-                ready()
+    async def poll(self, runner: Runner) -> None:
+        """Long polling, for a bot without a public URL (one process): each batch is stored in the inbox
+        before the next getUpdates call confirms it to Telegram, so a crash loses none of it."""
+        offset: int | None = None
+        failures = 0
+        while True:
             try:
-                await stop.wait()
-            finally:
-                if server is not None:
-                    server.stop()
-                elif application.updater is not None:
-                    await application.updater.stop()
-                await application.stop()
-                await channel.close()
-    finally:
-        # Application.shutdown() skips the bot when initialize() failed half-way (the Bot API unreachable
-        # at start), which would leave its HTTP session open.
-        await application.bot.shutdown()
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+                )
+                for update in updates:
+                    await runner.receive(CHANNEL, str(update.update_id), json.dumps(update.to_dict()))
+                    offset = update.update_id + 1
+                failures = 0
+            except Conflict as exc:  # a webhook is set, or another process polls with this token
+                log.error("telegram: getUpdates refused (%s); retrying in 30 s", exc)
+                await asyncio.sleep(30)
+            except Exception as exc:  # the Bot API or the inbox unreachable: back off, keep the offset
+                failures += 1
+                delay = min(30.0, 0.5 * 2**failures)
+                log.warning("telegram: polling failed (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+
+
+async def webhook(request: Request, runner: Runner, secret: bytes) -> JSONResponse:
+    """The webhook route: Telegram's secret header checked in constant time, the update stored, then 200."""
+    given = request.headers.get(SECRET_HEADER, "").encode()
+    if not hmac.compare_digest(given, secret):  # constant time: the secret is the only credential
+        log.warning("webhook request with a wrong or missing secret token from %s", _client(request))
+        return JSONResponse({"ok": False, "description": "wrong or missing secret token"}, status_code=403)
+    body = await request.body()  # the app refuses bodies over 1 MB (413) before this reads them
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        return _bad_update("nested too deeply")
+    except ValueError as exc:
+        return _bad_update(f"not JSON: {exc}")
+    problem = update_problem(data)
+    if problem:
+        return _bad_update(problem)
+    try:
+        await runner.receive(CHANNEL, str(data["update_id"]), body.decode())
+    except Exception as exc:  # not stored: Telegram must deliver it again
+        log.error("telegram update %s could not be stored: %s", data["update_id"], exc)
+        return JSONResponse({"ok": False, "description": "could not store the update"}, status_code=503)
+    return JSONResponse({"ok": True})
+
+
+_MESSAGES = ("message", "edited_message", "channel_post", "edited_channel_post", "business_message")
+
+
+def update_problem(data: object) -> str | None:
+    """Why `data` cannot be a Telegram update, or None. Only what processing relies on is checked."""
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        return "not an update: no integer update_id"
+    for kind in _MESSAGES:
+        message = data.get(kind)
+        if message is not None and not (isinstance(message, dict) and isinstance(message.get("chat"), dict)):
+            return f"its {kind} has no chat"
+    return None
+
+
+def _bad_update(reason: str) -> JSONResponse:
+    log.warning("webhook body is not a Telegram update: %s", reason)
+    return JSONResponse({"ok": False, "description": f"body is not a Telegram update: {reason}"}, status_code=400)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"

@@ -21,6 +21,7 @@ from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from channels import metrics
 from channels.telegram_render import Outgoing
 
 log = logging.getLogger(__name__)
@@ -66,24 +67,40 @@ class ChatSender:
         """Queue a message; the future gives the sent Message, or None when it could not be delivered."""
         future: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(chat_id, deque()).append(_Job(message, reply_to, future))
+        metrics.QUEUE_DEPTH.labels("telegram").inc()
         if chat_id not in self._workers:
             self._workers[chat_id] = asyncio.create_task(self._work(chat_id), name=f"telegram-send-{chat_id}")
         return future
 
-    async def drain(self) -> None:
-        """Wait until every queued message has been sent or given up on."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until every queued message has been sent or given up on; after `timeout` seconds, give up on
+        the rest (their events were not marked done, so they stay in the inbox for the next start)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            _, pending = await asyncio.wait(list(self._workers.values()), timeout=left)
+            if pending and deadline is not None and loop.time() >= deadline:
+                log.warning("stopping with messages to %d chat(s) unsent", len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def _work(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
             while queue:
                 job = queue.popleft()
+                metrics.QUEUE_DEPTH.labels("telegram").dec()
                 try:
                     result = await self._deliver(chat_id, job)
+                except asyncio.CancelledError:
+                    job.future.cancel()
+                    raise
                 except Forbidden:
                     log.info("chat %s blocked the bot; dropping %d queued message(s)", chat_id, len(queue) + 1)
+                    metrics.SENDS.labels("telegram", "blocked").inc(len(queue) + 1)
+                    metrics.QUEUE_DEPTH.labels("telegram").dec(len(queue))
                     for dropped in (job, *queue):
                         if not dropped.future.done():
                             dropped.future.set_result(None)
@@ -93,13 +110,19 @@ class ChatSender:
                     break
                 except Exception as exc:  # the worker must outlive any one message
                     log.exception("sending to chat %s failed", chat_id)
+                    metrics.SENDS.labels("telegram", "failed").inc()
                     if not job.future.done():
                         job.future.set_exception(exc)
                     continue
+                metrics.SENDS.labels("telegram", "sent" if result is not None else "failed").inc()
                 if not job.future.done():
                     job.future.set_result(result)
         finally:
             # No await between the loop's last check and here, so no job can slip in unseen.
+            for job in queue:  # only when cancelled at a stop
+                if not job.future.done():
+                    job.future.cancel()
+            metrics.QUEUE_DEPTH.labels("telegram").dec(len(queue))
             del self._queues[chat_id]
             del self._workers[chat_id]
 
@@ -112,6 +135,7 @@ class ChatSender:
                 async with self._in_flight:
                     return await self._send_once(chat_id, job.message, plain=plain, reply_to=reply_to)
             except RetryAfter as exc:
+                metrics.RATE_LIMITED.labels("telegram").inc()
                 pause = retry_after_seconds(exc)
                 if pause > MAX_RETRY_AFTER:
                     log.error("chat %s: Telegram asked to wait %.0f s; giving up on this message", chat_id, pause)

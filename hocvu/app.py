@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.assistant import Assistant
 from bot.journal import Journal
@@ -30,6 +30,9 @@ from nlu.rasa_server import RasaProject
 from nlu.rules import RuleEngine
 
 if TYPE_CHECKING:
+    from channels.inbox import Inbox
+    from channels.runner import Runner
+    from channels.telegram import TelegramChannel
     from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -181,11 +184,49 @@ def build_app(
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 
 
-def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) -> tuple[Any, Any]:
-    """The Telegram channel and its python-telegram-bot Application (imported here: only `serve` needs them)."""
+def several_workers_problem(settings: Settings) -> str | None:
+    """Why `server.workers` cannot work as configured, or None; checked before any model loads."""
+    if settings.server.workers > 1 and not settings.telegram.webhook_url:
+        return "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+    if settings.server.workers > 1 and not settings.secrets.get("REDIS_URL"):
+        return "several workers need REDIS_URL: they take turns per user and share the flood limit through Redis"
+    if settings.server.inbox == "redis" and not settings.secrets.get("REDIS_URL"):
+        return "server.inbox is redis but REDIS_URL is not set"
+    return None
+
+
+def build_runner(app: App) -> Runner:
+    """The channel-neutral runner: in memory for one process, shared through Redis for several workers."""
     from channels.flood import FloodGate
-    from channels.telegram import TelegramChannel, build_application
-    from channels.telegram_store import RedisUpdateLedger, RedisUserTurns, SqlTelegramStore, UpdateLedger, UserTurns
+    from channels.runner import Runner
+    from channels.turns import RedisUserTurns
+
+    server = app.settings.server
+    redis_url = app.settings.secrets.get("REDIS_URL", "")
+    shared = server.workers > 1
+    return Runner(
+        app.assistant,
+        flood=FloodGate(server.flood_burst, server.flood_per_minute, redis_url if shared else "memory://"),
+        core_threads=server.core_threads,
+        lease=server.inbox_lease,
+        turns=RedisUserTurns(redis_url, lease=server.inbox_lease) if shared else None,
+    )
+
+
+def build_inbox(app: App, source: str) -> Inbox:
+    from channels.inbox import RedisInbox, SqlInbox
+
+    server = app.settings.server
+    if server.inbox == "redis":
+        return RedisInbox(app.settings.secrets["REDIS_URL"], source, lease=server.inbox_lease)
+    return SqlInbox(app.database or open_database(app.settings), source, lease=server.inbox_lease)
+
+
+def build_telegram(app: App, runner: Runner, *, request_timeout: float = 10.0) -> TelegramChannel:
+    """The Telegram channel, added to the runner with its inbox; its volunteers' group becomes the runner's desk."""
+    from channels.telegram import TelegramChannel, make_bot
+    from channels.telegram_desk import TelegramDesk
+    from channels.telegram_store import SqlTelegramStore
 
     settings = app.settings
     tg = settings.telegram
@@ -195,26 +236,16 @@ def build_telegram(app: App, *, polling: bool, request_timeout: float = 10.0) ->
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>)")
     # The core's database: on SQLite its writers, the channel's and the core's, queue on one lock.
     store = SqlTelegramStore(app.database or open_database(settings), int(bot_id))
-    redis_url = settings.secrets.get("REDIS_URL", "")
-    if tg.dedupe == "redis" and not redis_url:
-        raise ConfigError("telegram.dedupe is redis but REDIS_URL is not set")
-    if tg.workers > 1 and not redis_url:
-        raise ConfigError("telegram.workers is more than 1 but REDIS_URL is not set")
-    ledger: UpdateLedger = store
-    if tg.dedupe == "redis":
-        redis_ledger = RedisUpdateLedger(redis_url, int(bot_id))
-        redis_ledger.warm_up()
-        ledger = redis_ledger
-    turns: UserTurns | None = RedisUserTurns(redis_url, int(bot_id)) if tg.workers > 1 else None
-    channel = TelegramChannel(
-        app.assistant,
-        ledger=ledger,
-        links=store,
-        blocked=store,
-        flood=FloodGate(tg.flood_burst, tg.flood_per_minute),
-        volunteer_chat_id=tg.volunteer_chat_id,
-        volunteers=frozenset(tg.volunteers),
-        core_threads=tg.core_threads,
-        turns=turns,
-    )
-    return channel, build_application(token, tg.base_url, polling=polling, request_timeout=request_timeout)
+    bot = make_bot(token, tg.base_url, request_timeout=request_timeout)
+    channel = TelegramChannel(bot, blocked=store, desk=None, default_lang=settings.default_language)
+    if tg.volunteer_chat_id is not None:
+        channel.desk = TelegramDesk(
+            channel.sender,
+            store,
+            chat_id=tg.volunteer_chat_id,
+            volunteers=frozenset(tg.volunteers),
+            note_lang=settings.default_language,
+        )
+        runner.desk = channel.desk
+    runner.add(channel, build_inbox(app, channel.source))
+    return channel

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hocvu")
 
 
-def _setup_logging(settings: Settings, verbose: bool) -> logs.LogSetup:
+def setup_logging(settings: Settings, verbose: bool) -> logs.LogSetup:
     return logs.configure(
         settings.log_level,
         settings.secrets,
@@ -267,27 +267,75 @@ def cmd_model_export_onnx(settings: Settings, args: argparse.Namespace, stdout: 
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Every configured channel, health and metrics from one web app under uvicorn."""
+    import tempfile
+
+    import uvicorn
+
+    from hocvu.app import several_workers_problem
+
+    server = dataclasses.replace(
+        settings.server,
+        host=args.host or settings.server.host,
+        port=args.port or settings.server.port,
+        workers=args.workers if args.workers is not None else settings.server.workers,
+    )
+    settings = dataclasses.replace(settings, server=server)
+    if server.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, got {server.workers}")
+    problem = several_workers_problem(settings)
+    if problem:
+        raise ConfigError(problem)
+    if not settings.secrets.get("TELEGRAM_BOT_TOKEN"):
+        raise ConfigError("no channel to serve: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you)")
+    _register_telegram(settings)  # once per deployment, before any worker starts
+    # Host and port apart: the log filter's guard would read "127.0.0.1:8080" as one long account number.
+    log.info("hocvu: serving on host %s, port %d, with %d worker(s)", server.host, server.port, server.workers)
+    options = {"host": server.host, "port": server.port, "log_config": None, "access_log": False, "lifespan": "on"}
+    try:
+        if server.workers == 1:
+            from hocvu.web import create_app
+
+            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        else:
+            # Worker processes start afresh and read everything from the environment: the config file, and
+            # a folder where each writes its metrics for /metrics to sum.
+            os.environ["HOCVU_CONFIG"] = str(settings.path)
+            os.environ["HOCVU_SERVER_WORKERS"] = str(server.workers)
+            with tempfile.TemporaryDirectory(prefix="hocvu-metrics-") as folder:  # this run's counts only
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+                uvicorn.run("hocvu.web:create_app", factory=True, workers=server.workers, **options)  # type: ignore[arg-type]
+    except SystemExit as exc:  # uvicorn exits 3 when a worker's start-up failed; it logged why
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    return 0
+
+
+def _register_telegram(settings: Settings) -> None:
+    import asyncio
+
     from telegram.error import TelegramError
 
-    from channels.telegram import WebhookOptions
-    from hocvu.serving import run_telegram
+    from channels.telegram import WebhookOptions, make_bot, register
 
-    if args.workers is not None:  # the override goes into the settings every worker is built from
-        settings = dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, workers=args.workers))
+    tg = settings.telegram
+    webhook = WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
+
+    async def run() -> None:
+        async with make_bot(settings.telegram_token, tg.base_url) as bot:
+            await register(bot, webhook)
+
     try:
-        webhook = None
-        if args.webhook_url:
-            webhook = WebhookOptions(
-                args.webhook_url,
-                settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", ""),
-                listen=args.listen or settings.telegram.listen,
-                port=args.port or settings.telegram.port,
-                path=settings.telegram.webhook_path,
-            )
-        settings.telegram_token  # noqa: B018  (a missing token is reported before the model loads)
-        return run_telegram(settings, webhook, progress=True)
+        asyncio.run(run())
     except TelegramError as exc:  # a wrong token, or the Bot API unreachable at start
-        raise ServiceError(f"could not start against the Bot API at {settings.telegram.base_url}: {exc}") from exc
+        raise ServiceError(f"could not start against the Bot API at {tg.base_url}: {exc}") from exc
+
+
+def cmd_telegram_register(settings: Settings, args: argparse.Namespace) -> int:
+    """The deploy step for servers started without `hocvu serve` (gunicorn): webhook and command menu."""
+    if args.url:
+        settings = dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, webhook_url=args.url))
+    _register_telegram(settings)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,16 +358,20 @@ def build_parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
     kb.add_parser("check", help="validate articles, quizzes, lessons and evaluation sets")
 
-    serve = sub.add_parser("serve", help="serve a messenger channel").add_subparsers(dest="channel", required=True)
-    telegram = serve.add_parser("telegram", help="Telegram: long polling, or a webhook with --webhook-url")
-    telegram.add_argument(
-        "--webhook-url", help="public https URL Telegram posts updates to (needs TELEGRAM_WEBHOOK_SECRET)"
+    serve = sub.add_parser(
+        "serve", help="serve every configured channel, /healthz, /readyz and /metrics from one web app (uvicorn)"
     )
-    telegram.add_argument("--listen", help="webhook mode: address to listen on (default: telegram.listen)")
-    telegram.add_argument("--port", type=int, help="webhook mode: port to listen on (default: telegram.port)")
-    telegram.add_argument(
-        "--workers", type=int, help="webhook mode: worker processes sharing the port (default: telegram.workers)"
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default: server.workers)")
+
+    telegram = sub.add_parser("telegram", help="Telegram deploy steps").add_subparsers(
+        dest="telegram_command", required=True
     )
+    register = telegram.add_parser(
+        "register", help="set the webhook (or remove it for polling) and publish the command menu, once per deployment"
+    )
+    register.add_argument("--url", help="the public https webhook URL (default: telegram.webhook_url)")
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
@@ -371,7 +423,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     try:
         settings = load_settings(Path(args.config) if args.config else None)
         _private(settings.data_dir)
-        setup = _setup_logging(settings, args.verbose)
+        setup = setup_logging(settings, args.verbose)
         if args.command == "chat":
             return cmd_chat(settings, args)
         if args.command == "ask":
@@ -386,6 +438,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_eval(settings, args)
         if args.command == "serve":
             return cmd_serve(settings, args)
+        if args.command == "telegram":
+            return cmd_telegram_register(settings, args)
         if args.command == "model":
             return cmd_model_export(settings, args, stdout)
         if args.command == "db":
@@ -419,13 +473,13 @@ def _user() -> str:
 
 
 def _command_name(args: argparse.Namespace) -> str:
-    """ "model export-onnx", "serve telegram": what the user typed, to start the error message with."""
+    """ "model export-onnx", "telegram register": what the user typed, to start the error message with."""
     words = [args.command]
     for attribute in (
         "index_command",
         "kb_command",
         "nlu_command",
-        "channel",
+        "telegram_command",
         "model_command",
         "db_command",
         "cert_command",

@@ -89,20 +89,30 @@ class NLUSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """The one web app (`hocvu serve`) and the channel-neutral runner behind every channel."""
+
+    host: str = "127.0.0.1"  # put a TLS reverse proxy in front
+    port: int = setting(8080, minimum=1, maximum=65535)
+    workers: int = setting(1, minimum=1)  # uvicorn worker processes; more than 1 needs REDIS_URL and webhooks
+    inbox: str = setting("sql", choices=("sql", "redis"))  # where received events wait: sql (the database) | redis
+    inbox_lease: float = setting(30.0, minimum=1, kind="seconds")  # a dead worker's events are taken over after this
+    shutdown_grace: float = setting(10.0, minimum=0, kind="seconds")  # events in flight get this long at a stop
+    core_threads: int = setting(2, minimum=1)  # worker threads running the (synchronous) conversation core
+    flood_burst: int = setting(8, minimum=1)  # messages a user may send at once...
+    flood_per_minute: int = setting(20, minimum=1)  # ...and on average, before being asked to slow down
+
+
+@dataclass(frozen=True)
 class TelegramSettings:
     base_url: str = "https://api.telegram.org/bot"  # a local Bot API server or a fake one in tests
+    # The public https URL Telegram posts updates to (TELEGRAM_WEBHOOK_URL overrides it); empty: long polling.
+    webhook_url: str = ""
+    webhook_path: str = "/telegram/webhook"  # the web app's route for it, behind the reverse proxy
     volunteer_chat_id: int | None = setting(None, kind="a chat id (a whole number)")  # handover is off without it
     # Who may answer handover cards in that group: being in the group is not enough (a member added by
     # mistake, or a stolen account, would reach citizens as "a volunteer").
     volunteers: tuple[int, ...] = setting((), kind="a list of Telegram user ids (whole numbers)")
-    flood_burst: int = setting(8, minimum=1)  # messages a user may send at once...
-    flood_per_minute: int = setting(20, minimum=1)  # ...and on average, before being asked to slow down
-    dedupe: str = setting("sql", choices=("sql", "redis"))  # sql (DATABASE_URL, else SQLite) | redis (REDIS_URL)
-    webhook_path: str = "/telegram/webhook"
-    listen: str = "127.0.0.1"
-    port: int = setting(8443, minimum=1, maximum=65535)
-    core_threads: int = setting(2, minimum=1)  # worker threads running the (synchronous) conversation core
-    workers: int = setting(1, minimum=1)  # webhook mode: processes sharing the port; more than one needs REDIS_URL
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,7 @@ class Settings:
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     nlu: NLUSettings = field(default_factory=NLUSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
@@ -329,6 +340,10 @@ def _check(settings: Settings) -> list[str]:
             not tg.webhook_path.startswith("/"),
             f"'telegram.webhook_path' must start with '/', got {tg.webhook_path!r}",
         ),
+        (
+            bool(tg.webhook_url) and not tg.webhook_url.startswith("https://"),
+            f"'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL, got {tg.webhook_url!r}",
+        ),
     ]
     return [f"{settings.path}: {text}" for broken, text in rules if broken]
 
@@ -349,6 +364,14 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     problems: list[str] = []
     found = {k: environ[k] for k in SECRET_VARIABLES if environ.get(k)}
     settings = _section(Settings, raw, "", path, problems, path=path, secrets=found)
+    if environ.get("HOCVU_SERVER_WORKERS", "").isdigit():  # `hocvu serve --workers N` tells its worker processes
+        settings = dataclasses.replace(
+            settings, server=dataclasses.replace(settings.server, workers=int(environ["HOCVU_SERVER_WORKERS"]))
+        )
+    if environ.get("TELEGRAM_WEBHOOK_URL"):
+        settings = dataclasses.replace(
+            settings, telegram=dataclasses.replace(settings.telegram, webhook_url=environ["TELEGRAM_WEBHOOK_URL"])
+        )
     problems += _check(settings)  # values the file got wrong stand at their defaults here, which pass these rules
     if problems:
         raise ConfigError("\n".join(problems))

@@ -200,23 +200,17 @@ class AnswerFeedback(Base):
 # -- the Telegram channel's transport facts (channels/telegram_store.py) ------------------------------
 
 
-class ProcessedUpdate(Base):
-    """Update ids already handled, so an update Telegram delivers again is processed once."""
-
-    __tablename__ = "telegram_processed_updates"
-
-    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-
-
 class HandoverLink(Base):
-    """Which volunteers'-group message belongs to which user, so a volunteer's reply finds its way back."""
+    """Which volunteers'-group message belongs to which user, so a volunteer's reply finds its way back.
+
+    The user may be of any channel: the Telegram group is the desk for every channel's users.
+    """
 
     __tablename__ = "telegram_handover_links"
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # in the volunteers' group
+    channel: Mapped[str] = mapped_column(String(32), server_default="telegram")
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -126,7 +126,9 @@ def other_value(kind: Any, f: dataclasses.Field[Any]) -> Any:
     default = f.default
     if kind is str:
         choices = f.metadata.get("choices")
-        return next(c for c in choices if c != default) if choices else f"{default}x"
+        if choices:
+            return next(c for c in choices if c != default)
+        return "https://bot.example.org/hook" if default == "" and f.name == "webhook_url" else f"{default}x"
     if kind is Path:
         return "elsewhere/file.yml"
     if typing.get_origin(kind) is tuple:  # logger names, or the volunteers' Telegram user ids
@@ -171,10 +173,14 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
         ("logging:\n  level: LOUD\n", "logging: 'level' is 'LOUD'; expected one of DEBUG, INFO, WARNING, ERROR"),
         ("logging:\n  libraries: telegram\n", "logging: 'libraries' must be a list of logger names, got 'telegram'"),
         ("logging:\n  libraries: [telegram, 3]\n", "logging: 'libraries' must be a list of logger names"),
-        ("telegram:\n  port: 70000\n", "telegram: 'port' must be a whole number between 1 and 65535"),
+        ("server:\n  port: 70000\n", "server: 'port' must be a whole number between 1 and 65535"),
         ("telegram:\n  volunteer_chat_id: abc\n", "telegram: 'volunteer_chat_id' must be a chat id (a whole number)"),
         ("telegram:\n  webhook_path: hook\n", "'telegram.webhook_path' must start with '/'"),
-        ("telegram:\n  listen: 8080\n", "telegram: 'listen' must be text, got 8080"),
+        ("server:\n  host: 8080\n", "server: 'host' must be text, got 8080"),
+        (
+            "telegram:\n  webhook_url: http://bot.example.org/hook\n",
+            "'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL",
+        ),
         ("nlu:\n  rasa:\n    retry_after: -1\n", "nlu.rasa: 'retry_after' must be seconds ≥ 0, got -1"),
         ("data_dir: 5\n", "'data_dir' must be a path, got 5"),
         ("data_dir: [\n", "invalid YAML"),

@@ -12,19 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from channels.telegram import SECRET_HEADER, WebhookOptions
+from channels.telegram import SECRET_HEADER
 from channels.telegram_http import AiohttpRequest
 from hocvu import cli, logs
 from hocvu.app import App
 from hocvu.config import Settings, load_settings
+from tests.support import serving
 from tests.support.fake_app import build_fake_app
 from tests.support.fake_telegram import TOKEN, FakeTelegram
-from tests.test_telegram import VOLUNTEERS, free_port, press, replies, running
+from tests.test_telegram import VOLUNTEERS, press, replies, running
 
-WEBHOOK_SECRET = "webhook-secret-4f9a1c7e2b"
+WEBHOOK_SECRET = serving.WEBHOOK_SECRET
 SECRETS = {
     "TELEGRAM_BOT_TOKEN": TOKEN,
     "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -128,13 +128,11 @@ async def test_a_conversation_full_of_secrets_logs_none_of_them_at_debug(
 async def test_webhook_mode_logs_neither_the_token_nor_the_webhook_secret(
     app: App, fake: FakeTelegram, tmp_path: Path, captured: io.StringIO
 ) -> None:
-    port = free_port()
-    options = WebhookOptions("https://bot.example.org/telegram/webhook", WEBHOOK_SECRET, port=port)
-    async with running(app, fake, tmp_path, webhook=options), httpx.AsyncClient() as client:
+    async with running(app, fake, tmp_path, webhook=True) as served:
         assert fake.webhook["secret_token"] == WEBHOOK_SECRET
         update = fake.message(302, CITIZEN_MESSAGES[1])
-        answered = await client.post(
-            f"http://127.0.0.1:{port}/telegram/webhook", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
+        answered = await served.client.post(
+            "/telegram/webhook", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
         )
         assert answered.status_code == 200
         await replies(fake, 302, 1)
@@ -229,7 +227,7 @@ def _speaks(name: str, level: int = logging.DEBUG) -> bool:
 def test_library_loggers_stay_at_warning_unless_named_in_the_config(tmp_path: Path, verbose: bool) -> None:
     config = tmp_path / "config.yml"
     config.write_text("logging:\n  level: DEBUG\n", encoding="utf-8")
-    setup = cli._setup_logging(load_settings(config, environ={}), verbose=verbose)
+    setup = cli.setup_logging(load_settings(config, environ={}), verbose=verbose)
     try:
         assert _speaks("channels.telegram") and _speaks("nlu.fallback") and _speaks("hocvu.serving")
         for library in ("telegram.ext.Updater", "telegram.Bot", "httpx", "aiohttp.client", "sqlalchemy.engine"):
@@ -238,7 +236,7 @@ def test_library_loggers_stay_at_warning_unless_named_in_the_config(tmp_path: Pa
     finally:
         setup.undo()
     config.write_text("logging:\n  level: INFO\n  libraries: [telegram]\n", encoding="utf-8")
-    setup = cli._setup_logging(load_settings(config, environ={}), verbose=verbose)
+    setup = cli.setup_logging(load_settings(config, environ={}), verbose=verbose)
     try:
         assert _speaks("telegram.ext.Updater", logging.INFO) and not _speaks("aiohttp.client", logging.INFO)
         assert _speaks("telegram.Bot", logging.DEBUG) == verbose == _speaks("channels.telegram", logging.DEBUG)

@@ -17,11 +17,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, func, inspect, select, table
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, column, func, inspect, select, table
 
 from bot.journal import LoggedTurn
 from bot.learning import REVOKED_REPLACED, CertificateLookup, CertificateRecord, HolderName, UserRef
 from bot.state import ConversationState
+from channels.telegram_store import SqlTelegramStore
 from hocvu.cli import main
 from storage.database import SCHEMA_REVISION, Database, alembic_config
 from storage.models import (
@@ -65,19 +66,37 @@ def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_database_whose_telegram_tables_came_first_upgrades(kind: str, tmp_path: Path) -> None:
-    # Before revision 0002 the Telegram channel created its tables on first use.
+    # Before revision 0002 the Telegram channel created its tables on first use, as they were then.
     with database_url(kind, tmp_path) as url:
         database = Database(url)
         database.upgrade("0001")
-        telegram = [t for name, t in Base.metadata.tables.items() if name.startswith("telegram_")]
-        Base.metadata.create_all(database.engine, tables=telegram)
-        processed = Base.metadata.tables["telegram_processed_updates"]
+        then = MetaData()
+        processed = Table(
+            "telegram_processed_updates",
+            then,
+            Column("bot_id", BigInteger, primary_key=True),
+            Column("update_id", BigInteger, primary_key=True),
+            Column("seen_at", DateTime, index=True),
+        )
+        links = Table(
+            "telegram_handover_links",
+            then,
+            Column("bot_id", BigInteger, primary_key=True),
+            Column("message_id", BigInteger, primary_key=True),
+            Column("user_id", String(64), index=True),
+            Column("created_at", DateTime),
+        )
+        then.create_all(database.engine)
         with database.write() as connection:
             connection.execute(processed.insert(), {"bot_id": 1, "update_id": 7, "seen_at": datetime(2026, 1, 1)})
+            connection.execute(
+                links.insert(), {"bot_id": 1, "message_id": 5, "user_id": "111", "created_at": datetime(2026, 1, 1)}
+            )
         database.upgrade()
         assert database.current_revision() == SCHEMA_REVISION
-        with database.read() as connection:
-            assert connection.scalar(select(func.count()).select_from(processed)) == 1  # kept as it was
+        # The card still finds its user, a Telegram user; the inbox (0004) took over from the ledger (0005).
+        assert SqlTelegramStore(database, 1).user_for(5) == ("telegram", "111")
+        assert "telegram_processed_updates" not in inspect(database.engine).get_table_names()
         database.dispose()
 
 

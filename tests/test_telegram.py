@@ -7,26 +7,24 @@ tests/support/fake_telegram.py and drives a conversation the way a user, a volun
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigError, WebhookOptions, serve
+from channels.telegram import SECRET_HEADER, TelegramConfigError, WebhookOptions
 from channels.telegram_store import SqlTelegramStore
-from hocvu.app import App, build_telegram
+from hocvu.app import App
 from hocvu.config import Settings
 from tests.support.fake_app import build_fake_app
-from tests.support.fake_telegram import ABANDONED, TOKEN, FakeTelegram
+from tests.support.fake_telegram import ABANDONED, FakeTelegram
+from tests.support.serving import VOLUNTEERS, WEBHOOK_SECRET, WEBHOOK_URL, serving
 
-VOLUNTEERS = -100500
-SECRET = "s3cret-token_for-tests"
+SECRET = WEBHOOK_SECRET
 QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
 
 
@@ -41,48 +39,7 @@ def fake() -> Any:
         yield server
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def running(
-    app: App,
-    fake: FakeTelegram,
-    data_dir: Path,
-    *,
-    webhook: WebhookOptions | None = None,
-    flood: tuple[int, int] = (50, 600),
-) -> AsyncIterator[TelegramChannel]:
-    telegram = dataclasses.replace(
-        app.settings.telegram,
-        base_url=fake.base_url,
-        volunteer_chat_id=VOLUNTEERS,
-        volunteers=(9,),
-        flood_burst=flood[0],
-        flood_per_minute=flood[1],
-    )
-    settings = dataclasses.replace(
-        app.settings, data_dir=data_dir, telegram=telegram, secrets={"TELEGRAM_BOT_TOKEN": TOKEN}
-    )
-    channel, application = build_telegram(
-        dataclasses.replace(app, settings=settings), polling=webhook is None, request_timeout=1.0
-    )
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(channel, application, stop, webhook, ready=ready.set))
-    done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15, return_when="FIRST_COMPLETED")
-    if task in done:
-        task.result()  # serve() ended early: raise its error
-    channel.sender.base_delay = 0.05  # keep retry back-off short in tests
-    try:
-        yield channel
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
+running = serving
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -263,19 +220,21 @@ async def test_a_name_or_question_cannot_put_the_assistants_markup_in_a_card(
 
 async def test_deleting_my_data_also_unlinks_the_volunteer_cards(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 113
-    async with running(app, fake, tmp_path) as channel:
+    async with running(app, fake, tmp_path) as served:
+        assert served.channel.desk is not None
+        links = served.channel.desk.links
         fake.push(fake.message(user, "/volunteer"))
         await replies(fake, user, 1)
         await replies(fake, VOLUNTEERS, 1)
         card_id = _message_ids(fake, VOLUNTEERS)[0]
-        await until(lambda: channel.links.user_for(card_id) == str(user))
+        await until(lambda: links.user_for(card_id) == ("telegram", str(user)))
         press(fake, user, "Kết thúc")
         await replies(fake, user, 2)
         fake.push(fake.message(user, "/deletemydata"))
         await replies(fake, user, 3)
         press(fake, user, "Xóa hết")
         texts = await replies(fake, user, 4)
-        await until(lambda: channel.links.user_for(card_id) is None)
+        await until(lambda: links.user_for(card_id) is None)
         late = fake.push(
             fake.message(VOLUNTEERS, "Bác còn cần gì không?", chat_type="supergroup", user_id=9, reply_to=card_id)
         )
@@ -374,11 +333,11 @@ async def test_server_errors_and_timeouts_are_retried(app: App, fake: FakeTelegr
 
 async def test_a_user_who_blocked_the_bot_is_recorded(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     fake.block(111)
-    async with running(app, fake, tmp_path) as channel:
+    async with running(app, fake, tmp_path) as served:
         fake.push(fake.message(111, QUESTION))
         await until(lambda: any(r.params["_status"] == 403 for r in fake.calls("sendMessage")))
         await asyncio.sleep(0.2)
-        store = channel.blocked
+        store = served.channel.blocked
         assert isinstance(store, SqlTelegramStore)
         assert store.is_blocked("111")
         fake.push(fake.message(112, QUESTION))
@@ -453,21 +412,94 @@ async def test_other_kinds_of_updates_get_a_defined_reaction(
 
 
 async def test_webhook_rejects_wrong_or_missing_secret(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    port = free_port()
-    options = WebhookOptions("https://bot.example.org/telegram/webhook", SECRET, port=port)
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    async with running(app, fake, tmp_path, webhook=options), httpx.AsyncClient() as client:
-        assert fake.webhook["secret_token"] == SECRET and fake.webhook["url"] == options.url
+    async with running(app, fake, tmp_path, webhook=True) as served:
+        assert fake.webhook["secret_token"] == SECRET and fake.webhook["url"] == WEBHOOK_URL
+        client, path = served.client, "/telegram/webhook"
         update = fake.message(119, QUESTION)
-        missing = await client.post(url, json=update)
-        wrong = await client.post(url, json=update, headers={SECRET_HEADER: "s3cret-token_for-testX"})
-        malformed = await client.post(url, content=b"{not json", headers={SECRET_HEADER: SECRET})
-        assert (missing.status_code, wrong.status_code, malformed.status_code) == (403, 403, 400)
+        missing = await client.post(path, json=update)
+        wrong = await client.post(path, json=update, headers={SECRET_HEADER: "s3cret-token_for-testX"})
+        assert (missing.status_code, wrong.status_code) == (403, 403)
         await asyncio.sleep(0.3)
         assert fake.sent(119) == [], "rejected requests must not reach the bot"
-        good = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
+        good = await client.post(path, json=update, headers={SECRET_HEADER: SECRET})
         assert good.status_code == 200
         await replies(fake, 119, 1)
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"update_id": 1, "message": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        (b"{not json", 400, "not JSON"),
+        (b"[1, 2, 3]", 400, "no integer update_id"),
+        (b'{"update_id": "7"}', 400, "no integer update_id"),
+        (b'{"update_id": 7, "message": {"message_id": 1, "date": 0, "text": "hi"}}', 400, "message has no chat"),
+        (_nested(5000), 400, "nested too deeply"),
+        (b'{"update_id": 7, "pad": "' + b"x" * (1 << 20) + b'"}', 413, ""),
+    ],
+    ids=["not-json", "not-an-object", "string-id", "no-chat", "deeply-nested", "over-1MB"],
+)
+async def test_a_malformed_webhook_body_gets_a_clear_status_and_reaches_nobody(
+    app: App, fake: FakeTelegram, tmp_path: Path, body: bytes, status: int, reason: str
+) -> None:
+    async with running(app, fake, tmp_path, webhook=True) as served:
+        answer = await served.client.post("/telegram/webhook", content=body, headers={SECRET_HEADER: SECRET})
+        assert answer.status_code == status
+        if reason:
+            assert reason in answer.json()["description"]
+        # The app is still whole: the next real update is answered.
+        good = await served.client.post(
+            "/telegram/webhook", json=fake.message(150, QUESTION), headers={SECRET_HEADER: SECRET}
+        )
+        assert good.status_code == 200
+        await replies(fake, 150, 1)
+    assert fake.sent() and all(int(r.params["chat_id"]) == 150 for r in fake.sent())
+
+
+async def test_unknown_paths_and_methods_get_404_and_405(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path, webhook=True) as served:
+        assert (await served.client.post("/telegram/other", json={})).status_code == 404
+        assert (await served.client.get("/telegram/webhook")).status_code == 405
+
+
+async def test_health_readiness_and_metrics(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    async with running(app, fake, tmp_path, webhook=True) as served:
+        client = served.client
+        assert (await client.get("/healthz")).status_code == 200
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"ready": True}
+        update = fake.message(151, QUESTION)
+        for _ in range(2):  # the second is a duplicate
+            await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
+        await replies(fake, 151, 1)
+        await until(lambda: _sent_count() >= 1)
+        text = (await client.get("/metrics")).text
+        for name in ("hocvu_updates_received_total", "hocvu_duplicates_dropped_total", "hocvu_turns_total"):
+            assert f'{name}{{channel="telegram"}}' in text
+        assert "hocvu_answer_seconds_bucket" in text and "hocvu_send_queue_depth" in text
+
+
+def _sent_count() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("hocvu_sends_total", {"channel": "telegram", "result": "sent"}) or 0.0
+
+
+async def test_readiness_names_an_unreachable_database(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
+    from storage.database import Database
+
+    async with running(app, fake, tmp_path, webhook=True) as served:
+        working = served.services.app
+        unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")  # nobody listens on port 1
+        served.services.app = dataclasses.replace(working, database=unreachable)
+        try:
+            ready = await served.client.get("/readyz")
+        finally:
+            served.services.app = working
+        assert ready.status_code == 503 and "database unreachable" in ready.json()["reason"]
 
 
 def test_webhook_mode_refuses_to_start_without_a_secret() -> None:

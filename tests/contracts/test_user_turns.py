@@ -1,8 +1,8 @@
-"""The UserTurns contract: one message per user at a time across webhook workers, other users never waiting,
+"""The UserTurns contract: one message per user at a time across worker processes, other users never waiting,
 and a turn that fails still lets the user's next message in.
 
 RedisUserTurns is the one implementation; its lease (a dead worker's turn expires) is tested in
-tests/test_telegram_workers.py.
+tests/test_serve.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from channels.telegram_store import RedisUserTurns, UserTurns
+from channels.turns import RedisUserTurns, UserTurns
 from tests.support.services import require_redis
 
 OpenTurns = Callable[[int], UserTurns]  # a worker's turns for a bot id, on the shared backend
@@ -23,7 +23,7 @@ OpenTurns = Callable[[int], UserTurns]  # a worker's turns for a bot id, on the 
 @pytest.fixture(params=["redis"])
 def open_turns(request: pytest.FixtureRequest) -> Iterator[OpenTurns]:
     url = require_redis()
-    yield lambda bot_id: RedisUserTurns(url, bot_id)
+    yield lambda bot_id: RedisUserTurns(url, prefix=f"hocvu:test:{bot_id}:turn")
 
 
 def _bot_id() -> int:

@@ -84,6 +84,8 @@ class _State:
     blocked: set[int] = field(default_factory=set)
     webhook: dict[str, Any] = field(default_factory=dict)
     listeners: list[Callable[[Request], None]] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
+    waiting: dict[str, int] = field(default_factory=dict)
 
 
 def check_html(text: str) -> str | None:
@@ -147,6 +149,7 @@ class FakeTelegram:
 
     def stop(self) -> None:
         with self._lock:
+            self._state.held.clear()
             self._lock.notify_all()
         self._server.shutdown()
         self._server.server_close()
@@ -186,6 +189,20 @@ class FakeTelegram:
         """Answer with a redirect to `location` (the Bot API never does; a proxy or a hijacked host might)."""
         with self._lock:
             self._state.faults.setdefault(method, []).extend(Fault(status, location=location) for _ in range(times))
+
+    def hold(self, method: str) -> None:
+        """Answer no `method` request until `release`: they wait, and `waiting` counts them."""
+        with self._lock:
+            self._state.held.add(method)
+
+    def release(self, method: str) -> None:
+        with self._lock:
+            self._state.held.discard(method)
+            self._lock.notify_all()
+
+    def waiting(self, method: str) -> int:
+        with self._lock:
+            return self._state.waiting.get(method, 0)
 
     def block(self, chat_id: int) -> None:
         with self._lock:
@@ -339,6 +356,15 @@ class FakeTelegram:
 
     def _answer(self, method: str, params: dict[str, Any], client_gone: Callable[[], bool]) -> tuple[int, Any]:
         with self._lock:
+            if method in self._state.held:
+                self._state.waiting[method] = self._state.waiting.get(method, 0) + 1
+                try:
+                    while method in self._state.held:
+                        self._lock.wait(0.05)
+                        if client_gone():  # the client died or gave up: it never learns the outcome
+                            return ABANDONED, {"ok": False, "error_code": ABANDONED, "description": "client gone"}
+                finally:
+                    self._state.waiting[method] -= 1
             faults = self._state.faults.get(method, [])
             chat = params.get("chat_id")
             fault = next(

@@ -1,0 +1,156 @@
+"""The one web app: every channel's webhook, health, readiness and metrics are routes of one Starlette app.
+
+`hocvu serve` runs it under uvicorn (`--workers N` are uvicorn's own worker processes); in production,
+gunicorn with uvicorn workers runs `hocvu.web:create_app` the same way (README). Each process builds the
+components once, in the lifespan: the model and index (App), the runner, and each configured channel.
+
+Routes:
+- `POST <telegram.webhook_path>`: Telegram's webhook, when a webhook URL is configured (otherwise the
+  lifespan polls Telegram instead, in one process);
+- `GET /healthz`: the process lives (200 as soon as it serves HTTP);
+- `GET /readyz`: the model is loaded, the database answers and, where configured, Redis; 503 naming what
+  is not ready otherwise;
+- `GET /metrics`: Prometheus text (channels/metrics.py).
+Bodies over 1 MB are refused with 413 before any route reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from channels import metrics
+from channels.runner import Runner
+from channels.telegram import TelegramChannel, webhook
+from embeddings.embedder import Embedder
+from hocvu.app import App, build_app, build_runner, build_telegram
+from hocvu.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20  # Telegram's updates are a few KB; nothing legitimate comes near this
+
+
+@dataclass
+class Services:
+    """What the lifespan built, for the routes."""
+
+    app: App
+    runner: Runner
+    telegram: TelegramChannel | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    app: App | None = None,
+    embedder: Embedder | None = None,
+    request_timeout: float = 10.0,
+) -> Starlette:
+    """The ASGI application. Without `settings` (a uvicorn or gunicorn worker process), the configuration
+    comes from HOCVU_CONFIG and the environment, and logging is set up here. `app` is a product built
+    already (tests, benchmarks); `embedder` replaces the configured one."""
+    if settings is None:
+        from hocvu.cli import setup_logging
+
+        settings = load_settings()
+        setup_logging(settings, verbose=False)
+    config = settings
+    telegram_on = bool(config.secrets.get("TELEGRAM_BOT_TOKEN"))
+    webhook_on = telegram_on and bool(config.telegram.webhook_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(web: Starlette) -> AsyncIterator[None]:
+        product: App = app if app is not None else await asyncio.to_thread(build_app, config, embedder=embedder)
+        runner = build_runner(product)
+        services = Services(product, runner)
+        async with contextlib.AsyncExitStack() as stack:
+            if telegram_on:
+                services.telegram = build_telegram(product, runner, request_timeout=request_timeout)
+                await services.telegram.start()
+                # Last: sends what the runner queued, for up to the grace again.
+                stack.push_async_callback(services.telegram.close, config.server.shutdown_grace)
+            await runner.start()
+            stack.push_async_callback(runner.stop, config.server.shutdown_grace)
+            if services.telegram is not None and not webhook_on:
+                services.tasks.append(asyncio.create_task(services.telegram.poll(runner), name="telegram-poll"))
+            stack.push_async_callback(_cancel, services.tasks)  # first: no new events while the runner stops
+            web.state.services = services
+            log.info("serving: %s", ", ".join(_describe(config, services)) or "no channel")
+            yield
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_route, methods=["GET"]),
+    ]
+    if webhook_on:
+        secret = config.secrets.get("TELEGRAM_WEBHOOK_SECRET", "").encode()
+
+        async def telegram_webhook(request: Request) -> Response:
+            return await webhook(request, request.app.state.services.runner, secret)
+
+        routes.append(Route(config.telegram.webhook_path, telegram_webhook, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
+
+
+def _describe(settings: Settings, services: Services) -> list[str]:
+    if services.telegram is None:
+        return []
+    if settings.telegram.webhook_url:
+        return [f"telegram webhook on {settings.telegram.webhook_path}"]
+    return ["telegram long polling"]
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return JSONResponse({"ready": False, "reason": "starting: the model is loading"}, status_code=503)
+    problems = await asyncio.to_thread(_problems, services.app)
+    if problems:
+        return JSONResponse({"ready": False, "reason": "; ".join(problems)}, status_code=503)
+    return JSONResponse({"ready": True})
+
+
+def _problems(app: App) -> list[str]:
+    problems: list[str] = []
+    if app.database is not None:
+        try:
+            with app.database.read() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            problems.append(f"database unreachable: {type(exc).__name__}")
+    redis_url = app.settings.secrets.get("REDIS_URL")
+    if redis_url and (app.settings.server.workers > 1 or app.settings.server.inbox == "redis"):
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0).ping()
+        except Exception as exc:
+            problems.append(f"Redis unreachable: {type(exc).__name__}")
+    return problems
+
+
+async def metrics_route(request: Request) -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

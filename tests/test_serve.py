@@ -1,0 +1,318 @@
+"""`hocvu serve`, the real command: uvicorn serving the one web app with the real model, against the fake Bot
+API over HTTP, on SQLite, PostgreSQL and Redis.
+
+- A server killed with SIGKILL while it processes updates loses none that it acknowledged and, restarted,
+  answers each exactly once.
+- SIGTERM: the updates in flight are finished or stay in the inbox for the next start.
+- Two uvicorn workers answer every update once, although each is delivered twice, and share one user's
+  flood limit.
+What any Inbox, UserTurns or FloodLimit promises is in tests/contracts/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import yaml
+
+from channels.inbox import Inbox, RedisInbox, SqlInbox
+from channels.turns import RedisUserTurns
+from hocvu.config import Settings
+from storage.database import Database
+from tests.conftest import TEST_SECRET_KEY
+from tests.support.fake_telegram import TOKEN, FakeTelegram
+from tests.support.learning_support import scratch_schema
+from tests.support.services import REDIS_URL, require_postgres, require_redis
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "serve-secret-0123456789"
+QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
+SOURCE = f"telegram:{TOKEN.split(':')[0]}"
+SLOW_DOWN = "Bạn nhắn hơi nhanh"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`hocvu serve` in a process group of its own, so SIGKILL reaches uvicorn's workers too."""
+
+    def __init__(self, config: Path, env: dict[str, str], log: Path, *, workers: int = 1) -> None:
+        self.port = _free_port()
+        self.log = log
+        command = [sys.executable, "-m", "hocvu.cli", "--config", str(config), "serve", "--port", str(self.port)]
+        command += ["--workers", str(workers)]
+        with open(log, "ab") as stderr:  # the child keeps its own copy of the file descriptor
+            self.process = subprocess.Popen(command, cwd=REPO, env=env, stderr=stderr, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"hocvu serve exited: {self.log.read_text()[-3000:]}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"hocvu serve not ready after {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def post(self, updates: list[dict[str, Any]]) -> list[int]:
+        with httpx.Client(timeout=30) as client:
+            return [
+                client.post(
+                    f"{self.url}/telegram/webhook", json=u, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                ).status_code
+                for u in updates
+            ]
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout: float = 30) -> bool:
+        """SIGTERM; True when the server stopped cleanly. uvicorn shuts down gracefully, then raises the signal
+        it caught again, so a clean stop ends "killed by SIGTERM", as a service manager expects."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout) in (0, -signal.SIGTERM) and "Traceback" not in self.log.read_text()
+
+
+def _write_config(settings: Settings, tmp_path: Path, fake: FakeTelegram, **server: Any) -> Path:
+    """The repository's config.yml on the tests' data directory (index, model) and a database of its own."""
+    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+    config["data_dir"] = str(settings.data_dir)
+    config["content_dir"] = str(REPO / "knowledge_base")
+    config["database"] = {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"}
+    config["telegram"].update(base_url=fake.base_url, webhook_url="https://bot.invalid/telegram/webhook")
+    config["server"].update(server)
+    for key, value in (config.get("nlu") or {}).items():  # relative paths are relative to the config file
+        if key.endswith("_data") and isinstance(value, str):
+            config["nlu"][key] = str(REPO / value)
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "HF_HUB_OFFLINE": "1",
+        "HOCVU_SECRET_KEY": TEST_SECRET_KEY,
+    }
+    for name in ("DATABASE_URL", "REDIS_URL", "TELEGRAM_WEBHOOK_URL"):
+        env.pop(name, None)
+    return {**env, **extra}
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    """uvicorn's worker processes (and multiprocessing's helper, if any)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _answers(fake: FakeTelegram, chat: int) -> int:
+    """Messages Telegram really delivered to `chat` (a request the bot gave up on, or died in, is not one)."""
+    return sum(1 for r in fake.sent(chat) if r.params["_status"] == 200)
+
+
+def _own_redis(number: int) -> str:
+    """A Redis database of this test's own, emptied: the bot id, and so every key, is the same in every run."""
+    url = f"{require_redis().rsplit('/', 1)[0]}/{number}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+Backend = tuple[dict[str, str], str, Callable[[], Inbox]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql+redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The server's environment, its `server.inbox`, and its inbox opened as another worker would."""
+    if request.param == "sqlite":
+        yield {}, "sql", lambda: SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), SOURCE)
+        return
+    with scratch_schema(require_postgres()) as url:
+        if request.param == "postgresql":
+            yield {"DATABASE_URL": url}, "sql", lambda: SqlInbox(Database(url), SOURCE)
+        else:
+            redis_url = _own_redis(3)
+            yield {"DATABASE_URL": url, "REDIS_URL": redis_url}, "redis", lambda: RedisInbox(redis_url, SOURCE)
+
+
+def test_a_killed_server_loses_no_acknowledged_update_and_answers_each_once(
+    settings: Settings, tmp_path: Path, backend: Backend
+) -> None:
+    environ, inbox_kind, open_inbox = backend
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake, inbox=inbox_kind, inbox_lease=2.0)
+        env = _env(**environ)
+        if "DATABASE_URL" in env:
+            subprocess.run(
+                [sys.executable, "-m", "hocvu.cli", "--config", str(config), "db", "upgrade"], env=env, check=True
+            )
+        first = Server(config, env, tmp_path / "serve.log")
+        try:
+            first.wait_ready()
+            answered = list(range(7000, 7025))
+            assert first.post([fake.message(chat, QUESTION) for chat in answered]) == [200] * 25
+            _wait(lambda: all(_answers(fake, c) == 1 for c in answered), 60, "the first 25 are answered")
+            inbox = open_inbox()
+            _wait(lambda: inbox.pending() == 0, 10, "the first 25 are marked done")
+            # The next 25 are acknowledged, then the server dies with every one of their answers in flight.
+            fake.hold("sendMessage")
+            in_flight = list(range(7025, 7050))
+            assert first.post([fake.message(chat, QUESTION) for chat in in_flight]) == [200] * 25
+            _wait(lambda: fake.waiting("sendMessage") == 25, 60, "all 25 answers are being sent")
+            assert inbox.pending() == 25
+        finally:
+            first.kill()
+        fake.release("sendMessage")
+        assert all(_answers(fake, c) == 0 for c in in_flight)  # the server died before Telegram answered
+
+        second = Server(config, env, tmp_path / "serve.log")
+        try:
+            second.wait_ready()
+            # After their lease (2 s) the restarted server takes the 25 over.
+            _wait(lambda: all(_answers(fake, c) >= 1 for c in in_flight), 60, "the 25 left over are answered")
+            _wait(lambda: inbox.pending() == 0, 10, "the 25 left over are marked done")
+            assert second.stop()
+        finally:
+            second.kill()
+    assert [_answers(fake, c) for c in answered + in_flight] == [1] * 50
+
+
+def test_sigterm_finishes_or_keeps_the_updates_in_flight(settings: Settings, tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake, inbox_lease=2.0, shutdown_grace=0.5)
+        env = _env()
+        server = Server(config, env, tmp_path / "serve.log")
+        chats = list(range(7100, 7105))
+        try:
+            server.wait_ready()
+            fake.hold("sendMessage")
+            assert server.post([fake.message(chat, QUESTION) for chat in chats]) == [200] * 5
+            _wait(lambda: fake.waiting("sendMessage") == 5, 60, "all 5 answers are being sent")
+            assert server.stop()  # within its grace
+        finally:
+            server.kill()
+        fake.release("sendMessage")
+        inbox = SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), SOURCE)
+        assert inbox.pending() == 5 - sum(_answers(fake, c) for c in chats)  # unfinished ones were kept
+        again = Server(config, env, tmp_path / "serve.log")
+        try:
+            again.wait_ready()
+            _wait(lambda: inbox.pending() == 0, 60, "the kept updates are processed")
+        finally:
+            again.kill()
+    assert [_answers(fake, c) for c in chats] == [1] * 5
+
+
+def test_two_workers_answer_every_update_once_and_share_a_users_flood_limit(settings: Settings, tmp_path: Path) -> None:
+    redis_url = _own_redis(4)  # the flood limit of a user of an earlier run must not count
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake, flood_burst=3, flood_per_minute=1)
+        server = Server(config, _env(REDIS_URL=redis_url), tmp_path / "serve.log", workers=2)
+        try:
+            server.wait_ready()
+            chats = list(range(7200, 7240))
+            updates = [fake.message(chat, QUESTION) for chat in chats]
+            workers = _children(server.process.pid)
+            # Every update twice, as Telegram redelivers after a timeout: whichever worker gets a copy.
+            assert server.post(updates + updates) == [200] * 80
+            _wait(lambda: all(_answers(fake, c) >= 1 for c in chats), 60, "every update is answered")
+            flood = [fake.message(7300, f"câu hỏi số {n}") for n in range(6)]
+            assert server.post(flood) == [200] * 6
+            _wait(lambda: len(fake.texts(7300)) >= 4, 60, "the flood is answered")
+            time.sleep(1.0)  # a second worker's own burst would arrive within this
+            assert server.stop()
+        finally:
+            server.kill()
+    assert [_answers(fake, c) for c in chats] == [1] * 40
+    texts = fake.texts(7300)
+    assert sum(SLOW_DOWN in text for text in texts) == 1, texts  # warned once, by whichever worker
+    assert len(texts) == 3 + 1, texts  # the burst of 3 passed once for both workers, not once each
+    assert len(workers) >= 2, "uvicorn did not start two worker processes"
+    assert len(fake.calls("setWebhook")) == 1  # registered once, by `hocvu serve`, not by each worker
+
+
+async def test_a_turn_left_by_a_dead_worker_expires(tmp_path: Path) -> None:
+    url = require_redis()
+    prefix = f"hocvu:test:{time.time_ns()}:turn"
+    redis.Redis.from_url(url).set(f"{prefix}:u1", "dead-worker", px=300)
+    turns = RedisUserTurns(url, prefix=prefix)
+    try:
+        started = time.monotonic()
+        async with turns.hold("u1"):
+            waited = time.monotonic() - started
+    finally:
+        await turns.close()
+    assert 0.2 < waited < 2.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        (["--workers", "2"], {"REDIS_URL": REDIS_URL}, "several workers need a webhook URL"),
+        (["--workers", "2"], {"TELEGRAM_WEBHOOK_URL": "https://bot.invalid/hook"}, "several workers need REDIS_URL"),
+        (["--workers", "0"], {}, "1 or more"),
+        ([], {"TELEGRAM_BOT_TOKEN": ""}, "no channel to serve: set TELEGRAM_BOT_TOKEN"),
+        ([], {"TELEGRAM_WEBHOOK_URL": "https://bot.invalid/hook", "TELEGRAM_WEBHOOK_SECRET": ""}, "needs a secret"),
+    ],
+)
+def test_a_server_that_cannot_work_is_refused_before_anything_starts(
+    argv: list[str],
+    environ: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hocvu.cli import main
+
+    for name in ("REDIS_URL", "TELEGRAM_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, **environ}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unreachable_bot_api_at_start_is_a_clear_error(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hocvu.cli import main
+
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake)
+    text = config.read_text(encoding="utf-8").replace(fake.base_url, f"http://127.0.0.1:{_free_port()}/bot")
+    config.write_text(text, encoding="utf-8")  # nobody there
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
+    assert main(["--config", str(config), "serve"]) == 1
+    assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
