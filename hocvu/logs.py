@@ -35,7 +35,7 @@ LIBRARY_LOGGERS = (
     "httpx",
     "httpcore",
     "aiohttp",
-    "tornado",
+    "starlette",
     "uvicorn",
     "sqlalchemy",
     "alembic",

@@ -64,3 +64,29 @@ def test_every_top_level_package_is_on_the_map() -> None:
     packages = {p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()} - {"tests", "bench"}
     assert packages | {"errors"} == set(MAY_IMPORT)
     assert set(sys.stdlib_module_names).isdisjoint(MAY_IMPORT), "a package of ours shadows the standard library"
+
+
+# What every channel shares: no platform's library and no adapter of ours, so Zalo can reuse it as it is.
+CHANNEL_NEUTRAL = ("runner.py", "inbox.py", "turns.py", "flood.py", "metrics.py")
+PLATFORMS = {"telegram", "aiohttp", "starlette", "uvicorn", "httpx", "requests"}
+
+
+def test_the_runner_and_its_stores_belong_to_no_channel() -> None:
+    found = _imports("channels")
+    wrong = [
+        f"{module} imports {name}"
+        for module, names in found.items()
+        if Path(module).name in CHANNEL_NEUTRAL
+        for name in sorted(names & PLATFORMS)
+    ]
+    assert not wrong, wrong
+    with_adapters = [
+        module
+        for module in found
+        if Path(module).name in CHANNEL_NEUTRAL
+        and any(
+            isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("channels.telegram", "channels.terminal"))
+            for node in ast.walk(ast.parse((REPO / module).read_text(encoding="utf-8")))
+        )
+    ]
+    assert not with_adapters, with_adapters

@@ -46,7 +46,7 @@ CITIZEN_MESSAGES = (
     f"mật khẩu VNeID của tôi là {PASSWORD} quên rồi",
     f"stk {ACCOUNT} chuyển nhầm tiền",
 )
-OPENED = ("telegram", "httpx", "httpcore", "aiohttp", "tornado", "uvicorn", "sqlalchemy", "urllib3", "asyncio")
+OPENED = ("telegram", "httpx", "httpcore", "aiohttp", "starlette", "uvicorn", "sqlalchemy", "urllib3", "asyncio")
 
 
 def forbidden() -> list[str]:

@@ -316,3 +316,19 @@ def test_an_unreachable_bot_api_at_start_is_a_clear_error(
     monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
     assert main(["--config", str(config), "serve"]) == 1
     assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_telegram_register_sets_the_webhook_and_the_menu_once_per_deployment(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hocvu.cli import main
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake)
+        assert main(["--config", str(config), "telegram", "register", "--url", "https://bot.example.org/hook"]) == 0
+        assert fake.webhook["url"] == "https://bot.example.org/hook" and fake.webhook["secret_token"] == SECRET
+        menus = {r.params.get("language_code") for r in fake.calls("setMyCommands")}
+        assert menus == {"vi", "en", None}
