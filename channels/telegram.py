@@ -21,7 +21,6 @@ import logging
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,10 +31,11 @@ from telegram.error import Conflict, TelegramError
 from bot import routes
 from bot.messages import Response, UserMessage
 from bot.texts import t
+from channels.flood import Verdict
 from channels.runner import Runner, language_of
 from channels.telegram_desk import TelegramDesk
 from channels.telegram_http import AiohttpRequest
-from channels.telegram_render import note_html, render
+from channels.telegram_render import Outgoing, note_html, render
 from channels.telegram_send import ChatSender
 from channels.telegram_store import BlockedChats
 from errors import ConfigError
@@ -164,7 +164,7 @@ class TelegramChannel:
     async def forget(self, user_id: str) -> None:
         await asyncio.to_thread(self.blocked.set_blocked, user_id, False)
 
-    def _queue(self, chat_id: int, messages: list[Any]) -> Awaitable[None]:
+    def _queue(self, chat_id: int, messages: list[Outgoing]) -> Awaitable[None]:
         futures = [self.sender.submit(chat_id, out) for out in messages]
 
         async def sent() -> None:
@@ -235,8 +235,6 @@ class TelegramChannel:
         addressed = text.startswith("/") or (self._username and f"@{self._username}" in text.lower())
         if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or not addressed:
             return
-        from channels.flood import Verdict
-
         if await runner.admit(CHANNEL, f"group:{message.chat.id}") is not Verdict.PASS:
             return
         user = message.from_user
