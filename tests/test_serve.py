@@ -246,11 +246,31 @@ def test_sigterm_finishes_or_keeps_the_updates_in_flight(settings: Settings, tmp
     assert [_answers(fake, c) for c in chats] == [1] * 5
 
 
-def test_two_workers_answer_every_update_once_and_share_a_users_flood_limit(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql+redis"])
+def test_two_workers_answer_every_update_once_and_share_a_users_flood_limit(
+    settings: Settings, tmp_path: Path, kind: str
+) -> None:
     redis_url = _own_redis(4)  # the flood limit of a user of an earlier run must not count
+    environ = {"REDIS_URL": redis_url}
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            inbox: Inbox = SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), SOURCE)
+        else:
+            environ["DATABASE_URL"] = stack.enter_context(scratch_schema(require_postgres()))
+            inbox = RedisInbox(redis_url, SOURCE)
+        _two_workers(settings, tmp_path, environ, inbox, "sql" if kind == "sqlite" else "redis")
+
+
+def _two_workers(settings: Settings, tmp_path: Path, environ: dict[str, str], inbox: Inbox, inbox_kind: str) -> None:
+    redis_url = environ["REDIS_URL"]
     with FakeTelegram() as fake:
-        config = _write_config(settings, tmp_path, fake, flood_burst=3, flood_per_minute=1)
-        server = Server(config, _env(REDIS_URL=redis_url), tmp_path / "serve.log", workers=2)
+        config = _write_config(settings, tmp_path, fake, flood_burst=3, flood_per_minute=1, inbox=inbox_kind)
+        env = _env(**environ)
+        if "DATABASE_URL" in env:
+            subprocess.run(
+                [sys.executable, "-m", "hocvu.cli", "--config", str(config), "db", "upgrade"], env=env, check=True
+            )
+        server = Server(config, env, tmp_path / "serve.log", workers=2)
         try:
             server.wait_ready()
             chats = list(range(7200, 7240))
@@ -261,7 +281,6 @@ def test_two_workers_answer_every_update_once_and_share_a_users_flood_limit(sett
             assert asyncio.run(server.post_at_once(updates + updates)) == [200] * 80
             flood = [fake.message(7300, f"câu hỏi số {n}") for n in range(6)]
             assert asyncio.run(server.post_at_once(flood)) == [200] * 6
-            inbox = SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), SOURCE)
             _wait(lambda: inbox.pending() == 0, 60, "every update is done")  # so every answer was sent
             assert server.stop()
         finally:
