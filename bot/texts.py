@@ -171,6 +171,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I only answer in private chats. Please message me directly.",
     },
     "sources": {"vi": "Nguồn", "en": "Sources"},
+    "choose_number": {
+        "vi": "Gõ số để chọn:",
+        "en": "Type a number to choose:",
+    },
     "terminal_prompt": {"vi": "Gõ câu hỏi (Ctrl+D để thoát)", "en": "Type a question (Ctrl+D to quit)"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
     # -- learning: quizzes, review, progress, certificates, deleting data --

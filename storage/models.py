@@ -249,3 +249,40 @@ class InboxEntry(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# -- the Zalo OA channel's transport facts (channels/zalo_oa_store.py) ---------------------------------
+
+
+class ZaloOaAccount(Base):
+    """One Zalo app's OA: its OAuth token pair and what Zalo told us about it.
+
+    The refresh token is single-use, so the pair is read and replaced under a row lock (one worker
+    refreshes) and written in the same transaction as the refresh that produced it.
+    """
+
+    __tablename__ = "zalo_oa_accounts"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime] = mapped_column(DateTime)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Zalo refused a message with buttons once: from then on choices go as numbered text only.
+    templates_refused_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ZaloOaUser(Base):
+    """What sending to one OA follower depends on: their window, the message to reply to, their choices."""
+
+    __tablename__ = "zalo_oa_users"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_interaction_at: Mapped[datetime] = mapped_column(DateTime)
+    last_message_id: Mapped[str | None] = mapped_column(String(128))  # replies carry it (Zalo's reply quota)
+    replies_to_message: Mapped[int] = mapped_column(Integer, default=0)
+    # The actions of the numbered choices last shown, in order: typing "2" presses the second.
+    choices: Mapped[list[str] | None] = mapped_column(JSON)
+    unreachable_at: Mapped[datetime | None] = mapped_column(DateTime)  # unfollowed, or Zalo refused them
+    unreachable_reason: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,119 @@
+"""What the Zalo OA channel remembers across restarts and workers (tables `zalo_oa_*`, storage/models.py).
+
+- per follower: their last interaction (Zalo refuses sends 7 days after it), the message replies refer to
+  and how many replies it carried (Zalo allows a few per inbound message), the numbered choices last shown
+  (so typing "2" presses the second), and whether they can be reached at all (unfollowed, or refused by Zalo);
+- per OA: whether Zalo refused messages with buttons (then choices go as numbered text only).
+The OA's token pair is in the same database (channels/zalo_oa_auth.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.database import Database
+from storage.models import ZaloOaAccount, ZaloOaUser
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as everywhere in the database
+
+
+@dataclass(frozen=True)
+class Follower:
+    user_id: str
+    last_interaction_at: datetime
+    last_message_id: str | None
+    replies_to_message: int
+    choices: tuple[str, ...]
+    unreachable_reason: str | None
+
+
+class ZaloOaStore:
+    def __init__(self, db: Database, app_id: str) -> None:
+        self.db = db
+        self.app_id = app_id
+
+    def interacted(self, user_id: str, message_id: str | None, at: datetime | None = None) -> None:
+        """The user did something: their window opens again and they are reachable again."""
+        at = at or now()
+        for attempt in (1, 2):  # two workers may add the same new user at once: the loser updates
+            try:
+                with self.db.session() as session:
+                    row = session.get(ZaloOaUser, (self.app_id, user_id))
+                    if row is None:
+                        row = ZaloOaUser(app_id=self.app_id, user_id=user_id, replies_to_message=0)
+                        session.add(row)
+                    row.last_interaction_at = at
+                    if message_id is not None:
+                        row.last_message_id = message_id
+                        row.replies_to_message = 0
+                    row.unreachable_at = None
+                    row.unreachable_reason = None
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    def follower(self, user_id: str) -> Follower | None:
+        with self.db.read() as connection:
+            row = connection.execute(
+                select(
+                    ZaloOaUser.last_interaction_at,
+                    ZaloOaUser.last_message_id,
+                    ZaloOaUser.replies_to_message,
+                    ZaloOaUser.choices,
+                    ZaloOaUser.unreachable_reason,
+                ).where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
+            ).first()
+        if row is None:
+            return None
+        return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
+
+    def _update(self, user_id: str, **values: object) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(ZaloOaUser)
+                .where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
+                .values(**values)
+            )
+
+    def set_choices(self, user_id: str, choices: list[str]) -> None:
+        self._update(user_id, choices=choices or None)
+
+    def replied(self, user_id: str, message_id: str) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(ZaloOaUser)
+                .where(
+                    ZaloOaUser.app_id == self.app_id,
+                    ZaloOaUser.user_id == user_id,
+                    ZaloOaUser.last_message_id == message_id,
+                )
+                .values(replies_to_message=ZaloOaUser.replies_to_message + 1)
+            )
+
+    def unreachable(self, user_id: str, reason: str) -> None:
+        """Nothing more is sent to the user until they write again."""
+        self._update(user_id, unreachable_at=now(), unreachable_reason=reason)
+
+    def forget(self, user_id: str) -> None:
+        with self.db.session() as session:
+            session.execute(delete(ZaloOaUser).where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id))
+
+    def templates_refused(self) -> bool:
+        with self.db.read() as connection:
+            return (
+                connection.scalar(select(ZaloOaAccount.templates_refused_at).where(ZaloOaAccount.app_id == self.app_id))
+                is not None
+            )
+
+    def refuse_templates(self) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(ZaloOaAccount).where(ZaloOaAccount.app_id == self.app_id).values(templates_refused_at=now())
+            )
