@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from channels.inbox import Inbox
     from channels.runner import Runner
     from channels.telegram import TelegramChannel
+    from channels.zalo_oa import ZaloOaChannel
     from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -177,17 +178,28 @@ def build_app(
         states or MemoryStateStore(),
         default_lang=settings.default_language,
         intent_threshold=settings.nlu.intent_threshold,
-        handover_channels=frozenset({"telegram"}) if settings.telegram.volunteer_chat_id is not None else frozenset(),
+        handover_channels=handover_channels(settings),
         journal=journal,
         tutor=tutor,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 
 
+def handover_channels(settings: Settings) -> frozenset[str]:
+    """The channels whose users may ask for a person: all of them once the volunteers' group (the desk for
+    every channel's users) is configured."""
+    if settings.telegram.volunteer_chat_id is None:
+        return frozenset()
+    return frozenset({"telegram", "zalo_oa"}) if settings.zalo_oa_on else frozenset({"telegram"})
+
+
 def several_workers_problem(settings: Settings) -> str | None:
     """Why `server.workers` cannot work as configured, or None; checked before any model loads."""
-    if settings.server.workers > 1 and not settings.telegram.webhook_url:
-        return "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+    telegram_polls = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) and not settings.telegram.webhook_url
+    if settings.server.workers > 1 and telegram_polls:
+        return (
+            "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+        )
     if settings.server.workers > 1 and not settings.secrets.get("REDIS_URL"):
         return "several workers need REDIS_URL: they take turns per user and share the flood limit through Redis"
     if settings.server.inbox == "redis" and not settings.secrets.get("REDIS_URL"):
@@ -247,5 +259,39 @@ def build_telegram(app: App, runner: Runner, *, request_timeout: float = 10.0) -
             note_lang=settings.default_language,
         )
         runner.desk = channel.desk
+    runner.add(channel, build_inbox(app, channel.source))
+    return channel
+
+
+def build_zalo_oa(app: App, runner: Runner) -> ZaloOaChannel:
+    """The Zalo OA channel, added to the runner with its inbox; its token pair seeded from the environment
+    when the database has none."""
+    from channels.zalo_oa import ZaloOaChannel
+    from channels.zalo_oa_api import ZaloOaApi
+    from channels.zalo_oa_auth import ZaloTokens
+    from channels.zalo_oa_store import ZaloOaStore
+
+    settings = app.settings
+    z = settings.zalo_oa
+    secrets = settings.secrets
+    app_id = secrets.get("ZALO_APP_ID", "")
+    if not app_id or not secrets.get("ZALO_OA_SECRET_KEY"):
+        raise ConfigError("the Zalo OA channel needs ZALO_APP_ID and ZALO_OA_SECRET_KEY (docs/zalo.md)")
+    if not secrets.get("ZALO_APP_SECRET"):
+        raise ConfigError("the Zalo OA channel needs ZALO_APP_SECRET to refresh its tokens (docs/zalo.md)")
+    db = app.database or open_database(settings)
+    tokens = ZaloTokens(
+        db,
+        app_id,
+        secrets["ZALO_APP_SECRET"],
+        z.oauth_base_url,
+        margin=z.token_refresh_margin,
+        timeout=z.request_timeout,
+    )
+    refresh_token = secrets.get("ZALO_OA_REFRESH_TOKEN", "")
+    if refresh_token and tokens.seed(secrets.get("ZALO_OA_ACCESS_TOKEN", ""), refresh_token):
+        log.info("zalo_oa: the token pair from the environment is stored; from now on the database's is used")
+    api = ZaloOaApi(z.api_base_url, tokens, timeout=z.request_timeout)
+    channel = ZaloOaChannel(api, ZaloOaStore(db, app_id), buttons=z.choices == "buttons")
     runner.add(channel, build_inbox(app, channel.source))
     return channel

@@ -286,9 +286,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     problem = several_workers_problem(settings)
     if problem:
         raise ConfigError(problem)
-    if not settings.secrets.get("TELEGRAM_BOT_TOKEN"):
-        raise ConfigError("no channel to serve: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you)")
-    _register_telegram(settings)  # once per deployment, before any worker starts
+    telegram_on = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN"))
+    if not telegram_on and not settings.zalo_oa_on:
+        raise ConfigError(
+            "no channel to serve: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you), "
+            "or ZALO_APP_ID and ZALO_OA_SECRET_KEY for a Zalo OA (docs/zalo.md)"
+        )
+    if telegram_on:
+        _register_telegram(settings)  # once per deployment, before any worker starts
     # Host and port apart: the log filter's guard would read "127.0.0.1:8080" as one long account number.
     log.info("hocvu: serving on host %s, port %d, with %d worker(s)", server.host, server.port, server.workers)
     options = {"host": server.host, "port": server.port, "log_config": None, "access_log": False, "lifespan": "on"}
@@ -318,7 +323,9 @@ def _register_telegram(settings: Settings) -> None:
     from channels.telegram import WebhookOptions, make_bot, register
 
     tg = settings.telegram
-    webhook = WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
+    webhook = (
+        WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
+    )
 
     async def run() -> None:
         async with make_bot(settings.telegram_token, tg.base_url) as bot:

@@ -116,6 +116,23 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class ZaloOaSettings:
+    """The Zalo Official Account channel: on when ZALO_APP_ID and ZALO_OA_SECRET_KEY are set (docs/zalo.md)."""
+
+    api_base_url: str = "https://openapi.zalo.me"  # OA API v3; a fake one in tests
+    oauth_base_url: str = "https://oauth.zaloapp.com"  # OAuth v4 (token refresh)
+    webhook_path: str = "/zalo/oa/webhook"  # the web app's route for the OA's webhook, behind the reverse proxy
+    # Events whose timestamp is further than this from now are refused (403): a replayed event. Zalo retries
+    # an event it could not deliver for about two hours; whether a retry keeps its first timestamp is unverified.
+    timestamp_window: float = setting(10800.0, minimum=1, kind="seconds")
+    # buttons: choices as numbered text and also as buttons (unverified on /message/cs; a refusal switches
+    # the OA to text); text: numbered text only.
+    choices: str = setting("buttons", choices=("buttons", "text"))
+    request_timeout: float = setting(10.0, minimum=0.1, kind="seconds")  # one call to Zalo's API or OAuth server
+    token_refresh_margin: float = setting(3600.0, minimum=60, kind="seconds")  # refresh this long before expiry
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""  # empty: SQLite file hocvu.db in data_dir. The DATABASE_URL variable overrides it.
 
@@ -149,6 +166,7 @@ class Settings:
     nlu: NLUSettings = field(default_factory=NLUSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    zalo_oa: ZaloOaSettings = field(default_factory=ZaloOaSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
@@ -214,6 +232,10 @@ class Settings:
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     @property
+    def zalo_oa_on(self) -> bool:
+        return bool(self.secrets.get("ZALO_APP_ID") and self.secrets.get("ZALO_OA_SECRET_KEY"))
+
+    @property
     def telegram_token(self) -> str:
         token = self.secrets.get("TELEGRAM_BOT_TOKEN", "")
         if not token:
@@ -229,6 +251,11 @@ SECRET_VARIABLES = (
     "HOCVU_OLD_SECRET_KEYS",
     "RASA_AUTH_TOKEN",
     "REDIS_URL",
+    "ZALO_APP_ID",
+    "ZALO_APP_SECRET",
+    "ZALO_OA_SECRET_KEY",
+    "ZALO_OA_ACCESS_TOKEN",  # the first pair only: once refreshed, the database's pair is used
+    "ZALO_OA_REFRESH_TOKEN",
 )
 
 
@@ -339,6 +366,14 @@ def _check(settings: Settings) -> list[str]:
         (
             not tg.webhook_path.startswith("/"),
             f"'telegram.webhook_path' must start with '/', got {tg.webhook_path!r}",
+        ),
+        (
+            not settings.zalo_oa.webhook_path.startswith("/"),
+            f"'zalo_oa.webhook_path' must start with '/', got {settings.zalo_oa.webhook_path!r}",
+        ),
+        (
+            settings.zalo_oa.webhook_path == tg.webhook_path,
+            "'zalo_oa.webhook_path' and 'telegram.webhook_path' must differ",
         ),
         (
             bool(tg.webhook_url) and not tg.webhook_url.startswith("https://"),

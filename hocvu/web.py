@@ -7,6 +7,7 @@ components once, in the lifespan: the model and index (App), the runner, and eac
 Routes:
 - `POST <telegram.webhook_path>`: Telegram's webhook, when a webhook URL is configured (otherwise the
   lifespan polls Telegram instead, in one process);
+- `POST <zalo_oa.webhook_path>`: the Zalo OA's webhook, when ZALO_APP_ID and ZALO_OA_SECRET_KEY are set;
 - `GET /healthz`: the process lives (200 as soon as it serves HTTP);
 - `GET /readyz`: the model is loaded, the database answers and, where configured, Redis; 503 naming what
   is not ready otherwise;
@@ -28,11 +29,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from channels import metrics
+from channels import metrics, zalo_oa
 from channels.runner import Runner
 from channels.telegram import TelegramChannel, webhook
+from channels.zalo_oa import ZaloOaChannel
 from embeddings.embedder import Embedder
-from hocvu.app import App, build_app, build_runner, build_telegram
+from hocvu.app import App, build_app, build_runner, build_telegram, build_zalo_oa
 from hocvu.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Services:
     app: App
     runner: Runner
     telegram: TelegramChannel | None = None
+    zalo_oa: ZaloOaChannel | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -68,6 +71,7 @@ def create_app(
     config = settings
     telegram_on = bool(config.secrets.get("TELEGRAM_BOT_TOKEN"))
     webhook_on = telegram_on and bool(config.telegram.webhook_url)
+    zalo_oa_on = config.zalo_oa_on
 
     @contextlib.asynccontextmanager
     async def lifespan(web: Starlette) -> AsyncIterator[None]:
@@ -80,6 +84,10 @@ def create_app(
                 await services.telegram.start()
                 # Last: sends what the runner queued, for up to the grace again.
                 stack.push_async_callback(services.telegram.close, config.server.shutdown_grace)
+            if zalo_oa_on:  # after Telegram: its volunteers' group is the desk Zalo users reach too
+                services.zalo_oa = build_zalo_oa(product, runner)
+                await services.zalo_oa.start()
+                stack.push_async_callback(services.zalo_oa.close, config.server.shutdown_grace)
             await runner.start()
             stack.push_async_callback(runner.stop, config.server.shutdown_grace)
             if services.telegram is not None and not webhook_on:
@@ -101,15 +109,30 @@ def create_app(
             return await webhook(request, request.app.state.services.runner, secret)
 
         routes.append(Route(config.telegram.webhook_path, telegram_webhook, methods=["POST"]))
+    if zalo_oa_on:
+        app_id = config.secrets["ZALO_APP_ID"]
+        secret_key = config.secrets["ZALO_OA_SECRET_KEY"].encode()
+        window = config.zalo_oa.timestamp_window
+
+        async def zalo_oa_webhook(request: Request) -> Response:
+            return await zalo_oa.webhook(
+                request, request.app.state.services.runner, app_id=app_id, secret_key=secret_key, window=window
+            )
+
+        routes.append(Route(config.zalo_oa.webhook_path, zalo_oa_webhook, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
 
 
 def _describe(settings: Settings, services: Services) -> list[str]:
-    if services.telegram is None:
-        return []
-    if settings.telegram.webhook_url:
-        return [f"telegram webhook on {settings.telegram.webhook_path}"]
-    return ["telegram long polling"]
+    described = []
+    if services.telegram is not None:
+        if settings.telegram.webhook_url:
+            described.append(f"telegram webhook on {settings.telegram.webhook_path}")
+        else:
+            described.append("telegram long polling")
+    if services.zalo_oa is not None:
+        described.append(f"zalo_oa webhook on {settings.zalo_oa.webhook_path}")
+    return described
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
