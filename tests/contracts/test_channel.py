@@ -1,12 +1,13 @@
 """The Channel and VolunteerDesk contracts (channels/runner.py): what the runner relies on from every adapter and desk.
 
-Telegram (against the fake Bot API over HTTP) is the one implementation today; Zalo joins the `channel`
-fixture's params. What a user receives is read back from the platform's fake, never from the adapter.
+Telegram (against the fake Bot API over HTTP) and the Zalo OA (against the fake Zalo, with the Telegram
+volunteers' group as its desk, as deployed) are the implementations. What a user receives is read back from
+the platform's fake, never from the adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from channels.runner import Channel, VolunteerDesk
 from channels.telegram import TelegramChannel, make_bot
 from channels.telegram_desk import TelegramDesk
 from channels.telegram_store import SqlTelegramStore
+from channels.zalo_oa import ZaloOaChannel
+from channels.zalo_oa_api import ZaloOaApi
+from channels.zalo_oa_auth import ZaloTokens
+from channels.zalo_oa_store import ZaloOaStore
 from tests.support.fake_telegram import TOKEN, FakeTelegram
+from tests.support.fake_zalo import APP_ID, APP_SECRET, FakeZalo
 from tests.support.learning_support import migrated_database
 
 DESK_CHAT = -100777
@@ -29,27 +35,62 @@ class Under:
     desk: VolunteerDesk
     received: Callable[[str], list[str]]  # the texts a user (or the desk, "desk") received, in order
     blocked: Callable[[str], bool]
+    platform_refused: Callable[[str], Awaitable[None]]  # the platform says the user cannot be reached
+    wrote: Callable[[str], None] = lambda user: None  # the user wrote first (Zalo sends only to such users)
 
 
-@pytest.fixture(params=["telegram"])
+@pytest.fixture(params=["telegram", "zalo_oa"])
 async def under(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Under]:
-    with FakeTelegram() as fake, migrated_database("sqlite", tmp_path) as db:
+    with FakeTelegram() as fake, FakeZalo() as zalo, migrated_database("sqlite", tmp_path) as db:
         store = SqlTelegramStore(db, int(TOKEN.split(":")[0]))
-        channel = TelegramChannel(
+        telegram = TelegramChannel(
             make_bot(TOKEN, fake.base_url, request_timeout=2.0), blocked=store, desk=None, default_lang="vi"
         )
-        desk = TelegramDesk(channel.sender, store, chat_id=DESK_CHAT, volunteers=frozenset({9}), note_lang="vi")
-        channel.desk = desk
-        await channel.start()
+        desk = TelegramDesk(telegram.sender, store, chat_id=DESK_CHAT, volunteers=frozenset({9}), note_lang="vi")
+        telegram.desk = desk
+        await telegram.start()
         try:
-            yield Under(
-                channel,
-                desk,
-                lambda user: fake.texts(DESK_CHAT if user == "desk" else int(user)),
-                store.is_blocked,
-            )
+            if request.param == "telegram":
+
+                async def telegram_refused(user: str) -> None:
+                    await telegram._on_blocked(int(user))
+
+                yield Under(
+                    telegram,
+                    desk,
+                    lambda user: fake.texts(DESK_CHAT if user == "desk" else int(user)),
+                    store.is_blocked,
+                    telegram_refused,
+                )
+            else:
+                tokens = ZaloTokens(db, APP_ID, APP_SECRET, zalo.base_url, margin=3600, timeout=2.0)
+                tokens.seed(zalo.access_token, zalo.refresh_token)
+                zalo_store = ZaloOaStore(db, APP_ID)
+                channel = ZaloOaChannel(ZaloOaApi(zalo.base_url, tokens, timeout=2.0), zalo_store, buttons=True)
+                await channel.start()
+
+                def received(user: str) -> list[str]:
+                    if user == "desk":
+                        return fake.texts(DESK_CHAT)
+                    return [text.split("\n\nGõ số để chọn:")[0] for text in zalo.texts(user)]  # without the choices
+
+                def blocked(user: str) -> bool:
+                    follower = zalo_store.follower(user)
+                    return follower is not None and follower.unreachable_reason is not None
+
+                async def zalo_refused(user: str) -> None:
+                    zalo_store.interacted(user, None)
+                    zalo.closed_users[user] = -213  # not following the OA
+                    await channel.deliver(user, Response([Reply(text="?")], "vi"))
+
+                try:
+                    yield Under(
+                        channel, desk, received, blocked, zalo_refused, lambda user: zalo_store.interacted(user, None)
+                    )
+                finally:
+                    await channel.close(5.0)
         finally:
-            await channel.close(5.0)
+            await telegram.close(5.0)
 
 
 def _response(*texts: str) -> Response:
@@ -57,6 +98,7 @@ def _response(*texts: str) -> Response:
 
 
 async def test_deliver_queues_in_order_at_once_and_ends_when_sent(under: Under) -> None:
+    under.wrote("501")
     first = under.channel.deliver("501", _response("một", "hai"))
     second = under.channel.deliver("501", _response("ba"))  # queued before the first was sent
     await second
@@ -65,13 +107,13 @@ async def test_deliver_queues_in_order_at_once_and_ends_when_sent(under: Under) 
 
 
 async def test_a_note_reaches_the_user(under: Under) -> None:
+    under.wrote("502")
     await under.channel.note("502", "Bạn nhắn hơi nhanh")
     assert under.received("502") == ["Bạn nhắn hơi nhanh"]
 
 
 async def test_forget_removes_what_the_channel_keeps_about_the_user(under: Under) -> None:
-    assert isinstance(under.channel, TelegramChannel)
-    await under.channel._on_blocked(503)  # the platform said the user blocked us
+    await under.platform_refused("503")  # the platform said the user blocked us
     assert under.blocked("503")
     await under.channel.forget("503")
     assert not under.blocked("503")
