@@ -31,12 +31,13 @@ from channels.zalo_oa import ZaloOaChannel
 from channels.zalo_oa_auth import ZaloTokens
 from channels.zalo_oa_render import MAX_TEXT, render, split_text
 from channels.zalo_oa_store import now
-from hocvu.app import App
+from hocvu.app import App, build_app
 from hocvu.config import Settings
 from hocvu.web import Services, create_app
 from storage.database import Database
 from storage.models import ZaloOaUser
 from tests.support.fake_app import build_fake_app
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.fake_zalo import (
     APP_ID,
     APP_SECRET,
@@ -47,6 +48,7 @@ from tests.support.fake_zalo import (
     message_event,
     signed,
 )
+from tests.support.fakes import FakeEmbedder
 from tests.support.learning_support import migrated_database
 
 WEBHOOK = "/zalo/oa/webhook"
@@ -86,10 +88,23 @@ class Served:
         return await self.client.post(WEBHOOK, content=body, headers=headers)
 
 
+def zalo_secrets(fake: FakeZalo | None) -> dict[str, str]:
+    return {
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_APP_SECRET": APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_OA_ACCESS_TOKEN": fake.access_token if fake else "",
+        "ZALO_OA_REFRESH_TOKEN": fake.refresh_token if fake else "",
+    }
+
+
 @contextlib.asynccontextmanager
-async def running(app: App, fake: FakeZalo, data_dir: Path, *, choices: str = "buttons") -> AsyncIterator[Served]:
-    """The web app with only the Zalo OA configured, on a database of the test's own (the channel's tables
-    and inbox; the core's state stays in the module's app, so each test uses users of its own)."""
+async def running(
+    app: App, fake: FakeZalo, data_dir: Path, *, choices: str = "buttons", telegram: FakeTelegram | None = None
+) -> AsyncIterator[Served]:
+    """The web app with the Zalo OA configured (and Telegram, polling, when given), on a database of the
+    test's own (the channels' tables and inboxes; the core's state stays in the module's app, so each test
+    uses users of its own)."""
     settings = app.settings
     zalo = dataclasses.replace(
         settings.zalo_oa,
@@ -98,19 +113,17 @@ async def running(app: App, fake: FakeZalo, data_dir: Path, *, choices: str = "b
         choices=choices,
         request_timeout=2.0,
     )
-    secrets = {
-        "ZALO_APP_ID": APP_ID,
-        "ZALO_APP_SECRET": APP_SECRET,
-        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-        "ZALO_OA_ACCESS_TOKEN": fake.access_token,
-        "ZALO_OA_REFRESH_TOKEN": fake.refresh_token,
-    }
-    served_settings = dataclasses.replace(settings, data_dir=data_dir, zalo_oa=zalo, secrets=secrets)
+    secrets = zalo_secrets(fake)
+    tg = settings.telegram
+    if telegram is not None:
+        secrets["TELEGRAM_BOT_TOKEN"] = TOKEN
+        tg = dataclasses.replace(tg, base_url=telegram.base_url, webhook_url="", volunteers=(9,))
+    served_settings = dataclasses.replace(settings, data_dir=data_dir, zalo_oa=zalo, telegram=tg, secrets=secrets)
     product = dataclasses.replace(app, settings=served_settings, database=None)
     web = create_app(served_settings, app=product, request_timeout=2.0)
     async with web.router.lifespan_context(web):
         services: Services = web.state.services
-        assert services.zalo_oa is not None and services.telegram is None
+        assert services.zalo_oa is not None and (services.telegram is None) == (telegram is None)
         services.zalo_oa.api.base_delay = 0.05  # keep retry back-off short in tests
         inbox = SqlInbox(Database(served_settings.database_url), services.zalo_oa.source)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://hocvu.test") as client:
@@ -271,6 +284,41 @@ async def test_follow_welcomes_unfollow_stops_sending_and_non_text_is_explained(
         await until(lambda: unreachable(served, user) == "unfollowed")
         await served.channel.deliver(user, Response([Reply(text="tin chủ động")], "vi"))
     assert fake.texts(user) == texts, "nothing is sent to a user who unfollowed"
+
+
+VOLUNTEERS = -100500
+
+
+@pytest.fixture(scope="module")
+def desk_app(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> App:
+    """The product where the Telegram volunteers' group is configured and Zalo is on: Zalo users may ask for a person."""
+    telegram = dataclasses.replace(settings.telegram, volunteer_chat_id=VOLUNTEERS)
+    data_dir = tmp_path_factory.mktemp("zalo-desk-app")
+    configured = dataclasses.replace(settings, data_dir=data_dir, telegram=telegram, secrets=zalo_secrets(None))
+    return build_app(configured, embedder=FakeEmbedder())
+
+
+async def test_a_zalo_user_reaches_the_volunteers_and_gets_their_answer(
+    desk_app: App, fake: FakeZalo, tmp_path: Path
+) -> None:
+    user = "9030"
+    with FakeTelegram() as telegram:
+        async with running(desk_app, fake, tmp_path, telegram=telegram) as served:
+            await ask(served, fake, user, QUESTION)
+            texts = await ask(served, fake, user, "/volunteer")
+            assert "tình nguyện viên" in texts[-1]
+            [card] = telegram.wait_sent(VOLUNTEERS, 1)
+            assert "Yêu cầu hỗ trợ" in card and QUESTION in card
+            card_id = telegram.sent(VOLUNTEERS)[0].params["_message_id"]
+            telegram.push(
+                telegram.message(
+                    VOLUNTEERS, "Bác mở ứng dụng VNeID nhé", chat_type="supergroup", user_id=9, reply_to=card_id
+                )
+            )
+            await until(lambda: any("Bác mở ứng dụng VNeID nhé" in text for text in fake.texts(user)))
+            answer = fake.sent(user)[-1].body
+    assert "Tình nguyện viên" in answer["message"]["text"]
+    assert fake.inbound[answer["recipient"]["message_id"]] == user, "within 48 h it replies to the user's message"
 
 
 # -- sending: tokens, templates, windows, errors ------------------------------------------------------
