@@ -189,12 +189,16 @@ async def test_a_signed_event_is_answered_and_forged_or_replayed_ones_are_refuse
         no_sender = message_event(fake, user, "x")
         del no_sender["sender"]
         missing = await served.post(no_sender)
+        wrong_type = message_event(fake, user, "x")
+        wrong_type["message"]["text"] = ["không phải chữ"]
+        mistyped = await served.post(wrong_type)
         # The barrier: when this one is answered, any refused event would have been answered before it.
         texts = await ask(served, fake, user, "cảm ơn")
     assert [r.status_code for r in (wrong, altered, unsigned, replayed, foreign)] == [403] * 5
     assert "signature" in wrong.json()["reason"] and "window" in replayed.json()["reason"]
     assert broken.status_code == 400 and "not JSON" in broken.json()["reason"]
     assert missing.status_code == 400 and "sender.id" in missing.json()["reason"]
+    assert mistyped.status_code == 400 and "message.text" in mistyped.json()["reason"]
     assert texts == ["Không có gì ạ! Bạn còn muốn hỏi gì nữa không?"]
 
 
