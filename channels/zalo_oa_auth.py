@@ -14,8 +14,11 @@ about once a day, and nothing else writes that row.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,12 +35,49 @@ from storage.models import ZaloOaAccount
 log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/v4/oa/access_token"
+PERMISSION_PATH = "/v4/oa/permission"
 DEFAULT_LIFETIME = 90000  # seconds: Zalo's documented access token life (25 h), when its answer omits it
 RETRY_REFRESH = timedelta(seconds=60)  # after a failed refresh, sends go on with the old token this long
 
 
 class OAuthFailure(Exception):
-    """The OAuth server refused a refresh or could not be reached."""
+    """The OAuth server refused a refresh or an authorisation code, or could not be reached."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One authorisation attempt (PKCE, S256): the page an OA admin opens, and what must come back."""
+
+    url: str
+    verifier: str  # stays here; only its hash (the challenge) is in the URL
+    state: str
+
+
+def consent(oauth_base_url: str, app_id: str, redirect_uri: str) -> Consent:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(16)
+    query = urllib.parse.urlencode(
+        {"app_id": app_id, "redirect_uri": redirect_uri, "code_challenge": challenge, "state": state}
+    )
+    return Consent(f"{oauth_base_url.rstrip('/')}{PERMISSION_PATH}?{query}", verifier, state)
+
+
+def code_from(answer: str, state: str) -> str:
+    """The authorisation code from what the admin pasted: the address Zalo sent them to, or the code alone.
+    An address whose state is not ours came from another attempt (or someone else): refused."""
+    answer = answer.strip()
+    if "code=" not in answer:
+        if not answer:
+            raise OAuthFailure("no authorisation code was given")
+        return answer
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(answer).query or answer.split("?", 1)[-1])
+    code = (query.get("code") or [""])[0]
+    if not code:
+        raise OAuthFailure("the address has no code")
+    if (query.get("state") or [""])[0] != state:
+        raise OAuthFailure("the address's state is not this attempt's: open the new consent address and try again")
+    return code
 
 
 @dataclass(frozen=True)
@@ -126,7 +166,9 @@ class ZaloTokens:
             if failed is None and current.expires_at - now() > self.margin:
                 return current  # another worker refreshed while we waited for the row
             try:
-                access, refresh, lifetime = self._call(row.refresh_token)
+                access, refresh, lifetime = self._call(
+                    {"app_id": self.app_id, "grant_type": "refresh_token", "refresh_token": row.refresh_token}
+                )
             except OAuthFailure as exc:
                 log.error(
                     "ZALO OA TOKEN REFRESH FAILED: %s. Keeping the old pair (access token valid until %s UTC); "
@@ -144,10 +186,26 @@ class ZaloTokens:
             log.info("zalo_oa: token pair refreshed; the access token is valid for %d s", lifetime)
             return Pair(access, row.access_expires_at)
 
-    def _call(self, refresh_token: str) -> tuple[str, str, int]:
-        form = urllib.parse.urlencode(
-            {"app_id": self.app_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
-        ).encode()
+    def authorise(self, code: str, verifier: str) -> int:
+        """Exchange an authorisation code for a pair and store it, replacing any; the access token's lifetime."""
+        access, refresh, lifetime = self._call(
+            {"app_id": self.app_id, "grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+        )
+        with self.db.session() as session:
+            row = session.execute(
+                select(ZaloOaAccount).where(ZaloOaAccount.app_id == self.app_id).with_for_update()
+            ).scalar_one_or_none()
+            if row is None:
+                row = ZaloOaAccount(app_id=self.app_id)
+                session.add(row)
+            row.access_token = access
+            row.refresh_token = refresh
+            row.access_expires_at = now() + timedelta(seconds=lifetime)
+            row.refreshed_at = now()
+        return lifetime
+
+    def _call(self, fields: dict[str, str]) -> tuple[str, str, int]:
+        form = urllib.parse.urlencode(fields).encode()
         request = urllib.request.Request(
             self.url,
             data=form,

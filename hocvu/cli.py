@@ -345,6 +345,39 @@ def cmd_telegram_register(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zalo_auth(settings: Settings, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    """The Zalo OA's first authorisation (OAuth v4 with PKCE): the pair is stored in the database,
+    replacing any, so a server uses it from its next refresh or its next refused token."""
+    from channels.zalo_oa_auth import OAuthFailure, ZaloTokens, code_from, consent
+    from hocvu.app import open_database
+
+    app_id, app_secret = settings.secrets.get("ZALO_APP_ID", ""), settings.secrets.get("ZALO_APP_SECRET", "")
+    if not app_id or not app_secret:
+        raise ConfigError("set ZALO_APP_ID and ZALO_APP_SECRET (the Zalo app's id and secret) first")
+    z = settings.zalo_oa
+    attempt = consent(z.oauth_base_url, app_id, args.redirect_uri)
+    stdout.write(
+        "1. As an admin of the OA, open this address and allow the app:\n"
+        f"   {attempt.url}\n"
+        f"2. Zalo then opens {args.redirect_uri}?code=...: paste that whole address (or the code) here and press Enter.\n"
+    )
+    stdout.flush()
+    tokens = ZaloTokens(
+        open_database(settings),
+        app_id,
+        app_secret,
+        z.oauth_base_url,
+        margin=z.token_refresh_margin,
+        timeout=z.request_timeout,
+    )
+    try:
+        lifetime = tokens.authorise(code_from(stdin.readline(), attempt.state), attempt.verifier)
+    except OAuthFailure as exc:
+        raise ServiceError(f"the OA was not authorised: {exc}") from exc
+    stdout.write(f"The OA is authorised: the token pair is stored (the access token is valid for {lifetime} s).\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hocvu", description="Bình dân học vụ số: a virtual learning assistant.")
     parser.add_argument("--config", help="path to config.yml (default: $HOCVU_CONFIG or the repository's config.yml)")
@@ -379,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
         "register", help="set the webhook (or remove it for polling) and publish the command menu, once per deployment"
     )
     register.add_argument("--url", help="the public https webhook URL (default: telegram.webhook_url)")
+
+    zalo = sub.add_parser("zalo", help="Zalo OA deploy steps").add_subparsers(dest="zalo_command", required=True)
+    auth = zalo.add_parser("auth", help="authorise the app for the OA once (OAuth v4, PKCE) and store the token pair")
+    auth.add_argument("--redirect-uri", required=True, help="the callback URL registered in the Zalo app's settings")
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
@@ -447,6 +484,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_serve(settings, args)
         if args.command == "telegram":
             return cmd_telegram_register(settings, args)
+        if args.command == "zalo":
+            return cmd_zalo_auth(settings, args, stdin, stdout)
         if args.command == "model":
             return cmd_model_export(settings, args, stdout)
         if args.command == "db":
@@ -487,6 +526,7 @@ def _command_name(args: argparse.Namespace) -> str:
         "kb_command",
         "nlu_command",
         "telegram_command",
+        "zalo_command",
         "model_command",
         "db_command",
         "cert_command",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -448,3 +450,51 @@ def test_long_text_is_split_at_paragraphs_and_sentences_within_zalo_limit() -> N
     assert len(rendered.choices) == 7 and "7. 5" in message.text, "every choice is numbered text"
     assert len(message.buttons) == 5 and all(len(title) <= 100 for title, _ in message.buttons)
     assert json.dumps(message.buttons)
+
+
+# -- the first authorisation ----------------------------------------------------------------------------------
+
+
+class _Admin:
+    """The OA admin at the terminal: opens the consent address `hocvu zalo auth` printed, allows the app, and
+    pastes the address Zalo sent them to (with `state` replaced when `forged`)."""
+
+    def __init__(self, fake: FakeZalo, stdout: io.StringIO, *, forged: bool = False) -> None:
+        self.fake, self.stdout, self.forged = fake, stdout, forged
+
+    def readline(self) -> str:
+        url = re.search(r"https?://\S+/v4/oa/permission\?\S+", self.stdout.getvalue())
+        assert url is not None, self.stdout.getvalue()
+        query = parse_qs(urlsplit(url.group(0)).query)
+        assert query["app_id"] == [APP_ID]
+        self.fake.codes["code-1"] = query["code_challenge"][0]  # Zalo remembers the challenge with the code
+        state = "someone-else" if self.forged else query["state"][0]
+        return f"https://hocvu.example.org/zalo/callback?code=code-1&state={state}\n"
+
+
+@pytest.mark.parametrize("forged", [False, True])
+def test_hocvu_zalo_auth_stores_the_first_pair(
+    forged: bool, fake: FakeZalo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hocvu.cli import main
+
+    config = tmp_path / "config.yml"
+    config.write_text(f"data_dir: {tmp_path / 'var'}\nzalo_oa:\n  oauth_base_url: {fake.base_url}\n")
+    for name, value in zalo_secrets(None).items():
+        monkeypatch.setenv(name, value)
+    stdout = io.StringIO()
+    code = main(
+        ["--config", str(config), "zalo", "auth", "--redirect-uri", "https://hocvu.example.org/zalo/callback"],
+        stdin=_Admin(fake, stdout, forged=forged),  # type: ignore[arg-type]
+        stdout=stdout,
+    )
+    if forged:
+        assert code == 1 and "state" in capsys.readouterr().err
+        assert not fake.refreshes(), "a forged answer never reaches Zalo"
+        return
+    assert code == 0 and "authorised" in stdout.getvalue()
+    db = Database(f"sqlite:///{tmp_path / 'var' / 'hocvu.db'}")
+    tokens = ZaloTokens(db, APP_ID, APP_SECRET, fake.base_url, margin=3600, timeout=5.0)
+    assert asyncio.run(tokens.access_token()) == fake.access_token == "access-1"
+    assert len(fake.refreshes()) == 1, "the authorisation was the only call: the stored pair is fresh"
+    db.engine.dispose()

@@ -9,6 +9,7 @@ code, HTTP 500, a slow answer (timeouts), refused buttons, closed windows per us
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -70,6 +71,7 @@ class FakeZalo:
         self.oauth_delay = 0.0
         self.oauth_error: dict[str, Any] | None = None
         self.inbound: dict[str, str] = {}  # message id -> the user who sent it
+        self.codes: dict[str, str] = {}  # authorisation code -> the PKCE challenge of its consent
         self._tokens = itertools.count(1)
         self._sent_ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -165,7 +167,13 @@ class FakeZalo:
                 return dict(self.oauth_error)
             if headers.get("secret_key") != APP_SECRET or form.get("app_id") != APP_ID:
                 return {"error": -14002, "error_name": "Invalid app", "error_description": "app_id or secret_key"}
-            if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
+            if form.get("grant_type") == "authorization_code":
+                challenge = self.codes.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "").encode()
+                given = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+                if challenge is None or given != challenge:
+                    return {"error": -14019, "error_name": "Invalid code", "error_description": "code or verifier"}
+            elif form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
                 return {"error": -14014, "error_name": "Invalid refresh token", "error_description": "used or unknown"}
             number = next(self._tokens)
             self.access_token, self.refresh_token = f"access-{number}", f"refresh-{number}"
