@@ -39,7 +39,8 @@ class ZaloOaStore:
         self.app_id = app_id
 
     def interacted(self, user_id: str, message_id: str | None, at: datetime | None = None) -> None:
-        """The user did something: their window opens again and they are reachable again."""
+        """The user did something (`message_id`: the message they sent, or None): their window opens again
+        and they are reachable again."""
         at = at or now()
         for attempt in (1, 2):  # two workers may add the same new user at once: the loser updates
             try:
@@ -49,9 +50,9 @@ class ZaloOaStore:
                         row = ZaloOaUser(app_id=self.app_id, user_id=user_id, replies_to_message=0)
                         session.add(row)
                     row.last_interaction_at = at
-                    if message_id is not None:
-                        row.last_message_id = message_id
-                        row.replies_to_message = 0
+                    # No message (a follow): replies go to the user id, not to an older message.
+                    row.last_message_id = message_id
+                    row.replies_to_message = 0
                     row.unreachable_at = None
                     row.unreachable_reason = None
                 return

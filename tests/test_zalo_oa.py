@@ -184,6 +184,7 @@ async def test_a_signed_event_is_answered_and_forged_or_replayed_ones_are_refuse
         unsigned = await served.client.post(WEBHOOK, content=body)
         old = message_event(fake, user, "xin chào", timestamp=str(int((time.time() - 4 * 3600) * 1000)))
         replayed = await served.post(old)
+        endless = await served.post(message_event(fake, user, "xin chào", timestamp="9" * 5000))
         other_app = dict(message_event(fake, user, "xin chào"), app_id="123")
         foreign = await served.post(other_app)
         _, json_headers = signed(message_event(fake, user, "x"))
@@ -198,6 +199,7 @@ async def test_a_signed_event_is_answered_and_forged_or_replayed_ones_are_refuse
         texts = await ask(served, fake, user, "cảm ơn")
     assert [r.status_code for r in (wrong, altered, unsigned, replayed, foreign)] == [403] * 5
     assert "signature" in wrong.json()["reason"] and "window" in replayed.json()["reason"]
+    assert endless.status_code == 403 and "window" in endless.json()["reason"]
     assert broken.status_code == 400 and "not JSON" in broken.json()["reason"]
     assert missing.status_code == 400 and "sender.id" in missing.json()["reason"]
     assert mistyped.status_code == 400 and "message.text" in mistyped.json()["reason"]
