@@ -16,7 +16,8 @@ the route, without being stored; an unknown event name is logged and answered 20
 Sending (`deliver`) is queued per user, in order. A send is refused, with a log line, to a user who
 unfollowed or whom Zalo refused, and after `send_window` (7 days) without interaction, when Zalo would
 refuse it (-230); replies name the user's message (`recipient.message_id`) while Zalo's reply quota for it
-lasts. Zalo's error codes are classified in channels/zalo_oa_api.py; the channel records a user's refusal
+lasts; messages that do not reply to a user's message count against `monthly_allowance`. Zalo's error
+codes are classified in channels/zalo_oa_api.py; the channel records a user's refusal
 on the user and stops sending on a configuration error until restarted.
 """
 
@@ -206,6 +207,7 @@ class ZaloOaChannel:
         send_window: timedelta = timedelta(days=7),
         reply_window: timedelta = timedelta(hours=48),
         replies_per_message: int = 8,
+        monthly_allowance: int = 0,
     ) -> None:
         self.api = api
         self.store = store
@@ -213,6 +215,7 @@ class ZaloOaChannel:
         self.send_window = send_window
         self.reply_window = reply_window
         self.replies_per_message = replies_per_message
+        self.monthly_allowance = monthly_allowance  # 0: no limit
         self.stopped: str | None = None  # a configuration error Zalo reported: no more sends until restarted
         self._templates_off = not buttons
         self._tails: dict[str, asyncio.Task[None]] = {}
@@ -341,6 +344,14 @@ class ZaloOaChannel:
         for message in messages:
             reply_to = follower.last_message_id if replying and replies < self.replies_per_message else None
             recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
+            if reply_to is None and not await asyncio.to_thread(self.store.take_proactive, self.monthly_allowance):
+                log.warning(
+                    "zalo_oa: this month's allowance of %d messages that do not reply to a user's message is "
+                    "used up (zalo_oa.monthly_allowance); not sending",
+                    self.monthly_allowance,
+                )
+                metrics.SENDS.labels(CHANNEL, "refused").inc()
+                return
             try:
                 await self._send_one(recipient, message)
             except ZaloApiError as exc:

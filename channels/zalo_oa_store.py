@@ -3,7 +3,8 @@
 - per follower: their last interaction (Zalo refuses sends 7 days after it), the message replies refer to
   and how many replies it carried (Zalo allows a few per inbound message), the numbered choices last shown
   (so typing "2" presses the second), and whether they can be reached at all (unfollowed, or refused by Zalo);
-- per OA: whether Zalo refused messages with buttons (then choices go as numbered text only).
+- per OA: whether Zalo refused messages with buttons (then choices go as numbered text only), and how
+  many messages that were not replies to a user's message it sent each month (the monthly allowance).
 The OA's token pair is in the same database (channels/zalo_oa_auth.py).
 """
 
@@ -16,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
-from storage.models import ZaloOaAccount, ZaloOaUser
+from storage.models import ZaloOaAccount, ZaloOaMonth, ZaloOaUser
 
 
 def now() -> datetime:
@@ -118,3 +119,40 @@ class ZaloOaStore:
             session.execute(
                 update(ZaloOaAccount).where(ZaloOaAccount.app_id == self.app_id).values(templates_refused_at=now())
             )
+
+    def take_proactive(self, allowance: int, at: datetime | None = None) -> bool:
+        """Count one message that is not a reply to a user's message against this month's `allowance`
+        (0: no limit); False, and nothing counted, when the month's allowance is used up."""
+        month = (at or now()).strftime("%Y-%m")
+        limit = allowance if allowance > 0 else 2**31 - 1
+        for attempt in (1, 2):  # the month's first message adds its row; two workers may race to add it
+            try:
+                with self.db.session() as session:
+                    counted = session.execute(
+                        update(ZaloOaMonth)
+                        .where(
+                            ZaloOaMonth.app_id == self.app_id,
+                            ZaloOaMonth.month == month,
+                            ZaloOaMonth.proactive < limit,
+                        )
+                        .values(proactive=ZaloOaMonth.proactive + 1)
+                    )
+                    if counted.rowcount:  # type: ignore[attr-defined]
+                        return True
+                    if session.get(ZaloOaMonth, (self.app_id, month)) is not None:
+                        return False
+                    session.add(ZaloOaMonth(app_id=self.app_id, month=month, proactive=1))
+                return True
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return False
+
+    def proactive_this_month(self) -> int:
+        with self.db.read() as connection:
+            count = connection.scalar(
+                select(ZaloOaMonth.proactive).where(
+                    ZaloOaMonth.app_id == self.app_id, ZaloOaMonth.month == now().strftime("%Y-%m")
+                )
+            )
+        return count or 0

@@ -292,6 +292,8 @@ def build_zalo_oa(app: App, runner: Runner) -> ZaloOaChannel:
     if refresh_token and tokens.seed(secrets.get("ZALO_OA_ACCESS_TOKEN", ""), refresh_token):
         log.info("zalo_oa: the token pair from the environment is stored; from now on the database's is used")
     api = ZaloOaApi(z.api_base_url, tokens, timeout=z.request_timeout)
-    channel = ZaloOaChannel(api, ZaloOaStore(db, app_id), buttons=z.choices == "buttons")
+    channel = ZaloOaChannel(
+        api, ZaloOaStore(db, app_id), buttons=z.choices == "buttons", monthly_allowance=z.monthly_allowance
+    )
     runner.add(channel, build_inbox(app, channel.source))
     return channel

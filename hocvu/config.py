@@ -128,6 +128,9 @@ class ZaloOaSettings:
     # buttons: choices as numbered text and also as buttons (unverified on /message/cs; a refusal switches
     # the OA to text); text: numbered text only.
     choices: str = setting("buttons", choices=("buttons", "text"))
+    # Messages a month that do not reply to a user's message (what Zalo's packages count, as far as known);
+    # beyond it they are not sent. 0: no limit.
+    monthly_allowance: int = setting(0, minimum=0)
     request_timeout: float = setting(10.0, minimum=0.1, kind="seconds")  # one call to Zalo's API or OAuth server
     token_refresh_margin: float = setting(3600.0, minimum=60, kind="seconds")  # refresh this long before expiry
 

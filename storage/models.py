@@ -286,3 +286,14 @@ class ZaloOaUser(Base):
     choices: Mapped[list[str] | None] = mapped_column(JSON)
     unreachable_at: Mapped[datetime | None] = mapped_column(DateTime)  # unfollowed, or Zalo refused them
     unreachable_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class ZaloOaMonth(Base):
+    """Messages an OA sent in a calendar month (UTC) that did not reply to a user's message: what Zalo's
+    monthly packages count, as far as known (docs/zalo.md)."""
+
+    __tablename__ = "zalo_oa_months"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-12"
+    proactive: Mapped[int] = mapped_column(Integer, default=0)

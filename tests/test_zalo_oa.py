@@ -102,7 +102,13 @@ def zalo_secrets(fake: FakeZalo | None) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def running(
-    app: App, fake: FakeZalo, data_dir: Path, *, choices: str = "buttons", telegram: FakeTelegram | None = None
+    app: App,
+    fake: FakeZalo,
+    data_dir: Path,
+    *,
+    choices: str = "buttons",
+    telegram: FakeTelegram | None = None,
+    monthly_allowance: int = 0,
 ) -> AsyncIterator[Served]:
     """The web app with the Zalo OA configured (and Telegram, polling, when given), on a database of the
     test's own (the channels' tables and inboxes; the core's state stays in the module's app, so each test
@@ -113,6 +119,7 @@ async def running(
         api_base_url=fake.base_url,
         oauth_base_url=fake.base_url,
         choices=choices,
+        monthly_allowance=monthly_allowance,
         request_timeout=2.0,
     )
     secrets = zalo_secrets(fake)
@@ -377,6 +384,24 @@ async def test_after_seven_days_without_interaction_nothing_is_sent(app: App, fa
         await served.channel.deliver(user, Response([Reply(text="Bài tiếp theo")], "vi"))
         assert len(fake.sent(user)) == before, "refused before Zalo could answer -230"
         texts = await ask(served, fake, user, "cảm ơn")  # writing again opens the window
+    assert "Không có gì" in texts[-1]
+
+
+async def test_the_monthly_allowance_stops_messages_that_reply_to_nothing(
+    app: App, fake: FakeZalo, tmp_path: Path
+) -> None:
+    user = "9025"
+    async with running(app, fake, tmp_path, monthly_allowance=2) as served:
+        await served.post(follow_event(user))
+        await settled(served)
+        welcome = fake.texts(user)
+        assert len(welcome) == 2 and all(
+            "recipient" in r.body and "user_id" in r.body["recipient"] for r in fake.sent(user)
+        )
+        await served.channel.deliver(user, Response([Reply(text="Bài tiếp theo")], "vi"))
+        assert fake.texts(user) == welcome, "the month's allowance is used up"
+        texts = await ask(served, fake, user, "cảm ơn")  # a reply to the user's message is not counted
+        assert served.channel.store.proactive_this_month() == 2
     assert "Không có gì" in texts[-1]
 
 

@@ -1,4 +1,4 @@
-"""the Zalo OA channel: the OA's token pair, and what sending to each follower depends on
+"""the Zalo OA channel: the OA's token pair, what sending to each follower depends on, monthly counts
 
 Revision ID: 0006
 Revises: 0005
@@ -39,8 +39,16 @@ def upgrade() -> None:
         sa.Column("unreachable_reason", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("app_id", "user_id"),
     )
+    op.create_table(
+        "zalo_oa_months",
+        sa.Column("app_id", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("proactive", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("app_id", "month"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("zalo_oa_months")
     op.drop_table("zalo_oa_users")
     op.drop_table("zalo_oa_accounts")
