@@ -189,8 +189,10 @@ async def webhook(
         return JSONResponse({"ok": True})
     try:
         await runner.receive(CHANNEL, event_key(data), body.decode())
-    except Exception as exc:  # not stored: Zalo must deliver it again (it retries only failed connections)
-        log.error("zalo_oa event could not be stored: %s", exc)
+    except Exception as exc:
+        # Not stored. Zalo retries only events it could not connect for (research notes), so unlike Telegram
+        # it may not deliver this one again: the error line is what is left of it.
+        log.error("zalo_oa event %s could not be stored, and Zalo may not send it again: %s", event_key(data), exc)
         return JSONResponse({"ok": False, "reason": "could not store the event"}, status_code=503)
     return JSONResponse({"ok": True})
 
