@@ -229,6 +229,11 @@ class ZaloOaChannel:
 
     async def start(self) -> None:
         await self.api.start()
+        if not await asyncio.to_thread(self.api.tokens.has_pair):  # serving anyway: a pair may be stored later
+            log.error(
+                "zalo_oa: the OA has no token pair, so nothing can be sent: run `hocvu zalo auth` or set "
+                "ZALO_OA_REFRESH_TOKEN (docs/zalo.md)"
+            )
         if not self._templates_off and await asyncio.to_thread(self.store.templates_refused):
             self._templates_off = True
 

@@ -129,6 +129,11 @@ class ZaloTokens:
             return True
         return pair.expires_at - now() <= self.margin and now() >= self._next_try
 
+    def has_pair(self) -> bool:
+        with self.db.read() as connection:
+            found = connection.scalar(select(ZaloOaAccount.app_id).where(ZaloOaAccount.app_id == self.app_id))
+        return found is not None
+
     async def access_token(self) -> str:
         """A token to send with, refreshed first when it expires within the margin."""
         pair = self._pair
