@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from bot.messages import Button, Reply, Response
 from channels.inbox import SqlInbox
 from channels.runner import Runner
-from channels.zalo_oa import ZaloOaChannel
+from channels.zalo_oa import ZaloOaChannel, event_key
 from channels.zalo_oa_auth import ZaloTokens
 from channels.zalo_oa_render import MAX_TEXT, render, split_text
 from channels.zalo_oa_store import now
@@ -109,6 +109,7 @@ async def running(
     choices: str = "buttons",
     telegram: FakeTelegram | None = None,
     monthly_allowance: int = 0,
+    inbox_lease: float | None = None,
 ) -> AsyncIterator[Served]:
     """The web app with the Zalo OA configured (and Telegram, polling, when given), on a database of the
     test's own (the channels' tables and inboxes; the core's state stays in the module's app, so each test
@@ -127,7 +128,10 @@ async def running(
     if telegram is not None:
         secrets["TELEGRAM_BOT_TOKEN"] = TOKEN
         tg = dataclasses.replace(tg, base_url=telegram.base_url, webhook_url="", volunteers=(9,))
-    served_settings = dataclasses.replace(settings, data_dir=data_dir, zalo_oa=zalo, telegram=tg, secrets=secrets)
+    server = dataclasses.replace(settings.server, inbox_lease=inbox_lease or settings.server.inbox_lease)
+    served_settings = dataclasses.replace(
+        settings, data_dir=data_dir, zalo_oa=zalo, telegram=tg, server=server, secrets=secrets
+    )
     product = dataclasses.replace(app, settings=served_settings, database=None)
     web = create_app(served_settings, app=product, request_timeout=2.0)
     async with web.router.lifespan_context(web):
@@ -224,6 +228,24 @@ async def test_a_duplicated_event_is_answered_once(app: App, fake: FakeZalo, tmp
         texts = await ask(served, fake, user, "cảm ơn")
     assert first.status_code == again.status_code == 200
     assert len(texts) == answered + 1 and "Không có gì" in texts[-1], "the repeated msg_id got no second answer"
+
+
+async def test_an_event_acknowledged_before_a_crash_is_answered_once_after_the_restart(
+    app: App, fake: FakeZalo, tmp_path: Path
+) -> None:
+    user = "9004"
+    database = Database(f"sqlite:///{tmp_path / 'hocvu.db'}")
+    database.upgrade(quiet=True)
+    event = message_event(fake, user, "cảm ơn")
+    # What a worker killed (kill -9) after its 200 leaves behind: the event stored and leased, never done.
+    assert SqlInbox(database, f"zalo_oa:{APP_ID}", lease=0.5).put(event_key(event), json.dumps(event))
+    database.engine.dispose()
+    async with running(app, fake, tmp_path, inbox_lease=0.5) as served:
+        await settled(served)  # the restarted worker's sweep takes it over once its lease ran out
+        again = await served.post(event)  # Zalo, unsure, sends it again
+        texts = await ask(served, fake, user, "xin chào")
+    assert again.status_code == 200
+    assert texts[0] == "Không có gì ạ! Bạn còn muốn hỏi gì nữa không?" and len(texts) == 2, "answered exactly once"
 
 
 async def test_receipts_echoes_and_unknown_events_get_200_and_no_reply(
