@@ -197,9 +197,7 @@ def several_workers_problem(settings: Settings) -> str | None:
     """Why `server.workers` cannot work as configured, or None; checked before any model loads."""
     telegram_polls = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) and not settings.telegram.webhook_url
     if settings.server.workers > 1 and telegram_polls:
-        return (
-            "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
-        )
+        return "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
     if settings.server.workers > 1 and not settings.secrets.get("REDIS_URL"):
         return "several workers need REDIS_URL: they take turns per user and share the flood limit through Redis"
     if settings.server.inbox == "redis" and not settings.secrets.get("REDIS_URL"):

@@ -323,9 +323,7 @@ def _register_telegram(settings: Settings) -> None:
     from channels.telegram import WebhookOptions, make_bot, register
 
     tg = settings.telegram
-    webhook = (
-        WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
-    )
+    webhook = WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
 
     async def run() -> None:
         async with make_bot(settings.telegram_token, tg.base_url) as bot:
