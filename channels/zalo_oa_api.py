@@ -77,7 +77,7 @@ class ZaloOaApi:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
         if self._session is not None:
@@ -117,7 +117,8 @@ class ZaloOaApi:
 
     async def _post(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         assert self._session is not None, "start() the client first"
-        async with self._session.post(self.url, json=body, headers={"access_token": token}) as answer:
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with self._session.post(self.url, json=body, headers={"access_token": token}, timeout=timeout) as answer:
             if answer.status >= 500:
                 raise aiohttp.ClientResponseError(
                     answer.request_info, answer.history, status=answer.status, message="server error"

@@ -41,6 +41,7 @@ from storage.models import ZaloOaUser
 from tests.support.fake_app import build_fake_app
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.fake_zalo import (
+    ABANDONED,
     APP_ID,
     APP_SECRET,
     OA_SECRET_KEY,
@@ -431,9 +432,13 @@ async def test_zalo_errors_are_retried_or_recorded_as_they_ask(app: App, fake: F
     user, closed = "9023", "9024"
     async with running(app, fake, tmp_path) as served:
         before = len(await ask(served, fake, user, "xin chào"))
+        served.channel.api.timeout = 0.5
         fake.fail_next(SEND_PATH, status=500)
         fake.fail_next(SEND_PATH, error=-32)  # rate limited, with HTTP 200
-        texts = await ask(served, fake, user, "cảm ơn")
+        fake.fail_next(SEND_PATH, delay=1.5)  # no answer in time
+        await ask(served, fake, user, "cảm ơn")
+        await until(lambda: any(r.status == ABANDONED for r in fake.calls(SEND_PATH)))  # the timed-out one
+        texts = fake.texts(user)
         assert texts[before:] == ["Không có gì ạ! Bạn còn muốn hỏi gì nữa không?"], "retried; arrives once"
         fake.closed_users[closed] = -230
         await served.post(message_event(fake, closed, "xin chào"))

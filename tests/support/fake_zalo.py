@@ -13,6 +13,7 @@ import base64
 import hashlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ OA_ID = "579745863508352884"
 OA_SECRET_KEY = "fake-oa-secret-key"
 SEND_PATH = "/v3.0/oa/message/cs"
 TOKEN_PATH = "/v4/oa/access_token"
+
+ABANDONED = 499  # the status recorded for a request whose client hung up before the answer
 
 # Message ids never repeat, whichever fake a test starts: the inbox remembers keys across tests on one database.
 _MSG_IDS = itertools.count(int(time.time() * 1000))
@@ -200,7 +203,11 @@ class FakeZalo:
                 fault = fake._fault(self.path)
                 if fault is not None and fault.delay:
                     time.sleep(fault.delay)
-                if fault is not None and fault.status != 200:
+                if fault is not None and fault.delay and self._client_gone():
+                    # The client gave up waiting (a timeout): nothing is delivered, as a proxy in front of
+                    # Zalo would drop it. (Whether Zalo itself delivers such a message is unknowable.)
+                    request.status, request.answer = ABANDONED, {"error": -1, "message": "client closed request"}
+                elif fault is not None and fault.status != 200:
                     request.status, request.answer = fault.status, {"error": -1, "message": "server error"}
                 elif fault is not None and fault.error is not None:
                     request.answer = {"error": fault.error, "message": "injected"}
@@ -213,6 +220,9 @@ class FakeZalo:
                 with fake._lock:
                     fake.requests.append(request)
                     fake._lock.notify_all()
+                if request.status == ABANDONED:
+                    self.close_connection = True
+                    return
                 data = json.dumps(request.answer).encode()
                 try:
                     self.send_response(request.status)
@@ -222,6 +232,14 @@ class FakeZalo:
                     self.wfile.write(data)
                 except ConnectionError:
                     pass
+
+            def _client_gone(self) -> bool:
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                except BlockingIOError:
+                    return False
+                except OSError:
+                    return True
 
         return Handler
 
