@@ -122,8 +122,9 @@ class ZaloOaSettings:
     api_base_url: str = "https://openapi.zalo.me"  # OA API v3; a fake one in tests
     oauth_base_url: str = "https://oauth.zaloapp.com"  # OAuth v4 (token refresh)
     webhook_path: str = "/zalo/oa/webhook"  # the web app's route for the OA's webhook, behind the reverse proxy
-    # Events whose timestamp is further than this from now are refused (403): a replayed event. Zalo retries
-    # an event it could not deliver for about two hours; whether a retry keeps its first timestamp is unverified.
+    # Events whose timestamp is further than this from now are refused (403): a replayed event. Zalo retries an
+    # event it could not deliver after about 30 s, 5, 15 and 30 min and 1 h; whether a retry keeps its first
+    # timestamp is unverified, so the window covers them all.
     timestamp_window: float = setting(10800.0, minimum=1, kind="seconds")
     # buttons: choices as numbered text and also as buttons (unverified on /message/cs; a refusal switches
     # the OA to text); text: numbered text only.
