@@ -292,6 +292,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "no channel to serve: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you), "
             "or ZALO_APP_ID and ZALO_OA_SECRET_KEY for a Zalo OA (docs/zalo.md)"
         )
+    if settings.zalo_oa_on and not settings.secrets.get("ZALO_APP_SECRET"):
+        raise ConfigError("the Zalo OA channel needs ZALO_APP_SECRET to refresh its tokens (docs/zalo.md)")
     if telegram_on:
         _register_telegram(settings)  # once per deployment, before any worker starts
     # Host and port apart: the log filter's guard would read "127.0.0.1:8080" as one long account number.

@@ -552,3 +552,16 @@ def test_hocvu_zalo_auth_stores_the_first_pair(
     assert asyncio.run(tokens.access_token()) == fake.access_token == "access-1"
     assert len(fake.refreshes()) == 1, "the authorisation was the only call: the stored pair is fresh"
     db.engine.dispose()
+
+
+def test_hocvu_serve_refuses_a_zalo_oa_without_its_app_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hocvu.cli import main
+
+    for name in ("TELEGRAM_BOT_TOKEN", "ZALO_APP_SECRET", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZALO_APP_ID", APP_ID)
+    monkeypatch.setenv("ZALO_OA_SECRET_KEY", OA_SECRET_KEY)
+    assert main(["serve"]) == 2
+    assert "ZALO_APP_SECRET" in capsys.readouterr().err
