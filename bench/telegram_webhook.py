@@ -33,8 +33,11 @@ Each run, in order:
 CPU per update is read from /proc over the two measured runs: for the server (uvicorn's parent and its
 workers), for this process (load generator and fake API), and for the PostgreSQL and Redis servers
 (machine-wide: anyone else's use of them counts too). The channel's own CPU per update is the server's
-minus the core's answer CPU from the probe. Every update must be answered exactly once: as many
-messages as the probe's answer to the same question has.
+minus the core's answer CPU from the probe. With py-spy installed, the server's CPU is also split by
+thread (its event loop, the core's threads, the inbox's threads), naming threads with `py-spy dump`;
+`--py-spy FILE` records the server's stacks holding the GIL over the measured runs (py-spy's own sampling
+slows the server down: a profile run's figures are not the benchmark's). Every update must be answered
+exactly once: as many messages as the probe's answer to the same question has.
 
     .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--inbox sql|redis]
         [--database sqlite|postgresql] [--rate 100] [--seconds 20] [--burst 1500]
@@ -47,6 +50,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -92,22 +96,57 @@ def _questions() -> list[str]:
     return [item["q"] for item in items]
 
 
+def _ticks_of(stat: Path) -> int:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def _ticks(pid: int) -> int:
     """CPU time (user + system) of one process so far, in clock ticks; 0 when it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return _ticks_of(Path(f"/proc/{pid}/stat"))
     except (FileNotFoundError, ProcessLookupError):
         return 0
-    return int(fields[11]) + int(fields[12])
 
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of a process and all its descendants (uvicorn's parent and its workers)."""
+    return sum(_ticks(process) for process in _tree(pid)) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except (FileNotFoundError, ProcessLookupError):
         children = []
-    return _ticks(pid) / os.sysconf("SC_CLK_TCK") + sum(_tree_cpu(int(child)) for child in children)
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _thread_names(pid: int) -> dict[int, str]:
+    """Thread id -> Python thread name, in the server's processes, from `py-spy dump` (empty without py-spy);
+    numbered pool threads (hocvu-core_0, asyncio_1...) go by their pool's name."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    names: dict[int, str] = {}
+    if not py_spy.exists():
+        return names
+    for process in _tree(pid):
+        dump = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(process), "--nonblocking"], capture_output=True, text=True
+        ).stdout
+        for match in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump, re.MULTILINE):
+            names[int(match.group(1))] = re.sub(r"_\d+$", "", match.group(2))
+    return names
+
+
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of every thread of the server's processes, by thread id."""
+    ticks: dict[int, float] = {}
+    for process in _tree(pid):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{process}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    ticks[int(task.name)] = _ticks_of(task / "stat") / os.sysconf("SC_CLK_TCK")
+    return ticks
 
 
 def _services_cpu() -> float:
@@ -380,9 +419,10 @@ def _wait_idle(pid: int, timeout: float = 120) -> None:
 
 
 def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server and its workers (not blocking them: it would slow them down)."""
+    """py-spy sampling the server and its workers, the stacks holding the GIL: Python's CPU, and what limits
+    one process (not blocking them: it would slow them down further)."""
     py_spy = Path(sys.executable).with_name("py-spy")
-    command = [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    command = [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil"]
     command += ["--rate", "250", "--format", "raw", "--output", str(out)]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached
@@ -484,6 +524,7 @@ def main() -> int:
             asyncio.run(_run(fake, arrivals, url, questions, 10_000_000, 50, 20.0, asked))  # warm-up
             load_start = _load()
             spy = _py_spy(server.pid, args.py_spy) if args.py_spy else None
+            threads_before = _thread_cpu(server.pid)
             before = _tree_cpu(server.pid), _own_cpu(), _services_cpu()
             paced = asyncio.run(
                 _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate, asked)
@@ -493,6 +534,11 @@ def main() -> int:
             server_cpu = (_tree_cpu(server.pid) - before[0]) / measured
             driver_cpu = (_own_cpu() - before[1]) / measured
             services_cpu = (_services_cpu() - before[2]) / measured
+            names = _thread_names(server.pid)  # now that every pool has started its threads
+            by_thread: dict[str, float] = {}
+            for thread, seconds in _thread_cpu(server.pid).items():
+                name = names.get(thread, "other")
+                by_thread[name] = by_thread.get(name, 0.0) + (seconds - threads_before.get(thread, 0.0)) / measured
             load_end = _load()
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
@@ -532,6 +578,7 @@ def main() -> int:
         "paced": paced,
         "flat": flat,
         "server_cpu_ms": server_cpu * 1000,
+        "server_cpu_by_thread_ms": {name: 1000 * seconds for name, seconds in by_thread.items()},
         "driver_cpu_ms": driver_cpu * 1000,
         "services_cpu_ms": services_cpu * 1000,
         "channel_cpu_ms": channel_cpu,
@@ -560,6 +607,9 @@ def main() -> int:
         f"load generator and fake API {driver_cpu * 1000:.1f} ms; PostgreSQL and Redis servers "
         f"{services_cpu * 1000:.1f} ms"
     )
+    if names:
+        shares = sorted(by_thread.items(), key=lambda item: -item[1])
+        print("  the server's by thread: " + ", ".join(f"{name} {1000 * cpu:.1f} ms" for name, cpu in shares))
     print(
         f"core alone (probe, {probe['answers']} answers on one thread): {probe['core_wall_ms']:.1f} ms per answer "
         f"(p50 {probe['core_p50_ms']:.1f}, p95 {probe['core_p95_ms']:.1f}), CPU {probe['core_cpu_ms']:.1f} ms"
