@@ -1,33 +1,60 @@
-"""Telegram webhook benchmark: updates per second and reply latency, end to end over real HTTP.
+"""Telegram webhook benchmark: the real `hocvu serve`, end to end over HTTP, against the fake Bot API.
 
-The bot runs in its own process (`--workers N`: a parent and N worker processes), started by
-`hocvu.serving.run_telegram` as `hocvu serve telegram --webhook-url` starts it (SQLite state; the update
-ledger in SQLite, or in Redis at $REDIS_URL with several workers), with its Bot API base URL pointed at
-the fake Bot API (tests/support/fake_telegram.py), which runs in this process. This process posts updates to the webhook
-(each from a different user, with the secret header) and times each one from the POST to the
-sendMessage that answers it arriving at the fake API.
+The server is `python -m hocvu.cli --config <bench config> serve --port P --workers N` in a process group
+of its own, in webhook mode (TELEGRAM_WEBHOOK_URL, the secret header checked), with its Bot API base URL
+pointed at the fake Bot API (tests/support/fake_telegram.py), which runs in this process. This process posts
+updates to the webhook, each from a different user (so every one also creates a user), and times each one
+from the POST to the first sendMessage that answers it arriving at the fake API.
 
-`--embedder shipped` (default) answers with the configured model (config.yml); `--embedder fake` swaps in the
-deterministic FakeEmbedder to measure what the channel itself costs, whatever the model's speed.
+Options:
+- `--embedder shipped` (default) answers with the configured model (config.yml); `--embedder fake` serves the
+  same web app with the deterministic FakeEmbedder, to see what the channel costs whatever the model's
+  speed. `hocvu serve` has no such switch, so the fake-embedder server is this module's hidden `--serve`
+  entry: `hocvu.web.create_app(settings, embedder=FakeEmbedder())` under `uvicorn.run`, as `hocvu serve`
+  runs it (with several workers, through the factory `fake_app`).
+- `--workers N`: uvicorn worker processes; more than one uses Redis (`--redis`) for the turns and flood limit.
+- `--inbox sql|redis`: `server.inbox`, where updates wait until their replies were sent.
+- `--database sqlite|postgresql`: SQLite in the bench's scratch folder, or a scratch schema on PostgreSQL
+  (`$HOCVU_TEST_POSTGRES`, as the tests; migrated with `hocvu db upgrade`, dropped afterwards).
+- `--redis URL`: the Redis database the server uses when it needs one; **emptied at the start** (default
+  redis://127.0.0.1:6379/9, a database no test uses).
 
-Two runs:
-- paced: updates offered at a fixed rate (default 100/s) for a fixed time: the latency a user sees at
-  that load;
-- flat out: as many updates as the bot can take (64 in flight): the sustained capacity.
+Each run, in order:
+1. the probe (this module's hidden `--probe`, a process of its own on the same config and database, before
+   the server starts): the core's own answer time, `Assistant.handle` timed on one thread for each
+   evaluation question twice, each from a new user of the Telegram channel (state and journal in the
+   database, as in the server); and the durable inbox's cost, `put` + `done` of the real Inbox on the
+   configured backend, 1,000 times with a real update as the payload;
+2. the server starts; a warm-up of 50 updates at 20/s;
+3. paced: updates offered at a fixed rate (default 100/s) for a fixed time: the latency a user sees at
+   that load;
+4. flat out: as many updates as the server can take (64 in flight): the sustained capacity.
 
-CPU per update is read from /proc over the two measured runs, for the bot (all its processes) and for
-this process (load generator and fake API), which share the machine.
+CPU per update is read from /proc over the two measured runs: for the server (uvicorn's parent and its
+workers), for this process (load generator and fake API), and for the PostgreSQL and Redis servers
+(machine-wide: anyone else's use of them counts too). The channel's own CPU per update is the server's
+minus the core's answer CPU from the probe. With py-spy installed, the server's CPU is also split by
+thread (its event loop, the core's threads, the inbox's threads), naming threads with `py-spy dump`;
+`--py-spy FILE` records the server's stacks holding the GIL over the measured runs (py-spy's own sampling
+slows the server down: a profile run's figures are not the benchmark's). Every update must be answered
+exactly once: as many messages as the probe's answer to the same question has.
 
-    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--rate 100] [--seconds 20] [--burst 1500]
+    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--inbox sql|redis]
+        [--database sqlite|postgresql] [--rate 100] [--seconds 20] [--burst 1500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
+import re
 import resource
+import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -35,8 +62,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import yaml
@@ -44,10 +72,17 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from channels.telegram import WebhookOptions  # noqa: E402
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
 SECRET = "bench-secret-0123456789"
+WEBHOOK_URL = "https://bench.invalid/telegram/webhook"
+REDIS_URL = "redis://127.0.0.1:6379/9"
+PROBE_CHAT = 90_000_000  # the probe's users; the server's are 10M (warm-up), 20M (paced) and 30M (flat out)
+INBOX_ROUNDS = 1000
+SERVICES = ("postgres", "redis-server")  # processes whose CPU is reported as the services'
 
 
 def _free_port() -> int:
@@ -61,20 +96,82 @@ def _questions() -> list[str]:
     return [item["q"] for item in items]
 
 
-def _cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system) so far of this process, or of a child by pid with its workers (Linux /proc)."""
-    if pid is None:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return own + sum(_cpu_seconds(int(child)) for child in children)
+def _ticks_of(stat: Path) -> int:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _ticks(pid: int) -> int:
+    """CPU time (user + system) of one process so far, in clock ticks; 0 when it is gone."""
+    try:
+        return _ticks_of(Path(f"/proc/{pid}/stat"))
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and all its descendants (uvicorn's parent and its workers)."""
+    return sum(_ticks(process) for process in _tree(pid)) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+        children = []
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _thread_names(pid: int) -> dict[int, str]:
+    """Thread id -> Python thread name, in the server's processes, from `py-spy dump` (empty without py-spy);
+    numbered pool threads (hocvu-core_0, asyncio_1...) go by their pool's name."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    names: dict[int, str] = {}
+    if not py_spy.exists():
+        return names
+    for process in _tree(pid):
+        dump = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(process), "--nonblocking"], capture_output=True, text=True
+        ).stdout
+        for match in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump, re.MULTILINE):
+            names[int(match.group(1))] = re.sub(r"_\d+$", "", match.group(2))
+    return names
+
+
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of every thread of the server's processes, by thread id."""
+    ticks: dict[int, float] = {}
+    for process in _tree(pid):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{process}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    ticks[int(task.name)] = _ticks_of(task / "stat") / os.sysconf("SC_CLK_TCK")
+    return ticks
+
+
+def _services_cpu() -> float:
+    """CPU seconds so far of every PostgreSQL and Redis server process on the machine (whoever uses them)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() in SERVICES:
+                    total += _ticks(int(entry.name))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _load() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 class Arrivals:
@@ -113,15 +210,17 @@ async def _run(
     first_chat: int,
     count: int,
     rate: float | None,
+    asked: dict[int, str],
 ) -> dict[str, float]:
     updates = [fake.message(first_chat + i, questions[i % len(questions)]) for i in range(count)]
     chats = [u["message"]["chat"]["id"] for u in updates]
+    asked.update({u["message"]["chat"]["id"]: u["message"]["text"] for u in updates})
     sent: dict[int, float] = {}
-    # aiohttp: the load generator shares the machine with the bot, so it should cost as little as it can.
+    # aiohttp: the load generator shares the machine with the server, so it should cost as little as it can.
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
         started = time.monotonic()
-        if rate is not None:  # open loop: offered load independent of how fast the bot answers
+        if rate is not None:  # open loop: offered load independent of how fast the server answers
             tasks = []
             for i, update in enumerate(updates):
                 delay = started + i / rate - time.monotonic()
@@ -155,100 +254,348 @@ async def _run(
     }
 
 
-def _serve_bot(config: Path, embedder: str, port: int) -> int:
-    """The bot: the product's app and Telegram channel, run as `hocvu serve telegram --webhook-url` runs them."""
+# -- the probe: the core's answer time and the inbox's cost, in a process of its own --------------------
+
+
+def _probe(config: Path, embedder: str, payload: str, out: Path) -> int:
+    """Time `Assistant.handle` (each question twice, each from a new user) and the inbox's put + done."""
+    from bot.messages import UserMessage
+    from channels.inbox import Inbox, RedisInbox, SqlInbox
+    from channels.telegram_render import render
+    from hocvu.app import build_app
+    from hocvu.cli import setup_logging
     from hocvu.config import load_settings
-    from hocvu.serving import run_telegram
     from tests.support.fakes import FakeEmbedder
 
     settings = load_settings(config)
-    webhook = WebhookOptions("https://bench.invalid/telegram/webhook", SECRET, port=port)
-    fake = FakeEmbedder() if embedder == "fake" else None
-    return run_telegram(settings, webhook, embedder=fake)
+    setup_logging(settings, verbose=False)
+    app = build_app(settings, embedder=FakeEmbedder() if embedder == "fake" else None)
+    questions = _questions()
+    chat = PROBE_CHAT
+
+    def ask(question: str) -> tuple[float, float, int]:
+        nonlocal chat
+        chat += 1
+        message = UserMessage(
+            "telegram", str(chat), text=question, kind="text", message_id="1", display_name="Lan", language_hint="vi"
+        )
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = app.assistant.handle(message)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return wall, cpu, len(render(response.replies, response.lang))
+
+    for question in questions[:20]:  # warm-up
+        ask(question)
+    walls: list[float] = []
+    cpus: list[float] = []
+    messages: dict[str, int] = {}
+    for _ in range(2):
+        for question in questions:
+            wall, cpu, count = ask(question)
+            walls.append(wall)
+            cpus.append(cpu)
+            messages[question] = count
+
+    inbox: Inbox
+    if settings.server.inbox == "redis":
+        inbox = RedisInbox(settings.secrets["REDIS_URL"], "bench:probe")
+    else:
+        assert app.database is not None
+        inbox = SqlInbox(app.database, "bench:probe")
+    for i in range(50):  # warm-up (and the prune of the first put)
+        inbox.put(f"warm-{i}", payload)
+        inbox.done(f"warm-{i}")
+    puts: list[float] = []
+    dones: list[float] = []
+    cpu = time.process_time()
+    for i in range(INBOX_ROUNDS):
+        started = time.perf_counter()
+        assert inbox.put(f"probe-{i}", payload)
+        middle = time.perf_counter()
+        inbox.done(f"probe-{i}")
+        puts.append(middle - started)
+        dones.append(time.perf_counter() - middle)
+    inbox_cpu = (time.process_time() - cpu) / INBOX_ROUNDS
+    result = {
+        "answers": len(walls),
+        "core_wall_ms": 1000 * statistics.fmean(walls),
+        "core_p50_ms": 1000 * statistics.median(walls),
+        "core_p95_ms": 1000 * _percentile(walls, 0.95),
+        "core_cpu_ms": 1000 * statistics.fmean(cpus),
+        "inbox_put_ms": 1000 * statistics.fmean(puts),
+        "inbox_done_ms": 1000 * statistics.fmean(dones),
+        "inbox_cpu_ms": 1000 * inbox_cpu,
+        "messages": messages,
+    }
+    out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+# -- the server with the FakeEmbedder -------------------------------------------------------------------
+
+
+def fake_app() -> Starlette:
+    """A uvicorn worker's app (factory): the product's, with the FakeEmbedder; settings from the environment."""
+    from hocvu.web import create_app
+    from tests.support.fakes import FakeEmbedder
+
+    return create_app(embedder=FakeEmbedder())
+
+
+def _serve_fake(config: Path, port: int, workers: int) -> int:
+    """`hocvu serve --port P --workers N`, but with the FakeEmbedder: the web app under uvicorn, as cmd_serve
+    runs it, after registering the webhook once."""
+    import dataclasses
+
+    import uvicorn
+
+    from channels.telegram import WebhookOptions, make_bot, register
+    from hocvu.cli import setup_logging
+    from hocvu.config import load_settings
+    from hocvu.web import create_app
+    from tests.support.fakes import FakeEmbedder
+
+    settings = load_settings(config)
+    settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, port=port, workers=workers))
+    setup_logging(settings, verbose=False)
+    tg = settings.telegram
+
+    async def registered() -> None:
+        async with make_bot(settings.telegram_token, tg.base_url) as bot:
+            await register(bot, WebhookOptions(tg.webhook_url, settings.secrets["TELEGRAM_WEBHOOK_SECRET"]))
+
+    asyncio.run(registered())
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_config": None, "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(settings, embedder=FakeEmbedder()), lifespan="on", **options)
+        return 0
+    os.environ["HOCVU_CONFIG"] = str(settings.path)
+    os.environ["HOCVU_SERVER_WORKERS"] = str(workers)
+    with tempfile.TemporaryDirectory(prefix="hocvu-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        uvicorn.run("bench.telegram_webhook:fake_app", factory=True, workers=workers, lifespan="on", **options)
+    return 0
+
+
+# -- the driver -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'hocvu.db'}"
+        return
+    from tests.support.learning_support import scratch_schema
+    from tests.support.services import POSTGRES_URL
+
+    with scratch_schema(POSTGRES_URL, prefix="bench") as url:
+        yield url
+
+
+def _wait_ready(server: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 300) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"the server was not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _wait_idle(pid: int, timeout: float = 120) -> None:
+    """Until the server's processes stop working (every worker has loaded its model)."""
+    deadline = time.monotonic() + timeout
+    before = _tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = _tree_cpu(pid)
+        if now - before < 0.05:
+            return
+        before = now
+
+
+def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server and its workers, the stacks holding the GIL: Python's CPU, and what limits
+    one process (not blocking them: it would slow them down further)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    command = [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil"]
+    command += ["--rate", "250", "--format", "raw", "--output", str(out)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached
+    return spy
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
-    parser.add_argument("--bot", help=argparse.SUPPRESS)  # internal: run the bot process with this config
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 uses Redis)")
+    parser.add_argument("--inbox", choices=("sql", "redis"), default="sql", help="server.inbox")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--redis", default=REDIS_URL, help="Redis database for the server, emptied at the start")
     parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="paced run: duration")
     parser.add_argument("--burst", type=int, default=1500, help="flat-out run: number of updates")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument(
-        "--workers", type=int, default=1, help="webhook worker processes (more than 1 uses Redis at $REDIS_URL)"
+        "--py-spy", type=Path, help="profile the server over the measured runs: py-spy's collapsed stacks to this file"
     )
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the fake-embedder server
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the probe, with this config
+    parser.add_argument("--payload", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.bot:
-        return _serve_bot(Path(args.bot), args.embedder, args.port)
+    if args.serve:
+        return _serve_fake(args.serve, args.port, args.workers)
+    if args.probe:
+        return _probe(args.probe, args.embedder, args.payload.read_text(encoding="utf-8"), args.out)
 
+    load_before = _load()
     workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
     for cache in ("index", "nlu", "models"):  # reuse what was built for the repository's content (keyed by hash)
         if (REPO / "var" / cache).is_dir():
             shutil.copytree(REPO / "var" / cache, workdir / cache)
-    port = _free_port()
-    with FakeTelegram() as fake:
+    uses_redis = args.workers > 1 or args.inbox == "redis"
+    with FakeTelegram() as fake, _database(args.database, workdir) as database_url:
         config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
         config["data_dir"] = str(workdir)
         config["content_dir"] = str(REPO / "knowledge_base")
         for key, value in (config.get("nlu") or {}).items():  # relative paths are relative to the config file
             if key.endswith("_data") and isinstance(value, str):
                 config["nlu"][key] = str(REPO / value)
-        config.setdefault("telegram", {})
-        config["telegram"].update(
-            {"base_url": fake.base_url, "flood_burst": 8, "flood_per_minute": 20, "workers": args.workers}
-        )
-        if args.workers > 1:
-            config["telegram"]["dedupe"] = "redis"
+        config["telegram"]["base_url"] = fake.base_url
+        config["server"].update(inbox=args.inbox, flood_burst=8, flood_per_minute=20)
         config["logging"] = {"level": "WARNING"}
-        (workdir / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "HF_HUB_OFFLINE": "1"}
-        env.pop("DATABASE_URL", None)
-        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-        bot = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.telegram_webhook",
-                "--bot",
-                str(workdir / "config.yml"),
-                "--embedder",
-                args.embedder,
-                "--port",
-                str(port),
-            ],
+        config_path = workdir / "config.yml"
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+            "DATABASE_URL": database_url,
+            "HOCVU_SECRET_KEY": secrets.token_urlsafe(32),
+            "HF_HUB_OFFLINE": "1",
+        }
+        env.pop("REDIS_URL", None)
+        if uses_redis:
+            import redis
+
+            redis.Redis.from_url(args.redis).flushdb()
+            env["REDIS_URL"] = args.redis
+        if args.database == "postgresql":
+            hocvu = [sys.executable, "-m", "hocvu.cli", "--config", str(config_path)]
+            subprocess.run([*hocvu, "db", "upgrade"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+
+        payload = workdir / "update.json"
+        payload.write_text(json.dumps(fake.message(PROBE_CHAT, _questions()[0])), encoding="utf-8")
+        probe_out = workdir / "probe.json"
+        probe_command = ["--probe", str(config_path), "--embedder", args.embedder, "--payload", str(payload)]
+        subprocess.run(
+            [sys.executable, "-m", "bench.telegram_webhook", *probe_command, "--out", str(probe_out)],
             cwd=REPO,
             env=env,
-            stderr=open(workdir / "bot.log", "w"),  # noqa: SIM115
+            check=True,
         )
+        probe = json.loads(probe_out.read_text(encoding="utf-8"))
+        load_probed = _load()
+
+        port = _free_port()
+        if args.embedder == "fake":
+            command = [sys.executable, "-m", "bench.telegram_webhook", "--serve", str(config_path)]
+        else:
+            command = [sys.executable, "-m", "hocvu.cli", "--config", str(config_path), "serve"]
+        command += ["--port", str(port), "--workers", str(args.workers)]
+        log = workdir / "serve.log"
+        with open(log, "wb") as stderr:  # the child keeps its own copy of the file descriptor
+            server = subprocess.Popen(command, cwd=REPO, env=env, stderr=stderr, start_new_session=True)
         try:
-            fake.wait_for(lambda: bool(fake.calls("setWebhook")) or bot.poll() is not None, timeout=300)
-            if bot.poll() is not None:
-                print((workdir / "bot.log").read_text(), file=sys.stderr)
-                return 1
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(server, base, log)
+            _wait_idle(server.pid)
             arrivals = Arrivals(fake)
-            url = f"http://127.0.0.1:{port}/telegram/webhook"
+            url = f"{base}/telegram/webhook"
             questions = _questions()
-            asyncio.run(_run(fake, arrivals, url, questions, 10_000_000, 50, 20.0))  # warm-up
-            cpu_before = _cpu_seconds(bot.pid), _cpu_seconds()
+            asked: dict[int, str] = {}
+            asyncio.run(_run(fake, arrivals, url, questions, 10_000_000, 50, 20.0, asked))  # warm-up
+            load_start = _load()
+            spy = _py_spy(server.pid, args.py_spy) if args.py_spy else None
+            threads_before = _thread_cpu(server.pid)
+            before = _tree_cpu(server.pid), _own_cpu(), _services_cpu()
             paced = asyncio.run(
-                _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate)
+                _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate, asked)
             )
-            flat = asyncio.run(_run(fake, arrivals, url, questions, 30_000_000, args.burst, None))
+            flat = asyncio.run(_run(fake, arrivals, url, questions, 30_000_000, args.burst, None, asked))
             measured = paced["answered"] + flat["answered"]
-            bot_cpu = (_cpu_seconds(bot.pid) - cpu_before[0]) / measured
-            driver_cpu = (_cpu_seconds() - cpu_before[1]) / measured
-            sends = fake.calls("sendMessage")
-            failed = sum(1 for r in sends if r.params.get("_status") != 200)
-            answered = len(arrivals.first)
+            server_cpu = (_tree_cpu(server.pid) - before[0]) / measured
+            driver_cpu = (_own_cpu() - before[1]) / measured
+            services_cpu = (_services_cpu() - before[2]) / measured
+            names = _thread_names(server.pid)  # now that every pool has started its threads
+            by_thread: dict[str, float] = {}
+            for thread, seconds in _thread_cpu(server.pid).items():
+                name = names.get(thread, "other")
+                by_thread[name] = by_thread.get(name, 0.0) + (seconds - threads_before.get(thread, 0.0)) / measured
+            load_end = _load()
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+                spy.wait(timeout=60)
+            time.sleep(0.5)  # a duplicate answer would arrive about now
+            server.send_signal(signal.SIGTERM)
+            try:
+                stopped = server.wait(timeout=60) in (0, -signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                stopped = False
         finally:
-            bot.terminate()
-            bot.wait(timeout=30)
-        problems = [
-            line for line in (workdir / "bot.log").read_text().splitlines() if "WARNING" in line or "ERROR" in line
-        ]
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} cores, load average {load:.1f}; embedder: {args.embedder}")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        sends: dict[int, int] = {}
+        refused = 0
+        for request in fake.requests:
+            if request.method in ("sendMessage", "sendPhoto"):
+                if request.params.get("_status") == 200:
+                    chat = int(request.params["chat_id"])
+                    sends[chat] = sends.get(chat, 0) + 1
+                else:
+                    refused += 1
+        expected = probe["messages"]
+        missing = sum(1 for chat, question in asked.items() if sends.get(chat, 0) < expected[question])
+        extra = sum(1 for chat, question in asked.items() if sends.get(chat, 0) > expected[question])
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        problems = [line for line in lines if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+
+    channel_cpu = server_cpu * 1000 - probe["core_cpu_ms"]
+    results = {
+        "embedder": args.embedder,
+        "workers": args.workers,
+        "inbox": args.inbox,
+        "database": args.database,
+        "load_average": {"before": load_before, "after_probe": load_probed, "start": load_start, "end": load_end},
+        "paced": paced,
+        "flat": flat,
+        "server_cpu_ms": server_cpu * 1000,
+        "server_cpu_by_thread_ms": {name: 1000 * seconds for name, seconds in by_thread.items()},
+        "driver_cpu_ms": driver_cpu * 1000,
+        "services_cpu_ms": services_cpu * 1000,
+        "channel_cpu_ms": channel_cpu,
+        "channel_to_core": channel_cpu / probe["core_wall_ms"],
+        "probe": {key: value for key, value in probe.items() if key != "messages"},
+        "updates": len(asked),
+        "missing": missing,
+        "extra": extra,
+        "refused": refused,
+        "log_problems": len(problems),
+        "stopped_cleanly": stopped,
+    }
+    print(
+        f"machine: {os.cpu_count()} cores; load average (1/5/15 min) before {load_before}, after the probe "
+        f"{load_probed}, at the measured runs' start {load_start} and end {load_end}"
+    )
+    print(f"server: {args.workers} worker(s), embedder {args.embedder}, inbox {args.inbox}, database {args.database}")
     for name, result in (("paced", paced), ("flat out", flat)):
         print(
             f"{name:9s}: {result['answered']}/{result['updates']} answered in {result['seconds']:.1f} s = "
@@ -256,14 +603,34 @@ def main() -> int:
             f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
         )
     print(
-        f"CPU per update during the measured runs: bot process {bot_cpu * 1000:.1f} ms; "
-        f"load generator and fake API {driver_cpu * 1000:.1f} ms"
+        f"CPU per update over both runs: server {server_cpu * 1000:.1f} ms (all its processes); "
+        f"load generator and fake API {driver_cpu * 1000:.1f} ms; PostgreSQL and Redis servers "
+        f"{services_cpu * 1000:.1f} ms"
+    )
+    if names:
+        shares = sorted(by_thread.items(), key=lambda item: -item[1])
+        print("  the server's by thread: " + ", ".join(f"{name} {1000 * cpu:.1f} ms" for name, cpu in shares))
+    print(
+        f"core alone (probe, {probe['answers']} answers on one thread): {probe['core_wall_ms']:.1f} ms per answer "
+        f"(p50 {probe['core_p50_ms']:.1f}, p95 {probe['core_p95_ms']:.1f}), CPU {probe['core_cpu_ms']:.1f} ms"
     )
     print(
-        f"sendMessage requests: {len(sends)} for {answered} answered chats, {failed} refused; bot log: {len(problems)} warnings/errors"
+        f"channel's own CPU per update = server {server_cpu * 1000:.1f} - core {probe['core_cpu_ms']:.1f} = "
+        f"{channel_cpu:.1f} ms, {results['channel_to_core']:.2f}x the core's answer time"
+    )
+    print(
+        f"inbox ({args.inbox} on {'Redis' if args.inbox == 'redis' else args.database}), {INBOX_ROUNDS} rounds: "
+        f"put {probe['inbox_put_ms']:.2f} ms + done {probe['inbox_done_ms']:.2f} ms, "
+        f"CPU {probe['inbox_cpu_ms']:.2f} ms per update"
+    )
+    print(
+        f"answers: {len(asked)} updates, {missing} not answered in full, {extra} answered more than once, "
+        f"{refused} sends refused; server stopped cleanly: {stopped}; server log: {len(problems)} warnings/errors"
     )
     for line in problems[:5]:
         print("  " + line[:200])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -35,7 +35,11 @@ Where the counts live (`storage_uri`):
   message passes (a conversation matters more than a flood limit) and a warning is logged, at most once a
   minute per gate.
 
-Idle users cost nothing: Redis expires their keys, and the memory storage sweeps out expired entries.
+Idle users cost nothing: Redis expires their keys, and in memory a user's old entries go when the user is
+next counted, and users with nothing left in any window are swept out once per longest window. (Not `limits`'
+own async MemoryStorage: it expires entries by sweeping every key, a thread hop per key, and starts the next
+sweep as soon as one ends while messages arrive; with a minute's users in memory that sweep alone cost a
+server about 3 ms of CPU per message, docs/benchmarks.md.)
 """
 
 from __future__ import annotations
@@ -44,13 +48,14 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -86,6 +91,58 @@ def windows(burst: int, per_minute: int) -> tuple[tuple[int, int], ...]:
     return ((burst, burst_seconds), (per_minute, 60))
 
 
+class _Windows(Protocol):
+    """What FloodGate needs of a moving-window limiter (limits' MovingWindowRateLimiter has it)."""
+
+    async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
+
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> None: ...
+
+
+class MemoryWindows:
+    """Moving windows in this process, as limits' MovingWindowRateLimiter counts them: a message counts for
+    exactly the window's length after it was let through, and a refused one counts for nothing.
+
+    Per key, the (monotonic) times of the messages let through, oldest first; those older than the window are
+    dropped when the key is next hit. Keys with nothing left in their window are dropped in one pass, at most
+    once per `sweep_every` seconds, so memory follows the users of the last minute or two.
+    """
+
+    def __init__(self, sweep_every: float = 60.0) -> None:
+        self._times: dict[str, tuple[int, deque[float]]] = {}  # key -> (window in seconds, times let through)
+        self._sweep_every = sweep_every
+        self._next_sweep = time.monotonic() + sweep_every
+
+    async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        key = item.key_for(*identifiers)
+        seconds = item.get_expiry()
+        found = self._times.get(key)
+        if found is None:
+            found = self._times[key] = (seconds, deque())
+        times = found[1]
+        while times and times[0] < now - seconds:
+            times.popleft()
+        if len(times) + cost > item.amount:
+            return False
+        times.extend([now] * cost)
+        return True
+
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        self._times.pop(item.key_for(*identifiers), None)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + self._sweep_every
+        idle = [key for key, (seconds, times) in self._times.items() if not times or times[-1] < now - seconds]
+        for key in idle:
+            del self._times[key]
+
+
 class FloodGate:
     """The flood limit on a `limits` storage: in this process ("memory://") or shared in Redis.
 
@@ -109,8 +166,9 @@ class FloodGate:
         ]
         self._warned = RateLimitItemPerSecond(1, max(seconds for _, seconds in self.windows), namespace="warned")
         self._timeout = timeout
-        self._storage, self._close, self.where = _open_storage(storage_uri, prefix, timeout)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._limiter, self._close, self.where = _open_limiter(
+            storage_uri, prefix, timeout, sweep_every=max(seconds for _, seconds in self.windows)
+        )
         self._quiet_until = 0.0  # no warning that the storage is unavailable before this (monotonic) time
         self._unchecked = 0  # messages let through unchecked since the last such warning
         self._reported = False  # a warning said the storage is unavailable, and nothing said it is back
@@ -157,18 +215,18 @@ class FloodGate:
         await self._close()
 
 
-def _open_storage(uri: str, prefix: str, timeout: float) -> tuple[Storage, Callable[[], Awaitable[None]], str]:
-    """The `limits` storage for `uri`, a coroutine function closing it, and where it is (no credentials)."""
+def _open_limiter(
+    uri: str, prefix: str, timeout: float, *, sweep_every: float
+) -> tuple[_Windows, Callable[[], Awaitable[None]], str]:
+    """The moving windows for `uri`, a coroutine function closing them, and where they are (no credentials)."""
     plain = uri.removeprefix("async+")
     parts = urlsplit(plain)
     if plain == "memory://":
-        memory = MemoryStorage()
 
         async def close_memory() -> None:
-            if memory.timer is not None:
-                memory.timer.cancel()
+            return None
 
-        return memory, close_memory, "memory"
+        return MemoryWindows(sweep_every), close_memory, "memory"
     if parts.scheme in _REDIS_SCHEMES:
         import redis.asyncio
 
@@ -180,5 +238,5 @@ def _open_storage(uri: str, prefix: str, timeout: float) -> tuple[Storage, Calla
             f"async+{plain}", implementation="redispy", key_prefix=prefix, wrap_exceptions=True, **options
         )
         where = f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or ''}"
-        return storage, pool.aclose, where
+        return MovingWindowRateLimiter(storage), pool.aclose, where
     raise ValueError(f"flood limit storage must be memory://, redis://... or rediss://..., not {parts.scheme or uri!r}")

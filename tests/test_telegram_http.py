@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from channels.telegram_http import AiohttpRequest
@@ -31,6 +31,18 @@ async def test_text_with_markup_characters_arrives_as_sent(fake: FakeTelegram) -
     [request] = fake.calls("sendMessage")
     assert request.params["text"] == "<b>Bước 1</b> &amp; <i>mã</i> *_"
     assert request.params["parse_mode"] == "HTML"
+
+
+async def test_a_message_goes_as_json_with_its_keyboard_as_an_object(fake: FakeTelegram) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Bước tiếp", callback_data="s:1")]])
+    async with _bot(fake.base_url) as bot:
+        await bot.send_message(7, "Đăng ký tài khoản", reply_markup=keyboard, disable_notification=True)
+    [request] = fake.calls("sendMessage")
+    # JSON keeps the types a form would have turned into strings.
+    assert request.params["chat_id"] == 7
+    assert request.params["disable_notification"] is True
+    assert request.params["reply_markup"] == {"inline_keyboard": [[{"text": "Bước tiếp", "callback_data": "s:1"}]]}
+    assert request.params["text"] == "Đăng ký tài khoản"
 
 
 async def test_a_photo_is_uploaded_as_multipart(fake: FakeTelegram) -> None:

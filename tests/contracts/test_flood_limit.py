@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from channels.flood import FloodGate, FloodLimit, Verdict, windows
+from channels.flood import FloodGate, FloodLimit, MemoryWindows, Verdict, windows
 from tests.support.services import require_redis
 
 PASS, WARN, DROP = Verdict.PASS, Verdict.WARN, Verdict.DROP
@@ -116,6 +116,18 @@ def test_the_windows() -> None:
         windows(0, 20)
     with pytest.raises(ValueError, match="memcached"):
         FloodGate(8, 20, "memcached://127.0.0.1:11211")
+
+
+async def test_in_memory_users_with_nothing_left_in_their_windows_are_forgotten() -> None:
+    from limits import RateLimitItemPerSecond
+
+    second = RateLimitItemPerSecond(1, 1)
+    memory = MemoryWindows(sweep_every=0.5)
+    assert [await memory.hit(second, "telegram:1") for _ in range(2)] == [True, False]
+    await asyncio.sleep(1.1)  # past the window and the sweep's period
+    assert await memory.hit(second, "telegram:2")
+    assert len(memory) == 1  # telegram:1 is gone...
+    assert await memory.hit(second, "telegram:1")  # ...and counts afresh
 
 
 # -- Redis: one budget for every worker --------------------------------------------------------------------
