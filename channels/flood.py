@@ -4,7 +4,7 @@ Transport policy (how fast a messenger user may write), not a conversation rule,
 channels: each channel chooses the key ("telegram:12345", a group's id...) and how to say "slow down" on
 its transport, and the core never sees a dropped message. The first message over the limit gets one polite "slow
 down" (Verdict.WARN); later ones in the same flood are dropped quietly (Verdict.DROP), so the bot never
-floods back. A message that passes again ends the flood: the next one over the limit warns again.
+floods back. A flood warns once per burst window: a new flood after it warns again.
 
 The windows, both moving (a message counts for exactly the window's length after it was let through;
 a refused message counts for nothing, so a flood does not extend itself):
@@ -20,10 +20,11 @@ even if per_minute is higher. A message refused by the minute window has already
 burst window: a user over the per-minute limit also waits out the (shorter) burst window. Harmless:
 only someone flooding pays it.
 
-"Already warned" is a third moving window, 1 per the longest window above, so one message per flood warns
-however many workers see it; a message that passes clears it. (Not atomic with the counts: a message
-passing while others from the same user are being refused at the same moment can, rarely, let a second
-"slow down" through. Harmless.)
+"Already warned" is a third moving window, 1 per the burst window, so one message per flood warns however
+many workers see it, in one atomic step of the storage; a flood that goes on past the burst window (refused
+by the minute window) gets one more "slow down" per burst window, which is not flooding back. Nothing clears
+it when a message passes: clearing is a second step that a message refused at the same moment on another
+worker can slip between, and that user would be told twice.
 
 Where the counts live (`storage_uri`):
 
@@ -164,7 +165,7 @@ class FloodGate:
         self._items: list[RateLimitItem] = [
             RateLimitItemPerSecond(amount, seconds, namespace="msgs") for amount, seconds in self.windows
         ]
-        self._warned = RateLimitItemPerSecond(1, max(seconds for _, seconds in self.windows), namespace="warned")
+        self._warned = RateLimitItemPerSecond(1, min(seconds for _, seconds in self.windows), namespace="warned")
         self._timeout = timeout
         self._limiter, self._close, self.where = _open_limiter(
             storage_uri, prefix, timeout, sweep_every=max(seconds for _, seconds in self.windows)
@@ -188,7 +189,6 @@ class FloodGate:
         for item in self._items:
             if not await self._limiter.hit(item, key):
                 return Verdict.WARN if await self._limiter.hit(self._warned, key) else Verdict.DROP
-        await self._limiter.clear(self._warned, key)
         return Verdict.PASS
 
     def _fail_open(self, key: str, exc: Exception) -> Verdict:

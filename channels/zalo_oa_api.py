@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from channels.zalo_oa_auth import ZaloTokens
+from errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,9 @@ def kind_of(code: int) -> Kind:
     return _KINDS.get(code, Kind.REFUSED)
 
 
-class ZaloApiError(Exception):
+class ZaloApiError(ServiceError):
+    """Zalo refused a call, or could not be reached; `kind` says what the channel does about it."""
+
     def __init__(self, code: int, message: str, kind: Kind) -> None:
         super().__init__(f"Zalo error {code}: {message}")
         self.code = code

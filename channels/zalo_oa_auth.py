@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from channels.zalo_oa_store import now
-from errors import ConfigError
+from errors import ConfigError, ServiceError
 from storage.database import Database
 from storage.models import ZaloOaAccount
 
@@ -40,7 +40,7 @@ DEFAULT_LIFETIME = 90000  # seconds: Zalo's documented access token life (25 h),
 RETRY_REFRESH = timedelta(seconds=60)  # after a failed refresh, sends go on with the old token this long
 
 
-class OAuthFailure(Exception):
+class OAuthFailure(ServiceError):
     """The OAuth server refused a refresh or an authorisation code, or could not be reached."""
 
 

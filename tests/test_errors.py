@@ -10,6 +10,8 @@ import pytest
 
 import errors
 from channels.telegram import TelegramConfigError
+from channels.zalo_oa_api import ZaloApiError
+from channels.zalo_oa_auth import OAuthFailure
 from embeddings.e5_export import E5ExportError
 from embeddings.embedder import ModelMissing
 from embeddings.onnx_e5 import OnnxE5Embedder
@@ -31,6 +33,8 @@ FAMILY: dict[type[Exception], type[errors.HocvuError]] = {
     RasaSetupError: errors.SetupError,
     ModelMissing: errors.SetupError,
     NLUUnavailable: errors.ServiceError,
+    ZaloApiError: errors.ServiceError,
+    OAuthFailure: errors.ServiceError,
 }
 
 

@@ -35,6 +35,11 @@ APP_SECRETS = {
     "RASA_AUTH_TOKEN": "app-rasa-token-decoy",
     "DATABASE_URL": "postgresql+psycopg://hocvu:app-db-pass-decoy@db.internal/hocvu",
     "REDIS_URL": "redis://:app-redis-pass-decoy@cache.internal:6379/0",
+    "ZALO_APP_ID": "app-zalo-app-id-decoy",
+    "ZALO_APP_SECRET": "app-zalo-app-secret-decoy",
+    "ZALO_OA_SECRET_KEY": "app-zalo-oa-secret-decoy",
+    "ZALO_OA_ACCESS_TOKEN": "app-zalo-access-decoy",
+    "ZALO_OA_REFRESH_TOKEN": "app-zalo-refresh-decoy",
 }
 
 
