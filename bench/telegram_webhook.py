@@ -429,33 +429,8 @@ def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return spy
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 uses Redis)")
-    parser.add_argument("--inbox", choices=("sql", "redis"), default="sql", help="server.inbox")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--redis", default=REDIS_URL, help="Redis database for the server, emptied at the start")
-    parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="paced run: duration")
-    parser.add_argument("--burst", type=int, default=1500, help="flat-out run: number of updates")
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument(
-        "--py-spy", type=Path, help="profile the server over the measured runs: py-spy's collapsed stacks to this file"
-    )
-    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the fake-embedder server
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the probe, with this config
-    parser.add_argument("--payload", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        return _serve_fake(args.serve, args.port, args.workers)
-    if args.probe:
-        return _probe(args.probe, args.embedder, args.payload.read_text(encoding="utf-8"), args.out)
-
-    load_before = _load()
-    workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
+def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
+    """One benchmark run in `workdir`: the probe, the server, the runs, the report."""
     for cache in ("index", "nlu", "models"):  # reuse what was built for the repository's content (keyed by hash)
         if (REPO / "var" / cache).is_dir():
             shutil.copytree(REPO / "var" / cache, workdir / cache)
@@ -631,8 +606,40 @@ def main() -> int:
         print("  " + line[:200])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 uses Redis)")
+    parser.add_argument("--inbox", choices=("sql", "redis"), default="sql", help="server.inbox")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--redis", default=REDIS_URL, help="Redis database for the server, emptied at the start")
+    parser.add_argument("--rate", type=float, default=100.0, help="paced run: updates offered per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="paced run: duration")
+    parser.add_argument("--burst", type=int, default=1500, help="flat-out run: number of updates")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--py-spy", type=Path, help="profile the server over the measured runs: py-spy's collapsed stacks to this file"
+    )
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the fake-embedder server
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the probe, with this config
+    parser.add_argument("--payload", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return _serve_fake(args.serve, args.port, args.workers)
+    if args.probe:
+        return _probe(args.probe, args.embedder, args.payload.read_text(encoding="utf-8"), args.out)
+
+    load_before = _load()
+    workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
+    try:
+        return _measure(args, workdir, load_before)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
