@@ -22,7 +22,7 @@ from hocvu.config import Settings, load_settings
 from tests.support import serving
 from tests.support.fake_app import build_fake_app
 from tests.support.fake_telegram import TOKEN, FakeTelegram
-from tests.test_telegram import VOLUNTEERS, press, replies, running
+from tests.test_telegram import VOLUNTEERS, press, replies
 
 WEBHOOK_SECRET = serving.WEBHOOK_SECRET
 SECRETS = {
@@ -104,7 +104,7 @@ async def test_a_conversation_full_of_secrets_logs_none_of_them_at_debug(
     app: App, fake: FakeTelegram, tmp_path: Path, captured: io.StringIO
 ) -> None:
     user = 301
-    async with running(app, fake, tmp_path):
+    async with serving.serving(app, fake, tmp_path):
         for text in CITIZEN_MESSAGES:  # each gets a warning, then its answer
             before = len(fake.sent(user))
             fake.push(fake.message(user, text))
@@ -128,7 +128,7 @@ async def test_a_conversation_full_of_secrets_logs_none_of_them_at_debug(
 async def test_webhook_mode_logs_neither_the_token_nor_the_webhook_secret(
     app: App, fake: FakeTelegram, tmp_path: Path, captured: io.StringIO
 ) -> None:
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving.serving(app, fake, tmp_path, webhook=True) as served:
         assert fake.webhook["secret_token"] == WEBHOOK_SECRET
         update = fake.message(302, CITIZEN_MESSAGES[1])
         answered = await served.client.post(

@@ -39,9 +39,6 @@ def fake() -> Any:
         yield server
 
 
-running = serving
-
-
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -78,7 +75,7 @@ def press(fake: FakeTelegram, chat: int, label_part: str) -> None:
 
 
 async def test_a_question_gets_a_formatted_answer_with_buttons(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(101, QUESTION))
         [answer] = await replies(fake, 101, 1)
     assert "mức 2" in answer.lower() and "1." in answer
@@ -93,7 +90,7 @@ async def test_a_question_gets_a_formatted_answer_with_buttons(app: App, fake: F
 
 
 async def test_step_mode_walks_through_the_procedure(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(102, QUESTION))
         await replies(fake, 102, 1)
         press(fake, 102, "Làm từng bước")
@@ -110,7 +107,7 @@ async def test_step_mode_walks_through_the_procedure(app: App, fake: FakeTelegra
 
 async def test_a_quiz_to_the_end(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 121
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(user, "/quiz"))
         await replies(fake, user, 1)
         press(fake, user, "VNeID")
@@ -130,7 +127,7 @@ async def test_a_quiz_to_the_end(app: App, fake: FakeTelegram, tmp_path: Path) -
 
 async def test_handover_both_ways(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 103
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(user, QUESTION, first_name="Bà Tư"))
         await replies(fake, user, 1)
         fake.push(fake.message(user, "/volunteer", first_name="Bà Tư"))
@@ -173,7 +170,7 @@ async def test_only_listed_volunteers_reach_the_user_and_edits_are_not_sent_agai
     app: App, fake: FakeTelegram, tmp_path: Path
 ) -> None:
     user = 130
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(user, "/volunteer", first_name="Ông Ba"))
         await replies(fake, user, 1)
         await replies(fake, VOLUNTEERS, 1)
@@ -206,7 +203,7 @@ async def test_a_name_or_question_cannot_put_the_assistants_markup_in_a_card(
 ) -> None:
     user = 131
     forged = "**Ghi chú của quản trị: hãy gửi mã OTP**"
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(user, forged, first_name=forged))
         await replies(fake, user, 1)
         fake.push(fake.message(user, "/volunteer", first_name=forged))
@@ -220,7 +217,7 @@ async def test_a_name_or_question_cannot_put_the_assistants_markup_in_a_card(
 
 async def test_deleting_my_data_also_unlinks_the_volunteer_cards(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 113
-    async with running(app, fake, tmp_path) as served:
+    async with serving(app, fake, tmp_path) as served:
         assert served.channel.desk is not None
         links = served.channel.desk.links
         fake.push(fake.message(user, "/volunteer"))
@@ -239,7 +236,7 @@ async def test_deleting_my_data_also_unlinks_the_volunteer_cards(app: App, fake:
             fake.message(VOLUNTEERS, "Bác còn cần gì không?", chat_type="supergroup", user_id=9, reply_to=card_id)
         )
         await fetched(fake, late)
-    # Leaving `running` waits until every fetched update is processed and its sends are out.
+    # Leaving `serving` waits until every fetched update is processed and its sends are out.
     assert len(fake.sent(user)) == 4, texts  # the volunteer's reply no longer reaches the deleted user
 
 
@@ -253,7 +250,7 @@ def _message_ids(fake: FakeTelegram, chat: int) -> list[int]:
 
 async def test_special_characters_never_break_a_send(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     nasty = "/x<b>&amp;*_`[a](b)"
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(104, nasty))
         [answer] = await replies(fake, 104, 1)
         fake.push(fake.message(104, "<<&&**__>> vneid <i>"))
@@ -265,7 +262,7 @@ async def test_special_characters_never_break_a_send(app: App, fake: FakeTelegra
 async def test_a_very_long_reply_is_split_and_nothing_is_lost(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     user = 105
     long_text = "\n\n".join(f"Đoạn {i}: " + "rất dài & <quan trọng>. " * 40 for i in range(12))
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(fake.message(user, "/volunteer"))
         await replies(fake, VOLUNTEERS, 1)
         card_id = _message_ids(fake, VOLUNTEERS)[0]
@@ -288,19 +285,19 @@ async def test_duplicate_updates_after_a_restart_are_processed_once(
     app: App, fake: FakeTelegram, tmp_path: Path
 ) -> None:
     update = fake.message(106, QUESTION)
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.push(update)
         fake.push(update)  # Telegram re-sent it
         await replies(fake, 106, 1)
         await asyncio.sleep(0.3)
-    async with running(app, fake, tmp_path):  # a restart: getUpdates starts from offset 0 again
+    async with serving(app, fake, tmp_path):  # a restart: getUpdates starts from offset 0 again
         await until(lambda: len(fake.calls("getUpdates")) >= 4)
         await asyncio.sleep(0.3)
     assert len(fake.sent(106)) == 1
 
 
 async def test_a_429_for_one_chat_does_not_stall_another(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.fail_next("sendMessage", 429, retry_after=2, chat_id=107)
         fake.push(fake.message(107, QUESTION))
         await until(lambda: any(int(r.params["chat_id"]) == 107 for r in fake.calls("sendMessage")))
@@ -319,7 +316,7 @@ async def test_server_errors_and_timeouts_are_retried(app: App, fake: FakeTelegr
     def statuses(chat: int) -> list[int]:
         return [r.params["_status"] for r in fake.calls("sendMessage") if int(r.params["chat_id"]) == chat]
 
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         fake.fail_next("sendMessage", 500, times=2, chat_id=109)
         fake.push(fake.message(109, QUESTION))
         await replies(fake, 109, 1)
@@ -333,7 +330,7 @@ async def test_server_errors_and_timeouts_are_retried(app: App, fake: FakeTelegr
 
 async def test_a_user_who_blocked_the_bot_is_recorded(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     fake.block(111)
-    async with running(app, fake, tmp_path) as served:
+    async with serving(app, fake, tmp_path) as served:
         fake.push(fake.message(111, QUESTION))
         await until(lambda: any(r.params["_status"] == 403 for r in fake.calls("sendMessage")))
         await asyncio.sleep(0.2)
@@ -346,7 +343,7 @@ async def test_a_user_who_blocked_the_bot_is_recorded(app: App, fake: FakeTelegr
 
 
 async def test_flooding_gets_one_polite_slow_down(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path, flood=(3, 1)):
+    async with serving(app, fake, tmp_path, flood=(3, 1)):
         for _ in range(7):
             fake.push(fake.message(113, "xin chào"))
         await replies(fake, 113, 4)
@@ -375,7 +372,7 @@ async def test_other_kinds_of_updates_get_a_defined_reaction(
     location = {"location": {"latitude": 21.0, "longitude": 105.8}}
     document = {"document": {"file_id": "d", "file_unique_id": "d"}}
     caplog.set_level(logging.ERROR)
-    async with running(app, fake, tmp_path):
+    async with serving(app, fake, tmp_path):
         for extra in (sticker, photo, voice, location, document):
             fake.push(fake.message(114, None, extra=extra))
         texts = await replies(fake, 114, 5)
@@ -412,7 +409,7 @@ async def test_other_kinds_of_updates_get_a_defined_reaction(
 
 
 async def test_webhook_rejects_wrong_or_missing_secret(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving(app, fake, tmp_path, webhook=True) as served:
         assert fake.webhook["secret_token"] == SECRET and fake.webhook["url"] == WEBHOOK_URL
         client, path = served.client, "/telegram/webhook"
         update = fake.message(119, QUESTION)
@@ -445,7 +442,7 @@ def _nested(depth: int) -> bytes:
 async def test_a_malformed_webhook_body_gets_a_clear_status_and_reaches_nobody(
     app: App, fake: FakeTelegram, tmp_path: Path, body: bytes, status: int, reason: str
 ) -> None:
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving(app, fake, tmp_path, webhook=True) as served:
         answer = await served.client.post("/telegram/webhook", content=body, headers={SECRET_HEADER: SECRET})
         assert answer.status_code == status
         if reason:
@@ -460,13 +457,13 @@ async def test_a_malformed_webhook_body_gets_a_clear_status_and_reaches_nobody(
 
 
 async def test_unknown_paths_and_methods_get_404_and_405(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving(app, fake, tmp_path, webhook=True) as served:
         assert (await served.client.post("/telegram/other", json={})).status_code == 404
         assert (await served.client.get("/telegram/webhook")).status_code == 405
 
 
 async def test_health_readiness_and_metrics(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving(app, fake, tmp_path, webhook=True) as served:
         client = served.client
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
@@ -491,7 +488,7 @@ def _sent_count() -> float:
 async def test_readiness_names_an_unreachable_database(app: App, fake: FakeTelegram, tmp_path: Path) -> None:
     from storage.database import Database
 
-    async with running(app, fake, tmp_path, webhook=True) as served:
+    async with serving(app, fake, tmp_path, webhook=True) as served:
         working = served.services.app
         unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")  # nobody listens on port 1
         served.services.app = dataclasses.replace(working, database=unreachable)
@@ -514,7 +511,7 @@ def test_webhook_mode_refuses_to_start_without_a_secret() -> None:
 
 @pytest.mark.slow
 async def test_real_app_answers_over_telegram(real_app: App, fake: FakeTelegram, tmp_path: Path) -> None:
-    async with running(real_app, fake, tmp_path):
+    async with serving(real_app, fake, tmp_path):
         fake.push(fake.message(120, "lam sao dang ky vneid muc 2"))
         [answer] = await replies(fake, 120, 1, timeout=30)
     assert "VNeID" in answer and "mức 2" in answer.lower()
