@@ -65,8 +65,9 @@ class Inbox(Protocol):
         for `lease` seconds), False when the key was seen before (within `keep`), done or not: a duplicate."""
         ...
 
-    def done(self, key: str) -> None:
-        """Processed: the payload is dropped, the key kept for de-duplication for `keep`."""
+    def done(self, keys: Collection[str]) -> None:
+        """Processed: the payloads are dropped, the keys kept for de-duplication for `keep`. Several at once,
+        in one transaction or script: the runner marks the events finished within a few milliseconds together."""
         ...
 
     def renew(self, keys: Collection[str]) -> None:
@@ -100,6 +101,8 @@ def _checked(value: str, what: str, longest: int) -> str:
 
 
 def _chunks(keys: Collection[str], size: int = 500) -> Iterator[list[str]]:
+    if isinstance(keys, str):  # a str is a Collection[str] too: one key would become one key per character
+        raise TypeError(f"expected a collection of keys, got the string {keys[:200]!r}")
     it = iter(keys)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
@@ -148,13 +151,18 @@ class SqlInbox:
             _prune_quietly(self)
         return True
 
-    def done(self, key: str) -> None:
+    def done(self, keys: Collection[str]) -> None:
+        chunks = list(_chunks(keys))
+        if not chunks:
+            return
+        now = _now()
         with self.db.write() as connection:
-            connection.execute(
-                _INBOX.update()
-                .where(_C.source == self.source, _C.key == key, _C.done_at.is_(None))
-                .values(payload=None, locked_until=None, done_at=_now())
-            )
+            for chunk in chunks:
+                connection.execute(
+                    _INBOX.update()
+                    .where(_C.source == self.source, _C.key.in_(chunk), _C.done_at.is_(None))
+                    .values(payload=None, locked_until=None, done_at=now)
+                )
 
     def renew(self, keys: Collection[str]) -> None:
         if not keys:
@@ -253,19 +261,25 @@ return 1
 """
 )
 
-# KEYS: payloads, leases, received, attempts, done. ARGV: key, keep (ms).
+# KEYS: payloads, leases, received, attempts, done. ARGV: keep (ms), then the keys. Returns how many were pending.
 _DONE = (
     _LUA_NOW
     + """
-if redis.call('hdel', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('zrem', KEYS[2], ARGV[1])
-redis.call('hdel', KEYS[3], ARGV[1])
-redis.call('hdel', KEYS[4], ARGV[1])
-redis.call('zadd', KEYS[5], us(now), ARGV[1])
+local finished = 0
+for i = 2, #ARGV do
+  local key = ARGV[i]
+  if redis.call('hdel', KEYS[1], key) == 1 then
+    redis.call('zrem', KEYS[2], key)
+    redis.call('hdel', KEYS[3], key)
+    redis.call('hdel', KEYS[4], key)
+    redis.call('zadd', KEYS[5], us(now), key)
+    finished = finished + 1
+  end
+end
 -- When nothing more is done for `keep`, every done key is older than that: the whole set may go, so a
 -- source no longer used leaves nothing behind, pruned or not.
-redis.call('pexpire', KEYS[5], ARGV[2])
-return 1
+if finished > 0 then redis.call('pexpire', KEYS[5], ARGV[1]) end
+return finished
 """
 )
 
@@ -365,11 +379,13 @@ class RedisInbox:
             _prune_quietly(self)
         return True
 
-    def done(self, key: str) -> None:
+    def done(self, keys: Collection[str]) -> None:
         keep_ms = max(1, _us(self.keep) // 1000)
-        self._done_script(
-            keys=[self._payloads, self._leases, self._received, self._attempts, self._done], args=[key, keep_ms]
-        )
+        for chunk in _chunks(keys):  # a script blocks Redis while it runs: keep each short
+            self._done_script(
+                keys=[self._payloads, self._leases, self._received, self._attempts, self._done],
+                args=[keep_ms, *chunk],
+            )
 
     def renew(self, keys: Collection[str]) -> None:
         for chunk in _chunks(keys):  # a script blocks Redis while it runs: keep each short

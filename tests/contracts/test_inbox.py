@@ -119,7 +119,7 @@ def test_a_second_delivery_is_a_duplicate_done_or_not(backend: Backend) -> None:
     assert first.put("912345678", '{"update_id": 912345678}')
     assert not first.put("912345678", '{"update_id": 912345678}')
     assert not second.put("912345678", "{}")  # another worker, while the first is still processing it
-    first.done("912345678")
+    first.done(["912345678"])
     assert not first.put("912345678", "{}") and not second.put("912345678", "{}")
     assert backend.open(source).put("912345679", "{}")  # after a restart, a new event is still new
 
@@ -153,7 +153,7 @@ def test_a_done_item_is_never_claimed(backend: Backend) -> None:
     source = _source()
     worker = backend.open(source, lease=SHORT)
     assert worker.put("done", "{}") and worker.put("dies", "{}")
-    worker.done("done")
+    worker.done(["done"])
     backend.open(source, lease=LONG).renew(["done"])  # a late renewal does not bring it back
     # Once the other item, put with the same lease, is stale, the done one would be too.
     assert [item.key for item in _claim_until(backend.open(source), 1)] == ["dies"]
@@ -227,7 +227,7 @@ def test_items_not_done_survive_a_restart_and_come_oldest_first(backend: Backend
     order = ["c", "a", "10", "9", "b"]  # neither alphabetical nor numerical: the order they arrived in
     for key in order:
         assert before.put(key, f"payload {key}")
-    before.done("10")
+    before.done(["10"])
     before.renew(["c"])  # its lease now runs out last, but it is still the oldest
     del before  # the process is killed: the next one starts with an inbox of its own
     time.sleep(2 * SHORT)  # every lease above was set before this: all have run out after it
@@ -243,7 +243,7 @@ def test_pruning_forgets_old_done_keys_but_never_a_pending_item(backend: Backend
     source = _source()
     inbox = backend.open(source)
     assert inbox.put("done", "{}") and inbox.put("pending", "{}")
-    inbox.done("done")
+    inbox.done(["done"])
     assert inbox.prune() == 0  # nothing is older than `keep` (two days)
     assert not inbox.put("done", "{}")
     time.sleep(0.01)  # so the key was done before now, on the backend's clock too
@@ -259,7 +259,7 @@ def test_done_keys_are_forgotten_after_keep_without_anyone_calling_prune(
     monkeypatch.setattr(inbox_module, "PRUNE_EVERY", 2)  # puts prune: the first, the third...
     inbox = backend.open(_source(), keep=timedelta(milliseconds=1))
     assert inbox.put("done", "{}")
-    inbox.done("done")
+    inbox.done(["done"])
     time.sleep(0.01)
     assert inbox.put("pending", "{}") and inbox.put("pending too", "{}")
     assert inbox.put("done", "{}")  # forgotten: new again
@@ -277,17 +277,33 @@ def test_pending_counts_the_items_not_done(backend: Backend) -> None:
     assert inbox.pending() == 3
     assert len(_claim_until(backend.open(source), 3)) == 3
     assert inbox.pending() == 3  # claimed is still pending
-    inbox.done("2")
-    inbox.done("2")
-    inbox.done("never put")
+    inbox.done(["2"])
+    inbox.done(["2"])
+    inbox.done(["never put"])
     assert inbox.pending() == 2
+
+
+def test_many_keys_are_done_at_once_and_only_those(backend: Backend) -> None:
+    source = _source()
+    inbox = backend.open(source)
+    keys = [f"k{i}" for i in range(1203)]  # more than one statement's or script's worth
+    for key in keys:
+        assert inbox.put(key, "{}")
+    inbox.done([*keys[:1200], "never put", keys[0]])
+    assert inbox.pending() == 3
+    assert all(not inbox.put(key, "{}") for key in keys)  # done keys are still duplicates
+    inbox.done([])
+    assert inbox.pending() == 3
+    with pytest.raises(TypeError):
+        inbox.done("k1200")  # a string is a Collection[str]: it would be one key per character
+    assert inbox.pending() == 3
 
 
 def test_two_sources_never_collide(backend: Backend) -> None:
     telegram, zalo = _source(), _source() + ":zalo"
     ours, theirs = backend.open(telegram, lease=SHORT), backend.open(zalo, lease=SHORT)
     assert ours.put("42", "ours") and theirs.put("42", "theirs")
-    ours.done("42")
+    ours.done(["42"])
     assert not theirs.put("42", "again")
     assert ours.pending() == 0 and theirs.pending() == 1
     assert _claim_until(backend.open(zalo), 1) == [InboxItem("42", "theirs", 1)]
@@ -307,7 +323,7 @@ def test_a_large_vietnamese_payload_round_trips_exactly_and_is_dropped_when_done
     (item,) = _claim_until(backend.open(source), 1)
     assert item.payload == payload
     assert backend.stored_payload(source, "big") == payload
-    worker.done("big")
+    worker.done(["big"])
     assert backend.stored_payload(source, "big") is None  # a user's message is not kept once answered
     assert not worker.put("big", payload)
 
