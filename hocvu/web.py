@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -40,6 +41,10 @@ from hocvu.config import Settings, load_settings
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # Telegram's updates are a few KB; nothing legitimate comes near this
+# The event loop (webhooks, sends) shares the GIL with the core threads, whose Python runs for milliseconds at
+# a time: at CPython's default 5 ms switch interval an arriving webhook waits up to that long per hand-over.
+# 0.5 ms keeps the loop responsive at a small cost to the core threads (docs/benchmarks.md, "Telegram").
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclass
@@ -79,6 +84,9 @@ def create_app(
         runner = build_runner(product)
         services = Services(product, runner)
         async with contextlib.AsyncExitStack() as stack:
+            # For the whole process, which serves; restored at the end for a process that goes on (tests).
+            stack.callback(sys.setswitchinterval, sys.getswitchinterval())
+            sys.setswitchinterval(SWITCH_INTERVAL)
             if telegram_on:
                 services.telegram = build_telegram(product, runner, request_timeout=request_timeout)
                 await services.telegram.start()
