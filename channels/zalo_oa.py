@@ -271,12 +271,11 @@ class ZaloOaChannel:
         assert user is not None
         message = data["message"]
         msg_id = _text(message.get("msg_id"))
-        await asyncio.to_thread(self.store.interacted, user, msg_id)
+        follower = await asyncio.to_thread(self.store.interacted, user, msg_id)
         kind = MESSAGE_KINDS[name]
         text = message.get("text") if isinstance(message.get("text"), str) else ""
         if kind == "text":
-            follower = await asyncio.to_thread(self.store.follower, user)
-            action = choice(text, follower.choices) if follower is not None else None
+            action = choice(text, follower.choices)
             if action is not None:
                 await runner.converse(UserMessage(CHANNEL, user, action=action, kind="action", message_id=msg_id))
                 return
@@ -348,40 +347,44 @@ class ZaloOaChannel:
             await asyncio.to_thread(self.store.set_choices, user_id, choices)
         replies = follower.replies_to_message
         replying = follower.last_message_id is not None and now() - follower.last_interaction_at < self.reply_window
-        for message in messages:
-            reply_to = follower.last_message_id if replying and replies < self.replies_per_message else None
-            recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
-            if reply_to is None and not await asyncio.to_thread(self.store.take_proactive, self.monthly_allowance):
-                log.warning(
-                    "zalo_oa: this month's allowance of %d messages that do not reply to a user's message is "
-                    "used up (zalo_oa.monthly_allowance); not sending",
-                    self.monthly_allowance,
-                )
-                metrics.SENDS.labels(CHANNEL, "refused").inc()
-                return
-            try:
-                await self._send_one(recipient, message)
-            except ZaloApiError as exc:
-                metrics.SENDS.labels(CHANNEL, "failed").inc()
-                if exc.kind is Kind.USER:
-                    log.warning("zalo_oa: Zalo will not deliver to this user: %s", exc)
-                    if exc.code != -234:  # the night window closes only for hours; the rest last until they write
-                        await asyncio.to_thread(self.store.unreachable, user_id, f"zalo error {exc.code}")
-                    return
-                if exc.kind is Kind.CONFIG:
-                    self.stopped = str(exc)
-                    log.error(
-                        "ZALO OA CHANNEL STOPPED: %s. The OA or app is disabled, unverified or not allowed this API; "
-                        "fix it in the Zalo consoles, then restart (docs/zalo.md)",
-                        exc,
+        try:
+            for message in messages:
+                reply_to = follower.last_message_id if replying and replies < self.replies_per_message else None
+                recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
+                if reply_to is None and not await asyncio.to_thread(self.store.take_proactive, self.monthly_allowance):
+                    log.warning(
+                        "zalo_oa: this month's allowance of %d messages that do not reply to a user's message is "
+                        "used up (zalo_oa.monthly_allowance); not sending",
+                        self.monthly_allowance,
                     )
+                    metrics.SENDS.labels(CHANNEL, "refused").inc()
                     return
-                log.error("zalo_oa: a message was not delivered: %s", exc)
-                continue
-            metrics.SENDS.labels(CHANNEL, "sent").inc()
-            if reply_to is not None:
-                replies += 1
-                await asyncio.to_thread(self.store.replied, user_id, reply_to)
+                try:
+                    await self._send_one(recipient, message)
+                except ZaloApiError as exc:
+                    metrics.SENDS.labels(CHANNEL, "failed").inc()
+                    if exc.kind is Kind.USER:
+                        log.warning("zalo_oa: Zalo will not deliver to this user: %s", exc)
+                        if exc.code != -234:  # the night window closes only for hours; the rest last until they write
+                            await asyncio.to_thread(self.store.unreachable, user_id, f"zalo error {exc.code}")
+                        return
+                    if exc.kind is Kind.CONFIG:
+                        self.stopped = str(exc)
+                        log.error(
+                            "ZALO OA CHANNEL STOPPED: %s. The OA or app is disabled, unverified or not allowed this API; "
+                            "fix it in the Zalo consoles, then restart (docs/zalo.md)",
+                            exc,
+                        )
+                        return
+                    log.error("zalo_oa: a message was not delivered: %s", exc)
+                    continue
+                metrics.SENDS.labels(CHANNEL, "sent").inc()
+                if reply_to is not None:
+                    replies += 1
+        finally:  # one write for the replies sent, however the loop ended
+            if replies > follower.replies_to_message and follower.last_message_id is not None:
+                count = replies - follower.replies_to_message
+                await asyncio.to_thread(self.store.replied, user_id, follower.last_message_id, count)
 
     async def _send_one(self, recipient: dict[str, str], message: ZaloMessage) -> None:
         if message.buttons and not self._templates_off:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
@@ -39,27 +39,35 @@ class ZaloOaStore:
         self.db = db
         self.app_id = app_id
 
-    def interacted(self, user_id: str, message_id: str | None, at: datetime | None = None) -> None:
+    def interacted(self, user_id: str, message_id: str | None, at: datetime | None = None) -> Follower:
         """The user did something (`message_id`: the message they sent, or None): their window opens again
-        and they are reachable again."""
+        and they are reachable again. Returns the follower as they are now (every message: one statement
+        in one transaction, Core rather than an ORM session)."""
         at = at or now()
+        # No message (a follow): replies go to the user id, not to an older message.
+        values = {
+            "last_interaction_at": at,
+            "last_message_id": message_id,
+            "replies_to_message": 0,
+            "unreachable_at": None,
+            "unreachable_reason": None,
+        }
         for attempt in (1, 2):  # two workers may add the same new user at once: the loser updates
             try:
-                with self.db.session() as session:
-                    row = session.get(ZaloOaUser, (self.app_id, user_id))
-                    if row is None:
-                        row = ZaloOaUser(app_id=self.app_id, user_id=user_id, replies_to_message=0)
-                        session.add(row)
-                    row.last_interaction_at = at
-                    # No message (a follow): replies go to the user id, not to an older message.
-                    row.last_message_id = message_id
-                    row.replies_to_message = 0
-                    row.unreachable_at = None
-                    row.unreachable_reason = None
-                return
+                with self.db.write() as connection:
+                    choices = connection.execute(
+                        update(ZaloOaUser)
+                        .where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
+                        .values(**values)
+                        .returning(ZaloOaUser.choices)
+                    ).first()
+                    if choices is None:
+                        connection.execute(insert(ZaloOaUser).values(app_id=self.app_id, user_id=user_id, **values))
+                return Follower(user_id, at, message_id, 0, tuple((choices[0] if choices else None) or ()), None)
             except IntegrityError:
                 if attempt == 2:
                     raise
+        raise AssertionError("unreachable")
 
     def follower(self, user_id: str) -> Follower | None:
         with self.db.read() as connection:
@@ -77,7 +85,7 @@ class ZaloOaStore:
         return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
 
     def _update(self, user_id: str, **values: object) -> None:
-        with self.db.session() as session:
+        with self.db.write() as session:
             session.execute(
                 update(ZaloOaUser)
                 .where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
@@ -87,16 +95,17 @@ class ZaloOaStore:
     def set_choices(self, user_id: str, choices: list[str]) -> None:
         self._update(user_id, choices=choices or None)
 
-    def replied(self, user_id: str, message_id: str) -> None:
-        with self.db.session() as session:
-            session.execute(
+    def replied(self, user_id: str, message_id: str, count: int = 1) -> None:
+        """`count` more replies referred to the user's message (unless they wrote again meanwhile)."""
+        with self.db.write() as connection:
+            connection.execute(
                 update(ZaloOaUser)
                 .where(
                     ZaloOaUser.app_id == self.app_id,
                     ZaloOaUser.user_id == user_id,
                     ZaloOaUser.last_message_id == message_id,
                 )
-                .values(replies_to_message=ZaloOaUser.replies_to_message + 1)
+                .values(replies_to_message=ZaloOaUser.replies_to_message + count)
             )
 
     def unreachable(self, user_id: str, reason: str) -> None:
