@@ -336,15 +336,13 @@ class ZaloOaChannel:
         return None
 
     async def _send(self, user_id: str, messages: list[ZaloMessage], choices: list[str] | None) -> None:
-        follower = await asyncio.to_thread(self.store.follower, user_id)
+        follower = await asyncio.to_thread(self.store.before_sending, user_id, choices, now() - self.send_window)
         problem = self.refusal(follower)
         if problem:
             log.warning("zalo_oa: not sending %d message(s): %s", len(messages), problem)
             metrics.SENDS.labels(CHANNEL, "refused").inc(len(messages))
             return
         assert follower is not None
-        if choices is not None:  # before sending: the user may type a number as soon as they see it
-            await asyncio.to_thread(self.store.set_choices, user_id, choices)
         replies = follower.replies_to_message
         replying = follower.last_message_id is not None and now() - follower.last_interaction_at < self.reply_window
         try:

@@ -92,8 +92,35 @@ class ZaloOaStore:
                 .values(**values)
             )
 
-    def set_choices(self, user_id: str, choices: list[str]) -> None:
-        self._update(user_id, choices=choices or None)
+    def before_sending(self, user_id: str, choices: list[str] | None, active_since: datetime) -> Follower | None:
+        """The follower as a send to them starts, and, when `choices` are given, those remembered from now on
+        (before sending: the user may type a number as soon as they see it); one transaction. Choices are
+        not remembered for a user who cannot be reached (unreachable, or silent since before
+        `active_since`): what they cannot see, they cannot choose."""
+        with self.db.write() as connection:
+            if choices is not None:
+                connection.execute(
+                    update(ZaloOaUser)
+                    .where(
+                        ZaloOaUser.app_id == self.app_id,
+                        ZaloOaUser.user_id == user_id,
+                        ZaloOaUser.unreachable_reason.is_(None),
+                        ZaloOaUser.last_interaction_at >= active_since,
+                    )
+                    .values(choices=choices or None)
+                )
+            row = connection.execute(
+                select(
+                    ZaloOaUser.last_interaction_at,
+                    ZaloOaUser.last_message_id,
+                    ZaloOaUser.replies_to_message,
+                    ZaloOaUser.choices,
+                    ZaloOaUser.unreachable_reason,
+                ).where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
+            ).first()
+        if row is None:
+            return None
+        return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
 
     def replied(self, user_id: str, message_id: str, count: int = 1) -> None:
         """`count` more replies referred to the user's message (unless they wrote again meanwhile)."""

@@ -404,8 +404,13 @@ async def test_after_seven_days_without_interaction_nothing_is_sent(app: App, fa
                 .where(ZaloOaUser.user_id == user)
                 .values(last_interaction_at=now() - timedelta(days=8))
             )
-        await served.channel.deliver(user, Response([Reply(text="Bài tiếp theo")], "vi"))
+        chosen = store.follower(user)
+        unseen = Reply(text="Bài tiếp theo", buttons=((Button("Tiếp", "lesson:next"),),))
+        await served.channel.deliver(user, Response([unseen], "vi"))
         assert len(fake.sent(user)) == before, "refused before Zalo could answer -230"
+        after = store.follower(user)
+        assert chosen is not None and after is not None
+        assert after.choices == chosen.choices, "a choice the user never saw cannot be typed"
         texts = await ask(served, fake, user, "cảm ơn")  # writing again opens the window
     assert "Không có gì" in texts[-1]
 
