@@ -1,12 +1,16 @@
-"""Telegram webhook benchmark: the real `hocvu serve`, end to end over HTTP, against the fake Bot API.
+"""Webhook benchmark: the real `hocvu serve`, end to end over HTTP, against a fake platform API.
 
 The server is `python -m hocvu.cli --config <bench config> serve --port P --workers N` in a process group
-of its own, in webhook mode (TELEGRAM_WEBHOOK_URL, the secret header checked), with its Bot API base URL
-pointed at the fake Bot API (tests/support/fake_telegram.py), which runs in this process. This process posts
-updates to the webhook, each from a different user (so every one also creates a user), and times each one
-from the POST to the first sendMessage that answers it arriving at the fake API.
+of its own, serving one channel (`--channel`): Telegram in webhook mode (TELEGRAM_WEBHOOK_URL, the secret
+header checked) against the fake Bot API (tests/support/fake_telegram.py), or the Zalo OA (every event
+signed, the signature checked) against the fake OA API (tests/support/fake_zalo.py); the fake runs in this
+process, and the channel's API base URL points at it. This process posts events to the webhook, each from a
+different user (so every one also creates a user), and times each one twice: from the POST to its answer
+(the acknowledgement the platform waits for) and from the POST to the first message that answers it
+arriving at the fake API (the reply).
 
 Options:
+- `--channel telegram|zalo_oa` (default telegram).
 - `--embedder shipped` (default) answers with the configured model (config.yml); `--embedder fake` serves the
   same web app with the deterministic FakeEmbedder, to see what the channel costs whatever the model's
   speed. `hocvu serve` has no such switch, so the fake-embedder server is this module's hidden `--serve`
@@ -24,7 +28,7 @@ Each run, in order:
    the server starts): the core's own answer time, `Assistant.handle` timed on one thread for each
    evaluation question twice, each from a new user of the Telegram channel (state and journal in the
    database, as in the server); and the durable inbox's cost, `put` + `done` of the real Inbox on the
-   configured backend, 1,000 times with a real update as the payload;
+   configured backend, 1,000 times with a real event as the payload;
 2. the server starts; a warm-up of 50 updates at 20/s;
 3. paced: updates offered at a fixed rate (default 100/s) for a fixed time: the latency a user sees at
    that load;
@@ -39,8 +43,8 @@ thread (its event loop, the core's threads, the inbox's threads), naming threads
 slows the server down: a profile run's figures are not the benchmark's). Every update must be answered
 exactly once: as many messages as the probe's answer to the same question has.
 
-    .venv/bin/python -m bench.telegram_webhook [--embedder shipped|fake] [--workers 1] [--inbox sql|redis]
-        [--database sqlite|postgresql] [--rate 100] [--seconds 20] [--burst 1500]
+    .venv/bin/python -m bench.webhook [--channel telegram|zalo_oa] [--embedder shipped|fake] [--workers 1]
+        [--inbox sql|redis] [--database sqlite|postgresql] [--rate 100] [--seconds 20] [--burst 1500]
 """
 
 from __future__ import annotations
@@ -62,9 +66,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import yaml
@@ -72,7 +76,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Request  # noqa: E402
+from tests.support import fake_zalo  # noqa: E402
+from tests.support.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
+from tests.support.fake_telegram import Request as TelegramRequest  # noqa: E402
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -80,7 +86,7 @@ if TYPE_CHECKING:
 SECRET = "bench-secret-0123456789"
 WEBHOOK_URL = "https://bench.invalid/telegram/webhook"
 REDIS_URL = "redis://127.0.0.1:6379/9"
-PROBE_CHAT = 90_000_000  # the probe's users; the server's are 10M (warm-up), 20M (paced) and 30M (flat out)
+PROBE_USER = 90_000_000  # the probe's users; the server's are 10M (warm-up), 20M (paced) and 30M (flat out)
 INBOX_ROUNDS = 1000
 SERVICES = ("postgres", "redis-server")  # processes whose CPU is reported as the services'
 
@@ -174,73 +180,177 @@ def _load() -> str:
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-class Arrivals:
-    """The time each chat's first answer reached the fake Bot API."""
+# -- the channels ---------------------------------------------------------------------------------------
+
+
+class Target(Protocol):
+    """One channel as the bench drives it: its fake API (started by the caller), its events, who got what."""
+
+    channel: str  # the users' `UserMessage.channel`
+    path: str  # the webhook's route
+
+    def configure(self, config: dict[str, Any], env: dict[str, str]) -> None:
+        """Point the channel at the fake and switch it on."""
+        ...
+
+    def event(self, user: int, text: str) -> tuple[bytes, dict[str, str]]:
+        """A user's text message as the platform posts it: the body and the headers."""
+        ...
+
+    def listen(self, seen: Callable[[int, float], None]) -> None:
+        """Call `seen(user, time.monotonic() at arrival)` for every message the fake accepted."""
+        ...
+
+    def delivered(self) -> tuple[dict[int, int], int]:
+        """Messages the fake accepted, per user; and how many sends it refused."""
+        ...
+
+
+class TelegramTarget:
+    channel = "telegram"
+    path = "/telegram/webhook"
 
     def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    def configure(self, config: dict[str, Any], env: dict[str, str]) -> None:
+        config["telegram"]["base_url"] = self.fake.base_url
+        env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_WEBHOOK_URL=WEBHOOK_URL)
+
+    def event(self, user: int, text: str) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(self.fake.message(user, text)).encode()
+        return body, {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+
+    def listen(self, seen: Callable[[int, float], None]) -> None:
+        def on_request(request: TelegramRequest) -> None:
+            if request.method == "sendMessage" and request.params.get("_status") == 200:
+                seen(int(request.params["chat_id"]), request.at)
+
+        self.fake.on_request(on_request)
+
+    def delivered(self) -> tuple[dict[int, int], int]:
+        sends: dict[int, int] = {}
+        refused = 0
+        for request in self.fake.requests:
+            if request.method in ("sendMessage", "sendPhoto"):
+                if request.params.get("_status") == 200:
+                    chat = int(request.params["chat_id"])
+                    sends[chat] = sends.get(chat, 0) + 1
+                else:
+                    refused += 1
+        return sends, refused
+
+
+class ZaloOaTarget:
+    channel = "zalo_oa"
+    path = "/zalo/oa/webhook"
+
+    def __init__(self, fake: fake_zalo.FakeZalo) -> None:
+        self.fake = fake
+
+    def configure(self, config: dict[str, Any], env: dict[str, str]) -> None:
+        config["zalo_oa"].update(api_base_url=self.fake.base_url, oauth_base_url=self.fake.base_url)
+        env.update(
+            ZALO_APP_ID=fake_zalo.APP_ID,
+            ZALO_APP_SECRET=fake_zalo.APP_SECRET,
+            ZALO_OA_SECRET_KEY=fake_zalo.OA_SECRET_KEY,
+            ZALO_OA_ACCESS_TOKEN=self.fake.access_token,
+            ZALO_OA_REFRESH_TOKEN=self.fake.refresh_token,
+        )
+
+    def event(self, user: int, text: str) -> tuple[bytes, dict[str, str]]:
+        body, headers = fake_zalo.signed(fake_zalo.message_event(self.fake, str(user), text))
+        return body, {**headers, "Content-Type": "application/json"}
+
+    def listen(self, seen: Callable[[int, float], None]) -> None:
+        def on_request(request: fake_zalo.Request) -> None:
+            if request.path == fake_zalo.SEND_PATH and request.answer.get("error") == 0:
+                seen(int(request.answer["data"]["user_id"]), request.at)
+
+        self.fake.listeners.append(on_request)
+
+    def delivered(self) -> tuple[dict[int, int], int]:
+        sends: dict[int, int] = {}
+        for request in self.fake.sent():
+            user = int(request.answer["data"]["user_id"])
+            sends[user] = sends.get(user, 0) + 1
+        return sends, len(self.fake.calls(fake_zalo.SEND_PATH)) - sum(sends.values())
+
+
+class Arrivals:
+    """The time each user's first answer reached the fake API."""
+
+    def __init__(self, target: Target) -> None:
         self.first: dict[int, float] = {}
         self._lock = threading.Lock()
-        fake.on_request(self._seen)
+        target.listen(self._seen)
 
-    def _seen(self, request: Request) -> None:
-        if request.method == "sendMessage" and request.params.get("_status") == 200:
-            chat = int(request.params["chat_id"])
-            with self._lock:
-                self.first.setdefault(chat, request.at)
+    def _seen(self, user: int, at: float) -> None:
+        with self._lock:
+            self.first.setdefault(user, at)
 
 
-async def _post(client: aiohttp.ClientSession, url: str, update: dict[str, Any], sent: dict[int, float]) -> None:
-    chat = update["message"]["chat"]["id"]
-    sent[chat] = time.monotonic()
-    async with client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+async def _post(
+    client: aiohttp.ClientSession,
+    url: str,
+    user: int,
+    event: tuple[bytes, dict[str, str]],
+    sent: dict[int, float],
+    acks: list[float],
+) -> None:
+    body, headers = event
+    sent[user] = started = time.monotonic()
+    async with client.post(url, data=body, headers=headers) as response:
         response.raise_for_status()
+    acks.append((time.monotonic() - started) * 1000)
 
 
-async def _wait_answers(arrivals: Arrivals, chats: list[int], timeout: float) -> None:
+async def _wait_answers(arrivals: Arrivals, users: list[int], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(c not in arrivals.first for c in chats):
+    while time.monotonic() < deadline and any(c not in arrivals.first for c in users):
         await asyncio.sleep(0.02)
 
 
 async def _run(
-    fake: FakeTelegram,
+    target: Target,
     arrivals: Arrivals,
     url: str,
     questions: list[str],
-    first_chat: int,
+    first_user: int,
     count: int,
     rate: float | None,
     asked: dict[int, str],
 ) -> dict[str, float]:
-    updates = [fake.message(first_chat + i, questions[i % len(questions)]) for i in range(count)]
-    chats = [u["message"]["chat"]["id"] for u in updates]
-    asked.update({u["message"]["chat"]["id"]: u["message"]["text"] for u in updates})
+    users = [first_user + i for i in range(count)]
+    texts = [questions[i % len(questions)] for i in range(count)]
+    events = [target.event(user, text) for user, text in zip(users, texts, strict=True)]
+    asked.update(zip(users, texts, strict=True))
     sent: dict[int, float] = {}
+    acks: list[float] = []
     # aiohttp: the load generator shares the machine with the server, so it should cost as little as it can.
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
         started = time.monotonic()
         if rate is not None:  # open loop: offered load independent of how fast the server answers
             tasks = []
-            for i, update in enumerate(updates):
+            for i, (user, event) in enumerate(zip(users, events, strict=True)):
                 delay = started + i / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(_post(client, url, update, sent)))
+                tasks.append(asyncio.create_task(_post(client, url, user, event, sent, acks)))
             await asyncio.gather(*tasks)
         else:
             gate = asyncio.Semaphore(64)
 
-            async def bounded(update: dict[str, Any]) -> None:
+            async def bounded(user: int, event: tuple[bytes, dict[str, str]]) -> None:
                 async with gate:
-                    await _post(client, url, update, sent)
-                    chat = update["message"]["chat"]["id"]
-                    while chat not in arrivals.first:  # one in flight per slot until answered
+                    await _post(client, url, user, event, sent, acks)
+                    while user not in arrivals.first:  # one in flight per slot until answered
                         await asyncio.sleep(0.002)
 
-            await asyncio.gather(*(bounded(u) for u in updates))
-        await _wait_answers(arrivals, chats, timeout=60)
-    answered = [c for c in chats if c in arrivals.first]
+            await asyncio.gather(*(bounded(u, e) for u, e in zip(users, events, strict=True)))
+        await _wait_answers(arrivals, users, timeout=60)
+    answered = [c for c in users if c in arrivals.first]
     latencies = [(arrivals.first[c] - sent[c]) * 1000 for c in answered]
     finished = max(arrivals.first[c] for c in answered)
     return {
@@ -251,17 +361,20 @@ async def _run(
         "p50_ms": statistics.median(latencies),
         "p95_ms": _percentile(latencies, 0.95),
         "p99_ms": _percentile(latencies, 0.99),
+        "ack_p50_ms": statistics.median(acks),
+        "ack_p95_ms": _percentile(acks, 0.95),
+        "ack_p99_ms": _percentile(acks, 0.99),
     }
 
 
 # -- the probe: the core's answer time and the inbox's cost, in a process of its own --------------------
 
 
-def _probe(config: Path, embedder: str, payload: str, out: Path) -> int:
+def _probe(config: Path, channel: str, embedder: str, payload: str, out: Path) -> int:
     """Time `Assistant.handle` (each question twice, each from a new user) and the inbox's put + done."""
-    from bot.messages import UserMessage
+    from bot.messages import Response, UserMessage
+    from channels import telegram_render, zalo_oa_render
     from channels.inbox import Inbox, RedisInbox, SqlInbox
-    from channels.telegram_render import render
     from hocvu.app import build_app
     from hocvu.cli import setup_logging
     from hocvu.config import load_settings
@@ -271,18 +384,25 @@ def _probe(config: Path, embedder: str, payload: str, out: Path) -> int:
     setup_logging(settings, verbose=False)
     app = build_app(settings, embedder=FakeEmbedder() if embedder == "fake" else None)
     questions = _questions()
-    chat = PROBE_CHAT
+    user = PROBE_USER
+
+    def messages_of(response: Response) -> int:
+        """How many messages the channel sends for the response."""
+        if channel == "zalo_oa":
+            buttons = settings.zalo_oa.choices == "buttons"
+            return len(zalo_oa_render.render(response.replies, response.lang, buttons=buttons).messages)
+        return len(telegram_render.render(response.replies, response.lang))
 
     def ask(question: str) -> tuple[float, float, int]:
-        nonlocal chat
-        chat += 1
+        nonlocal user
+        user += 1
         message = UserMessage(
-            "telegram", str(chat), text=question, kind="text", message_id="1", display_name="Lan", language_hint="vi"
+            channel, str(user), text=question, kind="text", message_id="1", display_name="Lan", language_hint="vi"
         )
         wall, cpu = time.perf_counter(), time.process_time()
         response = app.assistant.handle(message)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return wall, cpu, len(render(response.replies, response.lang))
+        return wall, cpu, messages_of(response)
 
     for question in questions[:20]:  # warm-up
         ask(question)
@@ -304,7 +424,7 @@ def _probe(config: Path, embedder: str, payload: str, out: Path) -> int:
         inbox = SqlInbox(app.database, "bench:probe")
     for i in range(50):  # warm-up (and the prune of the first put)
         inbox.put(f"warm-{i}", payload)
-        inbox.done(f"warm-{i}")
+        inbox.done([f"warm-{i}"])
     puts: list[float] = []
     dones: list[float] = []
     cpu = time.process_time()
@@ -312,7 +432,7 @@ def _probe(config: Path, embedder: str, payload: str, out: Path) -> int:
         started = time.perf_counter()
         assert inbox.put(f"probe-{i}", payload)
         middle = time.perf_counter()
-        inbox.done(f"probe-{i}")
+        inbox.done([f"probe-{i}"])
         puts.append(middle - started)
         dones.append(time.perf_counter() - middle)
     inbox_cpu = (time.process_time() - cpu) / INBOX_ROUNDS
@@ -344,7 +464,7 @@ def fake_app() -> Starlette:
 
 def _serve_fake(config: Path, port: int, workers: int) -> int:
     """`hocvu serve --port P --workers N`, but with the FakeEmbedder: the web app under uvicorn, as cmd_serve
-    runs it, after registering the webhook once."""
+    runs it, after registering the Telegram webhook once (when Telegram is on)."""
     import dataclasses
 
     import uvicorn
@@ -364,7 +484,8 @@ def _serve_fake(config: Path, port: int, workers: int) -> int:
         async with make_bot(settings.telegram_token, tg.base_url) as bot:
             await register(bot, WebhookOptions(tg.webhook_url, settings.secrets["TELEGRAM_WEBHOOK_SECRET"]))
 
-    asyncio.run(registered())
+    if settings.secrets.get("TELEGRAM_BOT_TOKEN"):
+        asyncio.run(registered())
     options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_config": None, "access_log": False}
     if workers == 1:
         uvicorn.run(create_app(settings, embedder=FakeEmbedder()), lifespan="on", **options)
@@ -373,7 +494,7 @@ def _serve_fake(config: Path, port: int, workers: int) -> int:
     os.environ["HOCVU_SERVER_WORKERS"] = str(workers)
     with tempfile.TemporaryDirectory(prefix="hocvu-metrics-") as folder:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
-        uvicorn.run("bench.telegram_webhook:fake_app", factory=True, workers=workers, lifespan="on", **options)
+        uvicorn.run("bench.webhook:fake_app", factory=True, workers=workers, lifespan="on", **options)
     return 0
 
 
@@ -435,28 +556,30 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
         if (REPO / "var" / cache).is_dir():
             shutil.copytree(REPO / "var" / cache, workdir / cache)
     uses_redis = args.workers > 1 or args.inbox == "redis"
-    with FakeTelegram() as fake, _database(args.database, workdir) as database_url:
+    with contextlib.ExitStack() as fakes, _database(args.database, workdir) as database_url:
+        target: Target
+        if args.channel == "zalo_oa":
+            target = ZaloOaTarget(fakes.enter_context(fake_zalo.FakeZalo()))
+        else:
+            target = TelegramTarget(fakes.enter_context(FakeTelegram()))
         config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
         config["data_dir"] = str(workdir)
         config["content_dir"] = str(REPO / "knowledge_base")
         for key, value in (config.get("nlu") or {}).items():  # relative paths are relative to the config file
             if key.endswith("_data") and isinstance(value, str):
                 config["nlu"][key] = str(REPO / value)
-        config["telegram"]["base_url"] = fake.base_url
         config["server"].update(inbox=args.inbox, flood_burst=8, flood_per_minute=20)
         config["logging"] = {"level": "WARNING"}
         config_path = workdir / "config.yml"
-        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+            **{name: value for name, value in os.environ.items() if not name.startswith(("TELEGRAM_", "ZALO_"))},
             "DATABASE_URL": database_url,
             "HOCVU_SECRET_KEY": secrets.token_urlsafe(32),
             "HF_HUB_OFFLINE": "1",
         }
         env.pop("REDIS_URL", None)
+        target.configure(config, env)
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         if uses_redis:
             import redis
 
@@ -466,12 +589,12 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
             hocvu = [sys.executable, "-m", "hocvu.cli", "--config", str(config_path)]
             subprocess.run([*hocvu, "db", "upgrade"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
 
-        payload = workdir / "update.json"
-        payload.write_text(json.dumps(fake.message(PROBE_CHAT, _questions()[0])), encoding="utf-8")
+        payload = workdir / "event.json"
+        payload.write_bytes(target.event(PROBE_USER, _questions()[0])[0])
         probe_out = workdir / "probe.json"
-        probe_command = ["--probe", str(config_path), "--embedder", args.embedder, "--payload", str(payload)]
+        probe_command = ["--probe", str(config_path), "--channel", args.channel, "--embedder", args.embedder]
         subprocess.run(
-            [sys.executable, "-m", "bench.telegram_webhook", *probe_command, "--out", str(probe_out)],
+            [sys.executable, "-m", "bench.webhook", *probe_command, "--payload", str(payload), "--out", str(probe_out)],
             cwd=REPO,
             env=env,
             check=True,
@@ -481,7 +604,7 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
 
         port = _free_port()
         if args.embedder == "fake":
-            command = [sys.executable, "-m", "bench.telegram_webhook", "--serve", str(config_path)]
+            command = [sys.executable, "-m", "bench.webhook", "--serve", str(config_path)]
         else:
             command = [sys.executable, "-m", "hocvu.cli", "--config", str(config_path), "serve"]
         command += ["--port", str(port), "--workers", str(args.workers)]
@@ -492,19 +615,19 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(server, base, log)
             _wait_idle(server.pid)
-            arrivals = Arrivals(fake)
-            url = f"{base}/telegram/webhook"
+            arrivals = Arrivals(target)
+            url = f"{base}{target.path}"
             questions = _questions()
             asked: dict[int, str] = {}
-            asyncio.run(_run(fake, arrivals, url, questions, 10_000_000, 50, 20.0, asked))  # warm-up
+            asyncio.run(_run(target, arrivals, url, questions, 10_000_000, 50, 20.0, asked))  # warm-up
             load_start = _load()
             spy = _py_spy(server.pid, args.py_spy) if args.py_spy else None
             threads_before = _thread_cpu(server.pid)
             before = _tree_cpu(server.pid), _own_cpu(), _services_cpu()
             paced = asyncio.run(
-                _run(fake, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate, asked)
+                _run(target, arrivals, url, questions, 20_000_000, int(args.rate * args.seconds), args.rate, asked)
             )
-            flat = asyncio.run(_run(fake, arrivals, url, questions, 30_000_000, args.burst, None, asked))
+            flat = asyncio.run(_run(target, arrivals, url, questions, 30_000_000, args.burst, None, asked))
             measured = paced["answered"] + flat["answered"]
             server_cpu = (_tree_cpu(server.pid) - before[0]) / measured
             driver_cpu = (_own_cpu() - before[1]) / measured
@@ -528,15 +651,7 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-        sends: dict[int, int] = {}
-        refused = 0
-        for request in fake.requests:
-            if request.method in ("sendMessage", "sendPhoto"):
-                if request.params.get("_status") == 200:
-                    chat = int(request.params["chat_id"])
-                    sends[chat] = sends.get(chat, 0) + 1
-                else:
-                    refused += 1
+        sends, refused = target.delivered()
         expected = probe["messages"]
         missing = sum(1 for chat, question in asked.items() if sends.get(chat, 0) < expected[question])
         extra = sum(1 for chat, question in asked.items() if sends.get(chat, 0) > expected[question])
@@ -545,6 +660,7 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
 
     channel_cpu = server_cpu * 1000 - probe["core_cpu_ms"]
     results = {
+        "channel": args.channel,
         "embedder": args.embedder,
         "workers": args.workers,
         "inbox": args.inbox,
@@ -570,12 +686,16 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
         f"machine: {os.cpu_count()} cores; load average (1/5/15 min) before {load_before}, after the probe "
         f"{load_probed}, at the measured runs' start {load_start} and end {load_end}"
     )
-    print(f"server: {args.workers} worker(s), embedder {args.embedder}, inbox {args.inbox}, database {args.database}")
+    print(
+        f"server: {args.channel}, {args.workers} worker(s), embedder {args.embedder}, inbox {args.inbox}, "
+        f"database {args.database}"
+    )
     for name, result in (("paced", paced), ("flat out", flat)):
         print(
             f"{name:9s}: {result['answered']}/{result['updates']} answered in {result['seconds']:.1f} s = "
-            f"{result['per_second']:.0f} updates/s; latency p50 {result['p50_ms']:.0f} ms, "
-            f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
+            f"{result['per_second']:.0f} updates/s; reply p50 {result['p50_ms']:.0f} ms, "
+            f"p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms; acknowledgement p50 "
+            f"{result['ack_p50_ms']:.1f} ms, p95 {result['ack_p95_ms']:.1f} ms, p99 {result['ack_p99_ms']:.1f} ms"
         )
     print(
         f"CPU per update over both runs: server {server_cpu * 1000:.1f} ms (all its processes); "
@@ -611,6 +731,7 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--channel", choices=("telegram", "zalo_oa"), default="telegram")
     parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 uses Redis)")
     parser.add_argument("--inbox", choices=("sql", "redis"), default="sql", help="server.inbox")
@@ -632,10 +753,10 @@ def main() -> int:
     if args.serve:
         return _serve_fake(args.serve, args.port, args.workers)
     if args.probe:
-        return _probe(args.probe, args.embedder, args.payload.read_text(encoding="utf-8"), args.out)
+        return _probe(args.probe, args.channel, args.embedder, args.payload.read_text(encoding="utf-8"), args.out)
 
     load_before = _load()
-    workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-tg-"))
+    workdir = Path(tempfile.mkdtemp(prefix="hocvu-bench-webhook-"))
     try:
         return _measure(args, workdir, load_before)
     finally:

@@ -42,6 +42,7 @@ class Request:
     body: dict[str, Any]
     answer: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -65,6 +66,7 @@ class FakeZalo:
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self.requests: list[Request] = []
+        self.listeners: list[Callable[[Request], None]] = []  # called with each request once answered
         self.faults: dict[str, list[Fault]] = {}
         self.access_token = "access-0"
         self.refresh_token = "refresh-0"
@@ -220,6 +222,8 @@ class FakeZalo:
                 with fake._lock:
                     fake.requests.append(request)
                     fake._lock.notify_all()
+                for listener in fake.listeners:
+                    listener(request)
                 if request.status == ABANDONED:
                     self.close_connection = True
                     return
