@@ -260,8 +260,9 @@ class ZaloBotChannel:
             return
         message = update["message"]
         chat = message["chat"]
-        if chat.get("chat_type", "PRIVATE") != "PRIVATE":
-            log.info("zalo_bot: a message in a %s chat; the assistant answers private chats only", chat["chat_type"])
+        chat_type = chat.get("chat_type")
+        if isinstance(chat_type, str) and chat_type.upper() == "GROUP":  # only what says it is a group
+            log.info("zalo_bot: a message in a group chat ignored; the assistant answers private chats only")
             return
         user = _text(chat["id"])
         assert user is not None
@@ -297,7 +298,11 @@ class ZaloBotChannel:
             for update in updates:
                 await self._keep(update, runner)
 
-    async def _keep(self, update: dict[str, Any], runner: Runner) -> None:
+    async def _keep(self, polled: dict[str, Any], runner: Runner) -> None:
+        update = unwrap(polled)  # getUpdates' `result` is the bare update; a wrapped one is taken too
+        if not isinstance(update, dict):
+            log.warning("zalo_bot: a polled update is not a JSON object; ignored")
+            return
         if unknown_event(update) is not None:
             log.warning("zalo_bot: event %r is not one the assistant knows; ignored", str(update["event_name"])[:64])
             return
