@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse
 from bot.messages import Response, UserMessage, strip_markup
 from channels import metrics
 from channels.runner import Runner
+from channels.send_queue import UserQueues
 from channels.zalo_oa_api import TEMPLATE_CODES, Kind, ZaloApiError, ZaloOaApi
 from channels.zalo_oa_render import ZaloMessage, choice, render, split_text
 from channels.zalo_oa_store import Follower, ZaloOaStore, now
@@ -220,7 +221,7 @@ class ZaloOaChannel:
         self.monthly_allowance = monthly_allowance  # 0: no limit
         self.stopped: str | None = None  # a configuration error Zalo reported: no more sends until restarted
         self._templates_off = not buttons
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._queues = UserQueues(CHANNEL)
 
     @property
     def source(self) -> str:
@@ -238,14 +239,7 @@ class ZaloOaChannel:
             self._templates_off = True
 
     async def close(self, grace: float) -> None:
-        tails = list(self._tails.values())
-        if tails:
-            _, pending = await asyncio.wait(tails, timeout=grace)
-            if pending:
-                log.warning("zalo_oa: stopping with messages to %d user(s) unsent", len(pending))
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._queues.drain(grace)
         await self.api.close()
 
     # -- events in -----------------------------------------------------------------------------------
@@ -299,29 +293,7 @@ class ZaloOaChannel:
 
     def _queue(self, user_id: str, messages: list[ZaloMessage], choices: list[str] | None) -> Awaitable[None]:
         """Chain the send after the user's previous one, so their messages keep their order."""
-        previous = self._tails.get(user_id)
-        task = asyncio.create_task(self._send_after(previous, user_id, messages, choices), name=f"zalo-send-{user_id}")
-        self._tails[user_id] = task
-        metrics.QUEUE_DEPTH.labels(CHANNEL).inc(len(messages))
-
-        def done(finished: asyncio.Task[None]) -> None:
-            if self._tails.get(user_id) is finished:
-                del self._tails[user_id]
-
-        task.add_done_callback(done)
-        return asyncio.shield(task)  # a caller that gives up waiting must not cancel the send
-
-    async def _send_after(
-        self, previous: asyncio.Task[None] | None, user_id: str, messages: list[ZaloMessage], choices: list[str] | None
-    ) -> None:
-        try:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await self._send(user_id, messages, choices)
-        except Exception:  # the queue must outlive any one response
-            log.exception("zalo_oa: sending to a user failed")
-        finally:
-            metrics.QUEUE_DEPTH.labels(CHANNEL).dec(len(messages))
+        return self._queues.submit(user_id, lambda: self._send(user_id, messages, choices), len(messages))
 
     def refusal(self, follower: Follower | None) -> str | None:
         """Why Zalo would refuse anything sent to this user now, or None."""

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from channels.inbox import Inbox
     from channels.runner import Runner
     from channels.telegram import TelegramChannel
+    from channels.zalo_bot import WebhookOptions as ZaloBotWebhook
+    from channels.zalo_bot import ZaloBotChannel
     from channels.zalo_oa import ZaloOaChannel
     from storage.database import Database
 
@@ -190,7 +192,12 @@ def handover_channels(settings: Settings) -> frozenset[str]:
     every channel's users) is configured."""
     if settings.telegram.volunteer_chat_id is None:
         return frozenset()
-    return frozenset({"telegram", "zalo_oa"}) if settings.zalo_oa_on else frozenset({"telegram"})
+    channels = {"telegram"}
+    if settings.zalo_oa_on:
+        channels.add("zalo_oa")
+    if settings.zalo_bot_on:
+        channels.add("zalo_bot")
+    return frozenset(channels)
 
 
 def several_workers_problem(settings: Settings) -> str | None:
@@ -198,6 +205,11 @@ def several_workers_problem(settings: Settings) -> str | None:
     telegram_polls = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) and not settings.telegram.webhook_url
     if settings.server.workers > 1 and telegram_polls:
         return "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+    if settings.server.workers > 1 and settings.zalo_bot_on and not settings.zalo_bot.webhook_url:
+        return (
+            "several workers need a Zalo Bot webhook URL (zalo_bot.webhook_url or ZALO_BOT_WEBHOOK_URL): "
+            "getUpdates hands each update to one reader"
+        )
     if settings.server.workers > 1 and not settings.secrets.get("REDIS_URL"):
         return "several workers need REDIS_URL: they take turns per user and share the flood limit through Redis"
     if settings.server.inbox == "redis" and not settings.secrets.get("REDIS_URL"):
@@ -293,5 +305,31 @@ def build_zalo_oa(app: App, runner: Runner) -> ZaloOaChannel:
     channel = ZaloOaChannel(
         api, ZaloOaStore(db, app_id), buttons=z.choices == "buttons", monthly_allowance=z.monthly_allowance
     )
+    runner.add(channel, build_inbox(app, channel.source))
+    return channel
+
+
+def zalo_bot_webhook(settings: Settings) -> ZaloBotWebhook | None:
+    """The Zalo Bot's webhook as configured, its secret checked; None: long polling."""
+    from channels.zalo_bot import WebhookOptions
+
+    z = settings.zalo_bot
+    return WebhookOptions(z.webhook_url, settings.secrets.get("ZALO_BOT_WEBHOOK_SECRET", "")) if z.webhook_url else None
+
+
+def build_zalo_bot(app: App, runner: Runner) -> ZaloBotChannel:
+    """The Zalo Bot channel, added to the runner with its inbox. A webhook without a valid secret is refused
+    here, before anything is served."""
+    from channels.zalo_bot import ZaloBotChannel, bot_id_of
+    from channels.zalo_bot_api import ZaloBotApi
+    from channels.zalo_bot_store import ZaloBotStore
+
+    settings = app.settings
+    z = settings.zalo_bot
+    token = settings.secrets.get("ZALO_BOT_TOKEN", "")
+    bot_id = bot_id_of(token)
+    zalo_bot_webhook(settings)
+    api = ZaloBotApi(z.api_base_url, token, timeout=z.request_timeout)
+    channel = ZaloBotChannel(api, ZaloBotStore(app.database or open_database(settings), bot_id), poll_wait=z.poll_wait)
     runner.add(channel, build_inbox(app, channel.source))
     return channel

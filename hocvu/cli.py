@@ -287,15 +287,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if problem:
         raise ConfigError(problem)
     telegram_on = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN"))
-    if not telegram_on and not settings.zalo_oa_on:
+    if not telegram_on and not settings.zalo_oa_on and not settings.zalo_bot_on:
         raise ConfigError(
             "no channel to serve: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you), "
-            "or ZALO_APP_ID and ZALO_OA_SECRET_KEY for a Zalo OA (docs/zalo.md)"
+            "ZALO_APP_ID and ZALO_OA_SECRET_KEY for a Zalo OA, or ZALO_BOT_TOKEN for a Zalo bot (docs/zalo.md)"
         )
     if settings.zalo_oa_on and not settings.secrets.get("ZALO_APP_SECRET"):
         raise ConfigError("the Zalo OA channel needs ZALO_APP_SECRET to refresh its tokens (docs/zalo.md)")
     if telegram_on:
         _register_telegram(settings)  # once per deployment, before any worker starts
+    if settings.zalo_bot_on:
+        _register_zalo_bot(settings)  # likewise: the webhook set, or removed so that polling works
     # Host and port apart: the log filter's guard would read "127.0.0.1:8080" as one long account number.
     log.info("hocvu: serving on host %s, port %d, with %d worker(s)", server.host, server.port, server.workers)
     options = {"host": server.host, "port": server.port, "log_config": None, "access_log": False, "lifespan": "on"}
@@ -342,6 +344,39 @@ def cmd_telegram_register(settings: Settings, args: argparse.Namespace) -> int:
     if args.url:
         settings = dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, webhook_url=args.url))
     _register_telegram(settings)
+    return 0
+
+
+def _register_zalo_bot(settings: Settings) -> None:
+    import asyncio
+
+    from channels.zalo_bot import bot_id_of, register
+    from channels.zalo_bot_api import ZaloBotApi, ZaloBotError
+    from hocvu.app import zalo_bot_webhook
+
+    z = settings.zalo_bot
+    token = settings.secrets.get("ZALO_BOT_TOKEN", "")
+    if not token:
+        raise ConfigError("ZALO_BOT_TOKEN is not set: export the token Zalo gave you when the bot was created")
+    bot_id_of(token)
+    webhook = zalo_bot_webhook(settings)
+
+    async def run() -> None:
+        async with ZaloBotApi(z.api_base_url, token, timeout=z.request_timeout) as api:
+            await register(api, webhook)
+
+    try:
+        asyncio.run(run())
+    except ZaloBotError as exc:  # a wrong token, or the Bot API unreachable
+        raise ServiceError(f"could not register with the Zalo Bot API at {z.api_base_url}: {exc}") from exc
+    log.info("zalo_bot: %s", f"webhook set to {webhook.url}" if webhook else "webhook removed: long polling")
+
+
+def cmd_zalo_bot_register(settings: Settings, args: argparse.Namespace) -> int:
+    """The deploy step for servers started without `hocvu serve` (gunicorn), or to switch to polling."""
+    if args.url:
+        settings = dataclasses.replace(settings, zalo_bot=dataclasses.replace(settings.zalo_bot, webhook_url=args.url))
+    _register_zalo_bot(settings)
     return 0
 
 
@@ -413,9 +448,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register.add_argument("--url", help="the public https webhook URL (default: telegram.webhook_url)")
 
-    zalo = sub.add_parser("zalo", help="Zalo OA deploy steps").add_subparsers(dest="zalo_command", required=True)
+    zalo = sub.add_parser("zalo", help="Zalo OA and Zalo Bot deploy steps").add_subparsers(
+        dest="zalo_command", required=True
+    )
     auth = zalo.add_parser("auth", help="authorise the app for the OA once (OAuth v4, PKCE) and store the token pair")
     auth.add_argument("--redirect-uri", required=True, help="the callback URL registered in the Zalo app's settings")
+    zalo_bot = zalo.add_parser("bot", help="Zalo Bot deploy steps").add_subparsers(
+        dest="zalo_bot_command", required=True
+    )
+    bot_register = zalo_bot.add_parser(
+        "register", help="set the bot's webhook (or remove it for long polling), once per deployment"
+    )
+    bot_register.add_argument("--url", help="the public https webhook URL (default: zalo_bot.webhook_url)")
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (DATABASE_URL, else SQLite in data_dir)")
@@ -484,6 +528,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_serve(settings, args)
         if args.command == "telegram":
             return cmd_telegram_register(settings, args)
+        if args.command == "zalo" and args.zalo_command == "bot":
+            return cmd_zalo_bot_register(settings, args)
         if args.command == "zalo":
             return cmd_zalo_auth(settings, args, stdin, stdout)
         if args.command == "model":
@@ -527,6 +573,7 @@ def _command_name(args: argparse.Namespace) -> str:
         "nlu_command",
         "telegram_command",
         "zalo_command",
+        "zalo_bot_command",
         "model_command",
         "db_command",
         "cert_command",

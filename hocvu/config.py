@@ -137,6 +137,18 @@ class ZaloOaSettings:
 
 
 @dataclass(frozen=True)
+class ZaloBotSettings:
+    """The Zalo Bot Platform channel: on when ZALO_BOT_TOKEN is set (docs/zalo.md, "Zalo Bot")."""
+
+    api_base_url: str = "https://bot-api.zaloplatforms.com"  # `<this>/bot<token>/<method>`; a fake one in tests
+    # The public https URL Zalo posts updates to (ZALO_BOT_WEBHOOK_URL overrides it); empty: long polling.
+    webhook_url: str = ""
+    webhook_path: str = "/zalo/bot/webhook"  # the web app's route for it, behind the reverse proxy
+    request_timeout: float = setting(10.0, minimum=0.1, kind="seconds")  # one call to the Bot API
+    poll_wait: float = setting(30.0, minimum=1, maximum=300, kind="seconds")  # how long a getUpdates call waits
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""  # empty: SQLite file hocvu.db in data_dir. The DATABASE_URL variable overrides it.
 
@@ -171,6 +183,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     zalo_oa: ZaloOaSettings = field(default_factory=ZaloOaSettings)
+    zalo_bot: ZaloBotSettings = field(default_factory=ZaloBotSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
@@ -240,6 +253,10 @@ class Settings:
         return bool(self.secrets.get("ZALO_APP_ID") and self.secrets.get("ZALO_OA_SECRET_KEY"))
 
     @property
+    def zalo_bot_on(self) -> bool:
+        return bool(self.secrets.get("ZALO_BOT_TOKEN"))
+
+    @property
     def telegram_token(self) -> str:
         token = self.secrets.get("TELEGRAM_BOT_TOKEN", "")
         if not token:
@@ -260,6 +277,8 @@ SECRET_VARIABLES = (
     "ZALO_OA_SECRET_KEY",
     "ZALO_OA_ACCESS_TOKEN",  # the first pair only: once refreshed, the database's pair is used
     "ZALO_OA_REFRESH_TOKEN",
+    "ZALO_BOT_TOKEN",
+    "ZALO_BOT_WEBHOOK_SECRET",
 )
 
 
@@ -352,6 +371,8 @@ def _section(cls: type[D], data: Mapping[str, Any], where: str, source: Path, pr
 def _check(settings: Settings) -> list[str]:
     """Rules about a value beyond its type and range, or about two values together."""
     e, r, rasa, tg = settings.embedder, settings.retrieval, settings.nlu.rasa, settings.telegram
+    bot = settings.zalo_bot
+    paths = [tg.webhook_path, settings.zalo_oa.webhook_path, bot.webhook_path]
     rules = [
         (
             e.backend == "sentence-transformers" and not e.model,
@@ -376,12 +397,20 @@ def _check(settings: Settings) -> list[str]:
             f"'zalo_oa.webhook_path' must start with '/', got {settings.zalo_oa.webhook_path!r}",
         ),
         (
-            settings.zalo_oa.webhook_path == tg.webhook_path,
-            "'zalo_oa.webhook_path' and 'telegram.webhook_path' must differ",
+            not bot.webhook_path.startswith("/"),
+            f"'zalo_bot.webhook_path' must start with '/', got {bot.webhook_path!r}",
+        ),
+        (
+            len(set(paths)) < len(paths),
+            "'telegram.webhook_path', 'zalo_oa.webhook_path' and 'zalo_bot.webhook_path' must differ",
         ),
         (
             bool(tg.webhook_url) and not tg.webhook_url.startswith("https://"),
             f"'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL, got {tg.webhook_url!r}",
+        ),
+        (
+            bool(bot.webhook_url) and not bot.webhook_url.startswith("https://"),
+            f"'zalo_bot.webhook_url' (or ZALO_BOT_WEBHOOK_URL) must be an https:// URL, got {bot.webhook_url!r}",
         ),
     ]
     return [f"{settings.path}: {text}" for broken, text in rules if broken]
@@ -410,6 +439,10 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     if environ.get("TELEGRAM_WEBHOOK_URL"):
         settings = dataclasses.replace(
             settings, telegram=dataclasses.replace(settings.telegram, webhook_url=environ["TELEGRAM_WEBHOOK_URL"])
+        )
+    if environ.get("ZALO_BOT_WEBHOOK_URL"):
+        settings = dataclasses.replace(
+            settings, zalo_bot=dataclasses.replace(settings.zalo_bot, webhook_url=environ["ZALO_BOT_WEBHOOK_URL"])
         )
     problems += _check(settings)  # values the file got wrong stand at their defaults here, which pass these rules
     if problems:

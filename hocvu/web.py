@@ -8,6 +8,8 @@ Routes:
 - `POST <telegram.webhook_path>`: Telegram's webhook, when a webhook URL is configured (otherwise the
   lifespan polls Telegram instead, in one process);
 - `POST <zalo_oa.webhook_path>`: the Zalo OA's webhook, when ZALO_APP_ID and ZALO_OA_SECRET_KEY are set;
+- `POST <zalo_bot.webhook_path>`: the Zalo Bot's webhook, when ZALO_BOT_TOKEN and a webhook URL are set
+  (otherwise the lifespan polls the Bot API instead, in one process);
 - `GET /healthz`: the process lives (200 as soon as it serves HTTP);
 - `GET /readyz`: the model is loaded, the database answers and, where configured, Redis; 503 naming what
   is not ready otherwise;
@@ -30,12 +32,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from channels import metrics, zalo_oa
+from channels import metrics, zalo_bot, zalo_oa
 from channels.runner import Runner
 from channels.telegram import TelegramChannel, webhook
+from channels.zalo_bot import ZaloBotChannel
 from channels.zalo_oa import ZaloOaChannel
 from embeddings.embedder import Embedder
-from hocvu.app import App, build_app, build_runner, build_telegram, build_zalo_oa
+from hocvu.app import App, build_app, build_runner, build_telegram, build_zalo_bot, build_zalo_oa, zalo_bot_webhook
 from hocvu.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class Services:
     runner: Runner
     telegram: TelegramChannel | None = None
     zalo_oa: ZaloOaChannel | None = None
+    zalo_bot: ZaloBotChannel | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -77,6 +81,8 @@ def create_app(
     telegram_on = bool(config.secrets.get("TELEGRAM_BOT_TOKEN"))
     webhook_on = telegram_on and bool(config.telegram.webhook_url)
     zalo_oa_on = config.zalo_oa_on
+    zalo_bot_on = config.zalo_bot_on
+    zalo_bot_hook = zalo_bot_webhook(config) if zalo_bot_on else None  # a bad secret is refused here, at once
 
     @contextlib.asynccontextmanager
     async def lifespan(web: Starlette) -> AsyncIterator[None]:
@@ -96,10 +102,16 @@ def create_app(
                 services.zalo_oa = build_zalo_oa(product, runner)
                 await services.zalo_oa.start()
                 stack.push_async_callback(services.zalo_oa.close, config.server.shutdown_grace)
+            if zalo_bot_on:  # after Telegram too, for the same desk
+                services.zalo_bot = build_zalo_bot(product, runner)
+                await services.zalo_bot.start()
+                stack.push_async_callback(services.zalo_bot.close, config.server.shutdown_grace)
             await runner.start()
             stack.push_async_callback(runner.stop, config.server.shutdown_grace)
             if services.telegram is not None and not webhook_on:
                 services.tasks.append(asyncio.create_task(services.telegram.poll(runner), name="telegram-poll"))
+            if services.zalo_bot is not None and zalo_bot_hook is None:
+                services.tasks.append(asyncio.create_task(services.zalo_bot.poll(runner), name="zalo-bot-poll"))
             stack.push_async_callback(_cancel, services.tasks)  # first: no new events while the runner stops
             web.state.services = services
             log.info("serving: %s", ", ".join(_describe(config, services)) or "no channel")
@@ -128,6 +140,13 @@ def create_app(
             )
 
         routes.append(Route(config.zalo_oa.webhook_path, zalo_oa_webhook, methods=["POST"]))
+    if zalo_bot_hook is not None:
+        bot_secret = zalo_bot_hook.secret.encode()
+
+        async def zalo_bot_webhook_route(request: Request) -> Response:
+            return await zalo_bot.webhook(request, request.app.state.services.runner, bot_secret)
+
+        routes.append(Route(config.zalo_bot.webhook_path, zalo_bot_webhook_route, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
 
 
@@ -140,6 +159,11 @@ def _describe(settings: Settings, services: Services) -> list[str]:
             described.append("telegram long polling")
     if services.zalo_oa is not None:
         described.append(f"zalo_oa webhook on {settings.zalo_oa.webhook_path}")
+    if services.zalo_bot is not None:
+        if settings.zalo_bot.webhook_url:
+            described.append(f"zalo_bot webhook on {settings.zalo_bot.webhook_path}")
+        else:
+            described.append("zalo_bot long polling")
     return described
 
 

@@ -297,3 +297,18 @@ class ZaloOaMonth(Base):
     app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-12"
     proactive: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- the Zalo Bot channel's transport facts (channels/zalo_bot_store.py) --------------------------------
+
+
+class ZaloBotUser(Base):
+    """The numbered choices last shown to one user of a Zalo bot: the platform has no buttons, so typing
+    "2" presses the second, on whichever worker takes the message."""
+
+    __tablename__ = "zalo_bot_users"
+
+    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the chat id replies go to
+    choices: Mapped[list[str] | None] = mapped_column(JSON)  # their actions, choice n at index n - 1
+    shown_at: Mapped[datetime] = mapped_column(DateTime)

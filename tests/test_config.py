@@ -181,6 +181,12 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
             "telegram:\n  webhook_url: http://bot.example.org/hook\n",
             "'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL",
         ),
+        (
+            "zalo_bot:\n  webhook_url: http://bot.example.org/hook\n",
+            "'zalo_bot.webhook_url' (or ZALO_BOT_WEBHOOK_URL) must be an https:// URL",
+        ),
+        ("zalo_bot:\n  webhook_path: /telegram/webhook\n", "'zalo_bot.webhook_path' must differ"),
+        ("zalo_bot:\n  poll_wait: 0\n", "zalo_bot: 'poll_wait' must be seconds between 1 and 300, got 0"),
         ("nlu:\n  rasa:\n    retry_after: -1\n", "nlu.rasa: 'retry_after' must be seconds ≥ 0, got -1"),
         ("data_dir: 5\n", "'data_dir' must be a path, got 5"),
         ("data_dir: [\n", "invalid YAML"),

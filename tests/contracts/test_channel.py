@@ -1,8 +1,8 @@
 """The Channel and VolunteerDesk contracts (channels/runner.py): what the runner relies on from every adapter and desk.
 
-Telegram (against the fake Bot API over HTTP) and the Zalo OA (against the fake Zalo, with the Telegram
-volunteers' group as its desk, as deployed) are the implementations. What a user receives is read back from
-the platform's fake, never from the adapter.
+Telegram (against the fake Bot API over HTTP), the Zalo OA (against the fake Zalo) and the Zalo Bot (against
+the fake Zalo Bot API), the Zalo ones with the Telegram volunteers' group as their desk, as deployed, are the
+implementations. What a user receives is read back from the platform's fake, never from the adapter.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ from channels.runner import Channel, VolunteerDesk
 from channels.telegram import TelegramChannel, make_bot
 from channels.telegram_desk import TelegramDesk
 from channels.telegram_store import SqlTelegramStore
+from channels.zalo_bot import ZaloBotChannel
+from channels.zalo_bot_api import ZaloBotApi
+from channels.zalo_bot_store import ZaloBotStore
 from channels.zalo_oa import ZaloOaChannel
 from channels.zalo_oa_api import ZaloOaApi
 from channels.zalo_oa_auth import ZaloTokens
 from channels.zalo_oa_store import ZaloOaStore
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.fake_zalo import APP_ID, APP_SECRET, FakeZalo
+from tests.support.fake_zalo_bot import BOT_ID, FakeZaloBot
+from tests.support.fake_zalo_bot import TOKEN as ZALO_BOT_TOKEN
 from tests.support.learning_support import migrated_database
 
 DESK_CHAT = -100777
@@ -34,14 +39,21 @@ class Under:
     channel: Channel
     desk: VolunteerDesk
     received: Callable[[str], list[str]]  # the texts a user (or the desk, "desk") received, in order
-    blocked: Callable[[str], bool]
-    platform_refused: Callable[[str], Awaitable[None]]  # the platform says the user cannot be reached
+    # What the channel keeps about a user: Telegram and the Zalo OA record that the platform said the user
+    # cannot be reached; the Zalo Bot keeps the numbered choices last shown to them.
+    kept: Callable[[str], bool]
+    keep: Callable[[str], Awaitable[None]]  # makes the channel keep something about the user
     wrote: Callable[[str], None] = lambda user: None  # the user wrote first (Zalo sends only to such users)
 
 
-@pytest.fixture(params=["telegram", "zalo_oa"])
+@pytest.fixture(params=["telegram", "zalo_oa", "zalo_bot"])
 async def under(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Under]:
-    with FakeTelegram() as fake, FakeZalo() as zalo, migrated_database("sqlite", tmp_path) as db:
+    with (
+        FakeTelegram() as fake,
+        FakeZalo() as zalo,
+        FakeZaloBot() as zalo_bot,
+        migrated_database("sqlite", tmp_path) as db,
+    ):
         store = SqlTelegramStore(db, int(TOKEN.split(":")[0]))
         telegram = TelegramChannel(
             make_bot(TOKEN, fake.base_url, request_timeout=2.0), blocked=store, desk=None, default_lang="vi"
@@ -62,7 +74,7 @@ async def under(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                     store.is_blocked,
                     telegram_refused,
                 )
-            else:
+            elif request.param == "zalo_oa":
                 tokens = ZaloTokens(db, APP_ID, APP_SECRET, zalo.base_url, margin=3600, timeout=2.0)
                 tokens.seed(zalo.access_token, zalo.refresh_token)
                 zalo_store = ZaloOaStore(db, APP_ID)
@@ -89,6 +101,23 @@ async def under(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                     )
                 finally:
                     await channel.close(5.0)
+            else:
+                bot_store = ZaloBotStore(db, BOT_ID)
+                bot = ZaloBotChannel(ZaloBotApi(zalo_bot.base_url, ZALO_BOT_TOKEN, timeout=2.0), bot_store)
+                await bot.start()
+
+                def bot_received(user: str) -> list[str]:
+                    if user == "desk":
+                        return fake.texts(DESK_CHAT)
+                    return [text.split("\n\nGõ số để chọn:")[0] for text in zalo_bot.texts(user)]
+
+                async def shown_choices(user: str) -> None:
+                    await bot.deliver(user, _response("chọn đi"))
+
+                try:
+                    yield Under(bot, desk, bot_received, lambda user: bool(bot_store.choices(user)), shown_choices)
+                finally:
+                    await bot.close(5.0)
         finally:
             await telegram.close(5.0)
 
@@ -113,10 +142,10 @@ async def test_a_note_reaches_the_user(under: Under) -> None:
 
 
 async def test_forget_removes_what_the_channel_keeps_about_the_user(under: Under) -> None:
-    await under.platform_refused("503")  # the platform said the user blocked us
-    assert under.blocked("503")
+    await under.keep("503")
+    assert under.kept("503")
     await under.channel.forget("503")
-    assert not under.blocked("503")
+    assert not under.kept("503")
 
 
 async def test_the_desk_posts_for_users_of_any_channel_and_forgets_one(under: Under) -> None:

@@ -40,6 +40,8 @@ APP_SECRETS = {
     "ZALO_OA_SECRET_KEY": "app-zalo-oa-secret-decoy",
     "ZALO_OA_ACCESS_TOKEN": "app-zalo-access-decoy",
     "ZALO_OA_REFRESH_TOKEN": "app-zalo-refresh-decoy",
+    "ZALO_BOT_TOKEN": "987654:app-zalo-bot-token-decoy",
+    "ZALO_BOT_WEBHOOK_SECRET": "app-zalo-bot-secret-decoy",
 }
 
 
