@@ -29,6 +29,10 @@ SENDS = Counter("hocvu_sends_total", "Messages sent to a platform, by result", [
 RATE_LIMITED = Counter("hocvu_rate_limited_total", "429 answers from a platform", ["channel"])
 # "livesum": under several workers the depth is the sum over the live ones.
 QUEUE_DEPTH = Gauge("hocvu_send_queue_depth", "Messages queued to send", ["channel"], multiprocess_mode="livesum")
+# 1 while a channel sends nothing: the platform reported a configuration error (logged; a restart after the fix).
+CHANNEL_STOPPED = Gauge(
+    "hocvu_channel_stopped", "1 while a channel is stopped by a configuration error", ["channel"], multiprocess_mode="livemax"
+)
 INBOX_PENDING = Gauge("hocvu_inbox_pending", "Events stored but not yet done", ["channel"], multiprocess_mode="livemax")
 
 

@@ -229,6 +229,7 @@ class ZaloOaChannel:
         return f"{CHANNEL}:{self.store.app_id}"
 
     async def start(self) -> None:
+        metrics.CHANNEL_STOPPED.labels(CHANNEL).set(0)
         await self.api.start()
         if not await asyncio.to_thread(self.api.tokens.has_pair):  # serving anyway: a pair may be stored later
             log.error(
@@ -340,6 +341,7 @@ class ZaloOaChannel:
                         return
                     if exc.kind is Kind.CONFIG:
                         self.stopped = str(exc)
+                        metrics.CHANNEL_STOPPED.labels(CHANNEL).set(1)
                         log.error(
                             "ZALO OA CHANNEL STOPPED: %s. The OA or app is disabled, unverified or not allowed this API; "
                             "fix it in the Zalo consoles, then restart (docs/zalo.md)",

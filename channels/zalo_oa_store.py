@@ -10,14 +10,44 @@ The OA's token pair is in the same database (channels/zalo_oa_auth.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
-from storage.models import ZaloOaAccount, ZaloOaMonth, ZaloOaUser
+from storage.models import Base, ZaloOaAccount, ZaloOaMonth, ZaloOaUser
+
+# Every message runs these: built once, with bound parameters, so a call costs no SQL construction or
+# compilation (SQLAlchemy caches the compiled form of one statement object).
+_USERS = Base.metadata.tables[ZaloOaUser.__tablename__]
+_U = _USERS.c
+_THE_USER = (_U.app_id == bindparam("b_app"), _U.user_id == bindparam("b_user"))
+_INTERACTION = {
+    "last_interaction_at": bindparam("b_at"),
+    "last_message_id": bindparam("b_message"),
+    "replies_to_message": 0,  # no message (a follow): replies go to the user id, not to an older message
+    "unreachable_at": None,
+    "unreachable_reason": None,
+}
+_INTERACTED = update(_USERS).where(*_THE_USER).values(_INTERACTION).returning(_U.choices)
+_ADD_USER = insert(_USERS).values(app_id=bindparam("b_app"), user_id=bindparam("b_user"), **_INTERACTION)
+_FOLLOWER = select(
+    _U.last_interaction_at, _U.last_message_id, _U.replies_to_message, _U.choices, _U.unreachable_reason
+).where(*_THE_USER)
+_CHOICES = (
+    update(_USERS)
+    .where(*_THE_USER, _U.unreachable_reason.is_(None), _U.last_interaction_at >= bindparam("b_since"))
+    .values(choices=bindparam("b_choices"))
+)
+_REPLIED = (
+    update(_USERS)
+    .where(*_THE_USER, _U.last_message_id == bindparam("b_message"))
+    .values(replies_to_message=_U.replies_to_message + bindparam("b_count"))
+)
 
 
 def now() -> datetime:
@@ -34,6 +64,12 @@ class Follower:
     unreachable_reason: str | None
 
 
+def _follower(user_id: str, row: Sequence[Any] | None) -> Follower | None:
+    if row is None:
+        return None
+    return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
+
+
 class ZaloOaStore:
     def __init__(self, db: Database, app_id: str) -> None:
         self.db = db
@@ -44,25 +80,13 @@ class ZaloOaStore:
         and they are reachable again. Returns the follower as they are now (every message: one statement
         in one transaction, Core rather than an ORM session)."""
         at = at or now()
-        # No message (a follow): replies go to the user id, not to an older message.
-        values = {
-            "last_interaction_at": at,
-            "last_message_id": message_id,
-            "replies_to_message": 0,
-            "unreachable_at": None,
-            "unreachable_reason": None,
-        }
+        params = {"b_app": self.app_id, "b_user": user_id, "b_at": at, "b_message": message_id}
         for attempt in (1, 2):  # two workers may add the same new user at once: the loser updates
             try:
                 with self.db.write() as connection:
-                    choices = connection.execute(
-                        update(ZaloOaUser)
-                        .where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
-                        .values(**values)
-                        .returning(ZaloOaUser.choices)
-                    ).first()
+                    choices = connection.execute(_INTERACTED, params).first()
                     if choices is None:
-                        connection.execute(insert(ZaloOaUser).values(app_id=self.app_id, user_id=user_id, **values))
+                        connection.execute(_ADD_USER, params)
                 return Follower(user_id, at, message_id, 0, tuple((choices[0] if choices else None) or ()), None)
             except IntegrityError:
                 if attempt == 2:
@@ -71,18 +95,8 @@ class ZaloOaStore:
 
     def follower(self, user_id: str) -> Follower | None:
         with self.db.read() as connection:
-            row = connection.execute(
-                select(
-                    ZaloOaUser.last_interaction_at,
-                    ZaloOaUser.last_message_id,
-                    ZaloOaUser.replies_to_message,
-                    ZaloOaUser.choices,
-                    ZaloOaUser.unreachable_reason,
-                ).where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
-            ).first()
-        if row is None:
-            return None
-        return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
+            row = connection.execute(_FOLLOWER, {"b_app": self.app_id, "b_user": user_id}).first()
+        return _follower(user_id, row)
 
     def _update(self, user_id: str, **values: object) -> None:
         with self.db.write() as session:
@@ -97,43 +111,18 @@ class ZaloOaStore:
         (before sending: the user may type a number as soon as they see it); one transaction. Choices are
         not remembered for a user who cannot be reached (unreachable, or silent since before
         `active_since`): what they cannot see, they cannot choose."""
+        user = {"b_app": self.app_id, "b_user": user_id}
         with self.db.write() as connection:
             if choices is not None:
-                connection.execute(
-                    update(ZaloOaUser)
-                    .where(
-                        ZaloOaUser.app_id == self.app_id,
-                        ZaloOaUser.user_id == user_id,
-                        ZaloOaUser.unreachable_reason.is_(None),
-                        ZaloOaUser.last_interaction_at >= active_since,
-                    )
-                    .values(choices=choices or None)
-                )
-            row = connection.execute(
-                select(
-                    ZaloOaUser.last_interaction_at,
-                    ZaloOaUser.last_message_id,
-                    ZaloOaUser.replies_to_message,
-                    ZaloOaUser.choices,
-                    ZaloOaUser.unreachable_reason,
-                ).where(ZaloOaUser.app_id == self.app_id, ZaloOaUser.user_id == user_id)
-            ).first()
-        if row is None:
-            return None
-        return Follower(user_id, row[0], row[1], row[2] or 0, tuple(row[3] or ()), row[4])
+                connection.execute(_CHOICES, {**user, "b_since": active_since, "b_choices": choices or None})
+            row = connection.execute(_FOLLOWER, user).first()
+        return _follower(user_id, row)
 
     def replied(self, user_id: str, message_id: str, count: int = 1) -> None:
         """`count` more replies referred to the user's message (unless they wrote again meanwhile)."""
+        params = {"b_app": self.app_id, "b_user": user_id, "b_message": message_id, "b_count": count}
         with self.db.write() as connection:
-            connection.execute(
-                update(ZaloOaUser)
-                .where(
-                    ZaloOaUser.app_id == self.app_id,
-                    ZaloOaUser.user_id == user_id,
-                    ZaloOaUser.last_message_id == message_id,
-                )
-                .values(replies_to_message=ZaloOaUser.replies_to_message + count)
-            )
+            connection.execute(_REPLIED, params)
 
     def unreachable(self, user_id: str, reason: str) -> None:
         """Nothing more is sent to the user until they write again."""

@@ -12,7 +12,8 @@ Routes:
   (otherwise the lifespan polls the Bot API instead, in one process);
 - `GET /healthz`: the process lives (200 as soon as it serves HTTP);
 - `GET /readyz`: the model is loaded, the database answers and, where configured, Redis; 503 naming what
-  is not ready otherwise;
+  is not ready otherwise; a channel stopped by a configuration error from its platform is named under
+  "stopped" (and in the metric hocvu_channel_stopped) without making the process unready;
 - `GET /metrics`: Prometheus text (channels/metrics.py).
 Bodies over 1 MB are refused with 413 before any route reads them.
 """
@@ -184,6 +185,10 @@ async def readyz(request: Request) -> Response:
     problems = await asyncio.to_thread(_problems, services.app)
     if problems:
         return JSONResponse({"ready": False, "reason": "; ".join(problems)}, status_code=503)
+    # A channel stopped by a configuration error is named, but the process stays ready: it still serves the
+    # other channels, and every worker has the same error, so a 503 would only take those down too.
+    if services.zalo_oa is not None and services.zalo_oa.stopped:
+        return JSONResponse({"ready": True, "stopped": {"zalo_oa": services.zalo_oa.stopped}})
     return JSONResponse({"ready": True})
 
 

@@ -454,6 +454,9 @@ async def test_zalo_errors_are_retried_or_recorded_as_they_ask(app: App, fake: F
         fake.fail_next(SEND_PATH, error=-224)  # a configuration error stops the channel
         await served.channel.deliver(user, Response([Reply(text="một"), Reply(text="hai")], "vi"))
         assert served.channel.stopped is not None and "-224" in served.channel.stopped
+        ready = await served.client.get("/readyz")
+        assert ready.status_code == 200 and "-224" in ready.json()["stopped"]["zalo_oa"], "the operator can see why"
+        assert 'hocvu_channel_stopped{channel="zalo_oa"} 1.0' in (await served.client.get("/metrics")).text
     assert len(fake.sent(user)) == before + 1, "after a configuration error nothing more is tried"
 
 

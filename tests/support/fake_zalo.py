@@ -188,6 +188,8 @@ class FakeZalo:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Zalo's servers: not a new connection per message
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
