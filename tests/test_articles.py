@@ -125,7 +125,7 @@ def test_shipped_knowledge_base_passes_all_checks() -> None:
     problems, summary = check_content(root)
     errors = [p for p in problems if not p.warning]  # warnings are for review and do not fail the check
     assert errors == [], "\n".join(map(str, errors))
-    assert "80 articles" in summary
+    assert "81 articles" in summary
 
 
 def test_kb_check_validates_evaluation_items(tmp_path: Path) -> None:
