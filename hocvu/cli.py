@@ -98,10 +98,13 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     problems, summary = check_content(settings.content_dir)
     for problem in problems:
         print(problem, file=sys.stderr)
-    if problems:
-        print(f"kb check: {len(problems)} problem(s)", file=sys.stderr)
+    errors = sum(not p.warning for p in problems)
+    warnings = len(problems) - errors
+    to_review = f"; {warnings} warning(s) to review" if warnings else ""
+    if errors:
+        print(f"kb check: {errors} problem(s){to_review}", file=sys.stderr)
         return 1
-    print(f"kb check: ok ({summary})")
+    print(f"kb check: ok ({summary}{to_review})")
     return 0
 
 

@@ -41,10 +41,11 @@ class ContentProblem:
     field: str
     message: str
     line: int | None = None
+    warning: bool = False  # flagged for a person to review; `hocvu kb check` still passes
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {'warning: ' if self.warning else ''}{self.field}: {self.message}"
 
 
 @dataclass(frozen=True)
