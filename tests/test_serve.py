@@ -33,6 +33,7 @@ from channels.turns import RedisUserTurns
 from hocvu.config import Settings
 from storage.database import Database
 from tests.conftest import TEST_SECRET_KEY
+from tests.support import fake_zalo
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.learning_support import scratch_schema
 from tests.support.services import REDIS_URL, require_postgres, require_redis
@@ -218,6 +219,60 @@ def test_a_killed_server_loses_no_acknowledged_update_and_answers_each_once(
         finally:
             second.kill()
     assert [_answers(fake, c) for c in answered + in_flight] == [1] * 50
+
+
+def test_a_killed_server_answers_each_acknowledged_zalo_oa_event_once(settings: Settings, tmp_path: Path) -> None:
+    with FakeTelegram() as telegram, fake_zalo.FakeZalo() as zalo:
+        config = _write_config(settings, tmp_path, telegram, inbox_lease=2.0)
+        settled = yaml.safe_load(config.read_text(encoding="utf-8"))
+        settled["zalo_oa"].update(api_base_url=zalo.base_url, oauth_base_url=zalo.base_url, request_timeout=30.0)
+        config.write_text(yaml.safe_dump(settled, allow_unicode=True), encoding="utf-8")
+        env = {name: value for name, value in _env().items() if not name.startswith("TELEGRAM_")}  # Zalo only
+        env.update(
+            ZALO_APP_ID=fake_zalo.APP_ID,
+            ZALO_APP_SECRET=fake_zalo.APP_SECRET,
+            ZALO_OA_SECRET_KEY=fake_zalo.OA_SECRET_KEY,
+            ZALO_OA_ACCESS_TOKEN=zalo.access_token,
+            ZALO_OA_REFRESH_TOKEN=zalo.refresh_token,
+        )
+        inbox = SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), f"zalo_oa:{fake_zalo.APP_ID}")
+
+        def post(server: Server, users: list[str]) -> list[int]:
+            with httpx.Client(timeout=30) as client:
+                signed = [fake_zalo.signed(fake_zalo.message_event(zalo, user, QUESTION)) for user in users]
+                return [client.post(f"{server.url}/zalo/oa/webhook", content=b, headers=h).status_code for b, h in signed]
+
+        def answers(user: str) -> int:
+            return len(zalo.sent(user))
+
+        first = Server(config, env, tmp_path / "serve.log")
+        try:
+            first.wait_ready()
+            answered = [str(user) for user in range(8000, 8010)]
+            assert post(first, answered) == [200] * 10
+            _wait(lambda: all(answers(u) >= 1 for u in answered) and inbox.pending() == 0, 60, "the first 10 are done")
+            # The next 10 are acknowledged, then the server dies while Zalo holds every first reply to them.
+            zalo.fail_next(fake_zalo.SEND_PATH, delay=5.0, times=10)
+            in_flight = [str(user) for user in range(8010, 8020)]
+            assert post(first, in_flight) == [200] * 10
+            _wait(lambda: zalo.delaying == 10, 60, "all 10 replies are being sent")
+            assert inbox.pending() == 10
+        finally:
+            first.kill()
+        _wait(lambda: zalo.delaying == 0, 30, "Zalo notices the server is gone")
+        assert all(answers(u) == 0 for u in in_flight)  # the server died before Zalo answered
+
+        second = Server(config, env, tmp_path / "serve.log")
+        try:
+            second.wait_ready()
+            # After their lease (2 s) the restarted server takes the 10 over.
+            _wait(lambda: all(answers(u) >= 1 for u in in_flight), 60, "the 10 left over are answered")
+            _wait(lambda: inbox.pending() == 0, 10, "the 10 left over are marked done")
+            assert second.stop()
+        finally:
+            second.kill()
+    sent_once = [answers(u) for u in answered]
+    assert [answers(u) for u in in_flight] == sent_once, "each acknowledged event answered once, in full"
 
 
 def test_sigterm_finishes_or_keeps_the_updates_in_flight(settings: Settings, tmp_path: Path) -> None:

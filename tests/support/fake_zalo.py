@@ -67,6 +67,7 @@ class FakeZalo:
         self._lock = threading.Condition()
         self.requests: list[Request] = []
         self.listeners: list[Callable[[Request], None]] = []  # called with each request once answered
+        self.delaying = 0  # requests held by an injected delay right now
         self.faults: dict[str, list[Fault]] = {}
         self.access_token = "access-0"
         self.refresh_token = "refresh-0"
@@ -206,7 +207,11 @@ class FakeZalo:
                 request = Request(self.path, headers, body)
                 fault = fake._fault(self.path)
                 if fault is not None and fault.delay:
+                    with fake._lock:
+                        fake.delaying += 1
                     time.sleep(fault.delay)
+                    with fake._lock:
+                        fake.delaying -= 1
                 if fault is not None and fault.delay and self._client_gone():
                     # The client gave up waiting (a timeout): nothing is delivered, as a proxy in front of
                     # Zalo would drop it. (Whether Zalo itself delivers such a message is unknowable.)
