@@ -10,7 +10,8 @@ different user (so every one also creates a user), and times each one twice: fro
 arriving at the fake API (the reply).
 
 Options:
-- `--channel telegram|zalo_oa` (default telegram).
+- `--channel telegram|zalo_oa|zalo_bot` (default telegram); the Zalo Bot against its fake
+  (tests/support/fake_zalo_bot.py), in webhook mode with the secret header checked.
 - `--embedder shipped` (default) answers with the configured model (config.yml); `--embedder fake` serves the
   same web app with the deterministic FakeEmbedder, to see what the channel costs whatever the model's
   speed. `hocvu serve` has no such switch, so the fake-embedder server is this module's hidden `--serve`
@@ -76,7 +77,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support import fake_zalo  # noqa: E402
+from tests.support import fake_zalo, fake_zalo_bot  # noqa: E402
 from tests.support.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 from tests.support.fake_telegram import Request as TelegramRequest  # noqa: E402
 
@@ -277,6 +278,40 @@ class ZaloOaTarget:
         return sends, len(self.fake.calls(fake_zalo.SEND_PATH)) - sum(sends.values())
 
 
+class ZaloBotTarget:
+    channel = "zalo_bot"
+    path = "/zalo/bot/webhook"
+
+    def __init__(self, fake: fake_zalo_bot.FakeZaloBot) -> None:
+        self.fake = fake
+
+    def configure(self, config: dict[str, Any], env: dict[str, str]) -> None:
+        config["zalo_bot"].update(api_base_url=self.fake.base_url, webhook_url="https://bench.invalid/zalo/bot/webhook")
+        env.update(ZALO_BOT_TOKEN=fake_zalo_bot.TOKEN, ZALO_BOT_WEBHOOK_SECRET=fake_zalo_bot.SECRET)
+
+    def event(self, user: int, text: str) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(fake_zalo_bot.text_update(str(user), text), ensure_ascii=False).encode()
+        return body, {"X-Bot-Api-Secret-Token": fake_zalo_bot.SECRET, "Content-Type": "application/json"}
+
+    def listen(self, seen: Callable[[int, float], None]) -> None:
+        def on_request(request: fake_zalo_bot.Request) -> None:
+            if request.method == "sendMessage" and request.answer.get("ok") is True:
+                seen(int(request.body["chat_id"]), request.at)
+
+        self.fake.listeners.append(on_request)
+
+    def delivered(self) -> tuple[dict[int, int], int]:
+        sends: dict[int, int] = {}
+        refused = 0
+        for request in self.fake.calls("sendMessage"):
+            if request.answer.get("ok") is True:
+                user = int(request.body["chat_id"])
+                sends[user] = sends.get(user, 0) + 1
+            else:
+                refused += 1
+        return sends, refused
+
+
 class Arrivals:
     """The time each user's first answer reached the fake API."""
 
@@ -388,8 +423,8 @@ def _probe(config: Path, channel: str, embedder: str, payload: str, out: Path) -
 
     def messages_of(response: Response) -> int:
         """How many messages the channel sends for the response."""
-        if channel == "zalo_oa":
-            buttons = settings.zalo_oa.choices == "buttons"
+        if channel in ("zalo_oa", "zalo_bot"):  # the bot has no buttons: numbered text only
+            buttons = channel == "zalo_oa" and settings.zalo_oa.choices == "buttons"
             return len(zalo_oa_render.render(response.replies, response.lang, buttons=buttons).messages)
         return len(telegram_render.render(response.replies, response.lang))
 
@@ -560,6 +595,8 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
         target: Target
         if args.channel == "zalo_oa":
             target = ZaloOaTarget(fakes.enter_context(fake_zalo.FakeZalo()))
+        elif args.channel == "zalo_bot":
+            target = ZaloBotTarget(fakes.enter_context(fake_zalo_bot.FakeZaloBot()))
         else:
             target = TelegramTarget(fakes.enter_context(FakeTelegram()))
         config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
@@ -731,7 +768,7 @@ def _measure(args: argparse.Namespace, workdir: Path, load_before: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--channel", choices=("telegram", "zalo_oa"), default="telegram")
+    parser.add_argument("--channel", choices=("telegram", "zalo_oa", "zalo_bot"), default="telegram")
     parser.add_argument("--embedder", choices=("shipped", "fake"), default="shipped")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 uses Redis)")
     parser.add_argument("--inbox", choices=("sql", "redis"), default="sql", help="server.inbox")

@@ -16,6 +16,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,7 @@ class Request:
     body: dict[str, Any]
     status: int = 200
     answer: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -58,6 +60,7 @@ class FakeZaloBot:
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self.requests: list[Request] = []
+        self.listeners: list[Callable[[Request], None]] = []  # called with each request once answered
         self.faults: dict[str, list[Fault]] = {}
         self.updates: list[dict[str, Any]] = []  # what getUpdates hands out, one per call
         self.webhook: dict[str, Any] = {}
@@ -163,6 +166,8 @@ class FakeZaloBot:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: not a new connection per message
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -195,6 +200,8 @@ class FakeZaloBot:
                 with fake._lock:
                     fake.requests.append(request)
                     fake._lock.notify_all()
+                for listener in fake.listeners:
+                    listener(request)
                 if request.status == ABANDONED:
                     self.close_connection = True
                     return
