@@ -159,6 +159,10 @@ class Assistant:
         turn.update(lang=turn.lang)
         if turn.state.handover:
             return handlers.relay_to_volunteer(self, turn)
+        # Emergencies, what is declined, insults, "thôi" and "không biết" (routes.PHRASES): fixed answers
+        # before any open flow, NLU or retrieval could take them for something else.
+        if (phrase := routes.phrase(turn.normalized)) is not None and (response := phrase.handler(self, turn)) is not None:
+            return response
         # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
         # NLU: the rule engine would read "B" as a question for the knowledge base.
         if self.tutor is not None and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang)) is not None:
