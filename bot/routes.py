@@ -288,6 +288,22 @@ PHRASES: tuple[Phrase, ...] = (
         marked=(r"đồ điên", r"cút(?: đi)?", r"đéo", r"địt\w*", r"mẹ mày"),
     ),
     Phrase(
+        "my_certificates",
+        handlers.certificates,
+        folded=(
+            r"chung chi (?:cua )?(?:toi|tui|em|minh|bac|con|chau|tao|ba|ong|co|chu)",
+            r"chung chi(?: \w+){0,4} (?:cua (?:toi|tui|em|minh|bac|con|chau)|(?:o |nam o |de o |cat o )?dau roi|o dau)",
+            r"(?:xem|lay|tai|in|mo|nhan|tim|gui) (?:lai )?(?:cai |tam )?chung chi",
+            r"(?:where|show|see|get|view|list|download|find)\b.{0,25}\bmy (?:quiz |course |learning )?certificates?",
+            r"my (?:quiz |course |learning )?certificates?",
+        ),
+        # A code to check (the tutor verifies it), deleting one's data, or another kind of certificate ("chứng chỉ hành nghề")
+        unless=(
+            r"\bhv(?: [a-z2-7]{8}){1,3}|xoa|delete|remove|wipe|"
+            r"chung chi (?:hanh nghe|tieng|tin hoc|so|ngoai ngu|quy hoach|xay dung|ky)",
+        ),
+    ),
+    Phrase(
         "stop",
         handlers.stop,
         folded=(

@@ -604,3 +604,21 @@ def test_an_emergency_during_a_quiz_is_answered_and_the_quiz_waits(app: App) -> 
     question = _question_in(user.say("/quiz lesson-vneid-01"))
     assert "gọi ngay 115" in user.say("dau nguc kho tho").plain_text()
     assert "Đúng rồi" in user.say(LETTERS[question.answer]).plain_text()
+
+
+@pytest.mark.parametrize("question", ["chứng chỉ của em đâu rồi", "chung chi cua toi dau", "bà muốn xem chứng chỉ"])
+def test_asking_where_ones_certificate_is_lists_it(app: App, question: str) -> None:
+    lan = User_(app, "lan")
+    assert "Bạn chưa có chứng chỉ nào" in lan.say(question).plain_text()
+    code = _code(_pass_final(lan, name="Nguyễn Thị Lan"))
+    listed = lan.say(question)
+    assert listed.lang == "vi" and not listed.fallback
+    assert _code(listed) == code and [r for r in listed.replies if r.image_png is not None]
+
+
+def test_where_is_my_certificate_in_english_and_other_certificates_are_questions(app: App) -> None:
+    user = User_(app, "john")
+    assert "You have no certificate yet" in user.say("where is my certificate").plain_text()
+    for question in ("where is my birth certificate", "xóa chứng chỉ của tôi"):
+        response = user.say(question)
+        assert response.intent != "certificates" and "chưa có chứng chỉ nào" not in response.plain_text(), question
