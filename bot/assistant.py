@@ -24,7 +24,7 @@ from bot.tutor import Tutor
 from embeddings.embedder import Embedder
 from knowledge_base.articles import KnowledgeBase
 from knowledge_base.retriever import Retriever
-from language.normalize import normalize
+from language.normalize import NormalizedText, normalize, sentence_lang
 from language.query import Query
 from nlu.engine import IntentResult, NLUEngine
 
@@ -66,7 +66,7 @@ class Assistant:
         if message.display_name:  # a profile name is user text too: it reaches the volunteers and the database
             message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
-        turn = Turn(message, state, self._lang(state, message))
+        turn = Turn(message, state, self.reply_lang(state, message))
         try:
             response = self._route(turn)
             state = turn.state
@@ -97,10 +97,25 @@ class Assistant:
         )
         return response
 
-    def _lang(self, state: ConversationState, message: UserMessage) -> str:
-        """The user's language: the one they last wrote in or chose, else their client's, else the default."""
+    def reply_lang(self, state: ConversationState, message: UserMessage, text: NormalizedText | None = None) -> str:
+        """The language of the reply: the one rule, for every message, command and button.
+
+        1. A real sentence (`language.normalize.sentence_lang`: three words or more, clearly one language)
+           is answered in its language, which becomes the user's language: a Vietnamese user who writes
+           "how do I reset my password" gets English, an English user who writes "quên mật khẩu" Vietnamese.
+        2. Anything shorter or ambiguous ("ok", "help", "B", "1", a lesson id, a command, a button) is
+           answered in the user's stored language: chosen with /lang, or the last sentence's, or the first
+           message's.
+        3. With nothing stored (a first message): the language the text shows at all, else the client's
+           language, else the default.
+        `text` is None for commands and buttons: a command word says nothing about the language.
+        """
+        if text is not None and (written := sentence_lang(text.original)) is not None:
+            return written
         if state.lang:
             return state.lang
+        if text is not None and not text.is_empty:
+            return text.lang  # detected with the client's language (below) as the default
         hint = (message.language_hint or "").split("-")[0].lower()
         return hint if hint in ("vi", "en") else self.default_lang
 
@@ -133,7 +148,7 @@ class Assistant:
 
         if turn.text.lstrip().startswith("/"):
             # A command word says nothing about the language ("/help" is not English): answer in the user's.
-            turn.lang = self._lang(turn.state, message)
+            turn.lang = self.reply_lang(turn.state, message)
             words = turn.text.split()
             turn.args = tuple(words[1:])
             command = routes.command(words[0])
@@ -144,6 +159,10 @@ class Assistant:
         turn.update(lang=turn.lang)
         if turn.state.handover:
             return handlers.relay_to_volunteer(self, turn)
+        # Emergencies, what is declined, insults, "thôi" and "không biết" (routes.PHRASES): fixed answers
+        # before any open flow, NLU or retrieval could take them for something else.
+        if (phrase := routes.phrase(turn.normalized)) is not None and (response := phrase.handler(self, turn)) is not None:
+            return response
         # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
         # NLU: the rule engine would read "B" as a question for the knowledge base.
         if self.tutor is not None and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang)) is not None:
@@ -164,8 +183,7 @@ class Assistant:
         turn.redacted = guarded.text
         turn.text = guarded.text
         turn.normalized = normalize(without_redactions(turn.text), turn.lang)
-        if not turn.normalized.is_empty:
-            turn.lang = turn.normalized.lang
+        turn.lang = self.reply_lang(turn.state, turn.message, turn.normalized)
         if guarded.found:
             turn.warnings.append("sensitive_data")
             turn.prefix.append(Reply(text=t("sensitive", turn.lang, what=secret_names(guarded.findings, turn.lang))))

@@ -60,6 +60,58 @@ def thanks(core: Assistant, turn: Turn) -> Response:
     return turn.reply([Reply(text=t("thanks", turn.lang))], intent="thanks")
 
 
+# -- fixed phrases (routes.PHRASES): emergencies, what is declined, insults, stopping -------------------
+
+
+def emergency_medical(core: Assistant, turn: Turn) -> Response:
+    """ "đau ngực khó thở": 115 first; not the knowledge base's "I don't know"."""
+    return _fixed(turn, "emergency_medical")
+
+
+def emergency_fire(core: Assistant, turn: Turn) -> Response:
+    return _fixed(turn, "emergency_fire")
+
+
+def emergency_police(core: Assistant, turn: Turn) -> Response:
+    return _fixed(turn, "emergency_police")
+
+
+def decline_politics(core: Assistant, turn: Turn) -> Response:
+    return _fixed(turn, "decline_politics")
+
+
+def decline_religion(core: Assistant, turn: Turn) -> Response:
+    return _fixed(turn, "decline_religion")
+
+
+def decline_private_data(core: Assistant, turn: Turn) -> Response:
+    return _fixed(turn, "decline_private_data")
+
+
+def insult(core: Assistant, turn: Turn) -> Response:
+    """A calm reply that offers help again, not "goodbye"."""
+    return _fixed(turn, "insult_calm", intent="insult")
+
+
+def stop(core: Assistant, turn: Turn) -> Response:
+    """ "thôi", "không hỏi nữa", "dừng": the open quiz and the walk-through are closed, kindly."""
+    quiz_stopped = core.tutor is not None and core.tutor.stop(turn.user)
+    turn.update(step_article=None, step_index=0)
+    return _fixed(turn, "quiz_stopped" if quiz_stopped else "flow_stopped", intent="stop")
+
+
+def dont_know(core: Assistant, turn: Turn) -> Response | None:
+    """ "ko biết" during a quiz: encouragement and the open question again; without a quiz, not for us."""
+    question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
+    if question is None:
+        return None
+    return turn.reply([Reply(text=t("quiz_dont_know", turn.lang)), question], intent="quiz_answer")
+
+
+def _fixed(turn: Turn, key: str, *, intent: str | None = None) -> Response:
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent or key)
+
+
 def change_language(core: Assistant, turn: Turn) -> Response:
     """ "nói tiếng Anh đi": the language entity, or the menu when none was named."""
     chosen = turn.intent.entity("language") if turn.intent is not None else None
@@ -107,8 +159,11 @@ def answer(core: Assistant, turn: Turn) -> Response:
         # taken for off-topic must not lose its answer.
         off_topic = intent is not None and core.confident(intent) and intent.intent == "out_of_scope"
         reply = answers.fallback(core.kb, [] if off_topic else result.suggestions, turn.lang)
+        # An unclear answer during a quiz ("hình như cái thứ ba"): the open question again, so it is not lost.
+        question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
+        reminder = [Reply(text=t("quiz_still_open", turn.lang)), question] if question is not None else []
         return turn.reply(
-            [reply],
+            [reply, *reminder],
             intent=intent.intent if intent is not None else None,
             score=result.confidence,
             fallback=True,

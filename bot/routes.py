@@ -1,20 +1,24 @@
 """Where every command, button and intent is handled: the one table to look in.
 
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
-command or a button, then an open flow (a talk with a volunteer, a quiz waiting for its answer), then the
-NLU's intent, then retrieval. The Telegram command menu and /help are generated from COMMANDS.
+command or a button (COMMANDS, BUTTONS), then a talk with a volunteer, then the fixed phrases (PHRASES:
+emergencies, what the assistant declines, insults, "thôi", "không biết"), then an open flow (a quiz waiting
+for its answer), then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are
+generated from COMMANDS.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot import handlers
 from bot.actions import Verb
 from bot.messages import Response
 from bot.turn import Turn
+from language.normalize import NormalizedText, core_phrase
 
 if TYPE_CHECKING:
     from bot.assistant import Assistant
@@ -92,6 +96,245 @@ INTENTS: dict[str, IntentHandler] = {
     "review": handlers.review,
     "delete_data": handlers.delete_data,
 }
+
+
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words that get a fixed answer before the knowledge base is searched (and before NLU, which would
+    read "đau ngực khó thở" as a question and "thôi" as goodbye).
+
+    `folded` patterns match the message without diacritics, so they match however it is typed; `marked`
+    ones match it as typed, diacritics kept, for words that are ambiguous without them ("cháy" is not
+    "chạy", "dừng" is not "đúng"). Patterns are regular expressions matched on whole words, on the
+    message lower-cased with abbreviations expanded ("ko" → "không"). `whole`: the message must be the
+    phrase alone (polite particles aside), not merely contain it. `unless` (folded): words that make the
+    message a question for the knowledge base after all ("bị cướp tài khoản Zalo" is online safety).
+    """
+
+    name: str  # the intent journaled for it
+    handler: IntentHandler  # None: not for this turn (e.g. "không biết" with no quiz open), go on
+    folded: tuple[str, ...] = ()
+    marked: tuple[str, ...] = ()
+    whole: bool = False
+    unless: tuple[str, ...] = ()
+    _compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        def compile_(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+            if not patterns:
+                return None
+            body = "|".join(f"(?:{p})" for p in patterns)
+            return re.compile(rf"^(?:{body})$" if self.whole else rf"(?<!\w)(?:{body})(?!\w)")
+
+        object.__setattr__(self, "_compiled", (compile_(self.folded), compile_(self.marked), compile_(self.unless)))
+
+    def matches(self, folded: str, marked: str) -> bool:
+        by_folded, by_marked, unless = self._compiled
+        if self.whole:
+            folded, marked = core_phrase(folded), core_phrase(marked)
+        found = (by_folded is not None and by_folded.search(folded)) or (by_marked is not None and by_marked.search(marked))
+        return bool(found) and not (unless is not None and unless.search(folded))
+
+
+# Online words: with them, robbery or theft is about an account or a phone, which the knowledge base covers.
+_ONLINE = (
+    r"tai khoan|zalo|facebook|messenger|app|ung dung|vneid|mat khau|otp|ma xac (?:thuc|nhan)|online|tren mang|"
+    r"ngan hang|the atm|the ngan hang|vi dien tu|chuyen khoan|dien thoai|sim|account|password|bank|phone|hack\w*"
+)
+
+# In order: the first that matches answers. Emergencies first, whatever else the message says.
+PHRASES: tuple[Phrase, ...] = (
+    Phrase(
+        "emergency_medical",
+        handlers.emergency_medical,
+        folded=(
+            r"dau (?:that |tuc |nhoi )?nguc",
+            r"tuc nguc",
+            r"kho tho",
+            r"khong tho (?:duoc|noi)",
+            r"ngat xiu",
+            r"ngat lim",
+            r"bat tinh",
+            r"dot quy",
+            r"tai bien (?:mach mau nao)?",
+            r"nhoi mau",
+            r"len con dau tim",
+            r"meo mieng",
+            r"liet nua nguoi",
+            r"co giat",
+            r"chay (?:rat )?nhieu mau|chay mau (?:nhieu|khong cam|khong ngung)",
+            r"ngo doc",
+            r"soc phan ve",
+            r"(?:goi|xe|can|so|di) cap cuu",
+            r"chest pains?",
+            r"heart attack",
+            r"(?:can ?not|can t|cant|could ?n t) breathe?",
+            r"(?:difficulty|trouble) breathing",
+            r"short(?:ness)? of breath",
+            r"unconscious",
+            r"(?:having|had) a stroke",
+            r"ambulance",
+            r"bleeding (?:heavily|a lot)",
+            r"overdose",
+            r"seizure",
+        ),
+    ),
+    Phrase(
+        "emergency_fire",
+        handlers.emergency_fire,
+        folded=(
+            r"dam chay",
+            r"hoa hoan",
+            r"chay nha",
+            r"nha (?:toi |tui |minh |em |bac |con |chau |hang xom |ben canh )?(?:bi |dang )chay",
+            r"no (?:binh )?(?:ga|gas)",
+            r"ro ri (?:khi )?(?:ga|gas)",
+            r"(?:house|building|kitchen|flat|apartment) (?:is )?on fire",
+            r"there is a fire",
+            r"gas leak",
+            r"fire brigade",
+        ),
+        marked=(r"cháy", r"chữa cháy", r"cứu hoả|cứu hỏa"),
+        unless=(r"chay (?:may|pin|sac)|may (?:bi )?(?:nong|chay)|pin|sac|man hinh|dien thoai|phone|battery",),
+    ),
+    Phrase(
+        "emergency_police",
+        handlers.emergency_police,
+        folded=(
+            r"(?:bi |vua bi |dang bi )cuop",
+            r"cuop giat",
+            r"an cuop",
+            r"(?:co |ke |bi |an )trom",
+            r"trom vao nha",
+            r"bi (?:danh|hanh hung|tan cong|de doa|theo doi|bat coc)",
+            r"danh nhau",
+            r"bat coc",
+            r"de doa giet",
+            r"dam chem",
+            r"(?:i was|i m being|i am being|been) (?:robbed|attacked|mugged|assaulted|kidnapped)",
+            r"burglar\w*",
+            r"break ?in",
+        ),
+        unless=(_ONLINE, r"lua dao|scam\w*|gia danh|mao danh|danh cap|bi danh (?:la|cua)"),
+    ),
+    Phrase(
+        "decline_private_data",
+        handlers.decline_private_data,
+        folded=(
+            r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cho (?:toi|tui|minh|em|chau|bac|con) (?:xin|biet|xem)|find|look up|"
+            r"give me|get|tell me)\b.{0,40}"
+            r"(?:so dien thoai|dia chi|thong tin(?: ca nhan)?|so can cuoc|can cuoc(?: cong dan)?|so dinh danh|"
+            r"so tai khoan|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
+            r"(?:cua (?:nguoi khac|nguoi ta|nguoi la|hang xom|ai do|mot nguoi|nguoi nay|nguoi do|"
+            r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
+            r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person)|"
+            r"(?:someone|somebody) else s|my neighbou?r s|other people s)",
+        ),
+    ),
+    Phrase(
+        "decline_politics",
+        handlers.decline_politics,
+        folded=(
+            r"chinh tri",
+            r"tong bi thu",
+            r"chu tich nuoc",
+            r"bo chinh tri",
+            r"dang cong san",
+            r"dang vien",
+            r"bau cu tong thong",
+            r"bieu tinh",
+            r"chien tranh",
+            r"nhan quyen",
+            r"(?:trump|biden|putin|tap can binh)",
+            r"politic\w*",
+            r"communist party",
+            r"presidential election",
+            r"war in \w+",
+        ),
+        marked=(r"đảng",),
+    ),
+    Phrase(
+        "decline_religion",
+        handlers.decline_religion,
+        folded=(
+            r"ton giao",
+            r"tin nguong",
+            r"dao (?:phat|thien chua|tin lanh|hoi|cong giao|cao dai|hoa hao)",
+            r"phat giao|cong giao|thien chua giao|hoi giao",
+            r"duc phat|chua gie ?su|duc chua troi|duc me",
+            r"kinh thanh",
+            r"religio\w*",
+            r"(?:does )?god exist",
+            r"(?:buddhis|christian|islam|catholic)\w*",
+            r"jesus|allah|buddha",
+        ),
+        marked=(r"đi chùa", r"nhà thờ", r"đi lễ", r"ông trời"),
+    ),
+    Phrase(
+        "insult",
+        handlers.insult,
+        folded=(
+            r"(?:do|may|bot|tro ly|con bot|thang bot|mi|tao) (?:ngu|ngoc|dan|dien|oc cho|vo dung|vo tich su)",
+            r"ngu (?:qua|the|vay|vl|vcl|nhu bo|nhu cho|ngoc|si)",
+            r"^(?:ngu|ngu ngoc|ngu si|do ngu)$",
+            r"oc cho",
+            r"vcl|vkl|vl|dmm|dcm|dkm|dm|clgt|cc gi",
+            r"stupid|idiot\w*|dumb|moron|shut up|fuck\w*|shit|bullshit|you suck|you are useless",
+        ),
+        marked=(r"đồ điên", r"cút(?: đi)?", r"đéo", r"địt\w*", r"mẹ mày"),
+    ),
+    Phrase(
+        "my_certificates",
+        handlers.certificates,
+        folded=(
+            r"chung chi (?:cua )?(?:toi|tui|em|minh|bac|con|chau|tao|ba|ong|co|chu)",
+            r"chung chi(?: \w+){0,4} (?:cua (?:toi|tui|em|minh|bac|con|chau)|(?:o |nam o |de o |cat o )?dau roi|o dau)",
+            r"(?:xem|lay|tai|in|mo|nhan|tim|gui) (?:lai )?(?:cai |tam )?chung chi",
+            r"(?:where|show|see|get|view|list|download|find)\b.{0,25}\bmy (?:quiz |course |learning )?certificates?",
+            r"my (?:quiz |course |learning )?certificates?",
+        ),
+        # A code to check (the tutor verifies it), deleting one's data, or another kind of certificate ("chứng chỉ hành nghề")
+        unless=(
+            r"\bhv(?: [a-z2-7]{8}){1,3}|xoa|delete|remove|wipe|"
+            r"chung chi (?:hanh nghe|tieng|tin hoc|so|ngoai ngu|quy hoach|xay dung|ky)",
+        ),
+    ),
+    Phrase(
+        "stop",
+        handlers.stop,
+        folded=(
+            r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
+            r"thoi(?: (?:khoi|bo qua|khong hoi nua|nghi|de sau|khong can|khong lam nua|khong hoc nua))?",
+            r"khoi(?: can)?",
+            r"dung lai|thoi dung|ngung lai|ngung",
+            r"huy(?: bo)?",
+            r"stop(?: it| this| the quiz)?|cancel|enough|never mind|nevermind|forget it|quit|exit",
+        ),
+        marked=(r"dừng(?: lại| đi| nhé| thôi)?",),
+        whole=True,
+    ),
+    Phrase(
+        "dont_know",
+        handlers.dont_know,
+        folded=(
+            r"(?:toi |tui |em |bac |con |chau |minh )?(?:khong|chua) (?:biet|ro|hieu|chac)(?: nua| a| cau nay)?",
+            r"chiu(?: thoi| roi)?",
+            r"(?:i )?(?:don t|dont|do not) know|no idea|not sure|skip",
+            r"bo qua",
+        ),
+        whole=True,
+    ),
+)
+
+
+def phrase(text: NormalizedText) -> Phrase | None:
+    """The first of PHRASES that the message says, if any."""
+    marked = " ".join(text.clean.split())
+    return next((p for p in PHRASES if p.matches(text.folded, marked)), None)
 
 
 def menu(lang: str) -> list[tuple[str, str]]:

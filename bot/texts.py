@@ -28,6 +28,57 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "Chào bạn, hẹn gặp lại! Khi cần, bạn cứ nhắn cho tôi nhé.",
         "en": "Goodbye! Message me whenever you need help.",
     },
+    # Emergencies: only the national numbers, which are the same everywhere in Viet Nam (113 police, 114 fire
+    # and rescue, 115 ambulance). Never another number or a link.
+    "emergency_medical": {
+        "vi": "🚑 Nếu đây là trường hợp khẩn cấp (đau ngực, khó thở, ngất, chảy máu nhiều...), hãy gọi ngay **115** "
+        "(cấp cứu) hoặc nhờ người bên cạnh đưa đến cơ sở y tế gần nhất.\n"
+        "Tôi chỉ là trợ lý hướng dẫn kỹ năng số, không tư vấn được về sức khỏe.",
+        "en": "🚑 If this is an emergency (chest pain, difficulty breathing, fainting, heavy bleeding...), call **115** "
+        "(ambulance) now, or ask someone nearby to take you to the nearest clinic or hospital.\n"
+        "I am only a digital-skills assistant and cannot give medical advice.",
+    },
+    "emergency_fire": {
+        "vi": "🔥 Nếu có cháy, hãy ra ngay chỗ an toàn và gọi **114** (cứu hỏa, cứu nạn). Báo cho người xung quanh biết.",
+        "en": "🔥 If there is a fire, get to a safe place at once and call **114** (fire and rescue). Warn the people "
+        "around you.",
+    },
+    "emergency_police": {
+        "vi": "🚓 Nếu bạn đang gặp nguy hiểm, hoặc vừa bị cướp, trộm, hành hung, đe dọa, hãy gọi ngay **113** (công an) "
+        "hoặc đến công an xã, phường gần nhất. Giữ an toàn cho mình trước đã.",
+        "en": "🚓 If you are in danger, or have just been robbed, burgled, attacked or threatened, call **113** "
+        "(police) now or go to the nearest commune or ward police station. Keep yourself safe first.",
+    },
+    "decline_politics": {
+        "vi": "Tôi chỉ hướng dẫn kỹ năng số nên xin phép không bàn về chính trị. Tôi có thể giúp bạn về ứng dụng VNeID, "
+        "dịch vụ công trực tuyến, thanh toán số, an toàn trên mạng và cách dùng điện thoại.",
+        "en": "I only teach digital skills, so I'll stay out of politics. I can help you with the VNeID app, online "
+        "public services, digital payments, online safety and using a smartphone.",
+    },
+    "decline_religion": {
+        "vi": "Tôi chỉ hướng dẫn kỹ năng số nên xin phép không bàn về tôn giáo, tín ngưỡng. Tôi có thể giúp bạn về ứng "
+        "dụng VNeID, dịch vụ công trực tuyến, thanh toán số, an toàn trên mạng và cách dùng điện thoại.",
+        "en": "I only teach digital skills, so I'll stay out of religion and beliefs. I can help you with the VNeID "
+        "app, online public services, digital payments, online safety and using a smartphone.",
+    },
+    "decline_private_data": {
+        "vi": "Tôi không tìm và không cung cấp thông tin cá nhân của người khác (số điện thoại, địa chỉ, số căn cước, "
+        "tài khoản...): đó là thông tin riêng của họ. Nếu cần liên lạc, bạn hãy hỏi trực tiếp người đó hoặc người "
+        "quen của họ.",
+        "en": "I don't look up or give out other people's personal information (phone numbers, addresses, ID "
+        "numbers, accounts...): it is theirs to share. If you need to reach someone, ask them or people who know "
+        "them.",
+    },
+    "insult_calm": {
+        "vi": "Xin lỗi vì tôi chưa giúp được bạn như mong muốn. Bạn thử nói lại điều bạn cần, ngắn gọn thôi, tôi sẽ "
+        "cố gắng hơn. Gõ /help để xem tôi giúp được những gì.",
+        "en": "I'm sorry I haven't been able to help as you hoped. Tell me again what you need, in a few words, and "
+        "I'll do my best. Type /help to see what I can do.",
+    },
+    "flow_stopped": {
+        "vi": "Vâng, mình dừng ở đây nhé. Khi nào cần, bạn cứ nhắn cho tôi.",
+        "en": "All right, let's stop here. Message me whenever you need help.",
+    },
     "thanks": {
         "vi": "Không có gì ạ! Bạn còn muốn hỏi gì nữa không?",
         "en": "You're welcome! Is there anything else you'd like to know?",
@@ -194,6 +245,16 @@ _TEXTS: dict[str, dict[str, str]] = {
     "answer_wrong": {
         "vi": "❌ Chưa đúng. Đáp án đúng là **{letter}. {option}**",
         "en": "❌ Not quite. The right answer is **{letter}. {option}**",
+    },
+    "quiz_dont_know": {
+        "vi": "Không sao đâu ạ. Bạn cứ chọn đáp án bạn thấy đúng nhất, sai cũng không sao: tôi sẽ giải thích đáp án "
+        "đúng. Câu hỏi đang chờ bạn đây:",
+        "en": "That's all right. Pick the answer you think is most likely; a wrong answer is fine, I will explain the "
+        "right one. Here is the question again:",
+    },
+    "quiz_still_open": {
+        "vi": 'Bạn đang làm dở bài kiểm tra. Câu hỏi đang chờ bạn đây (gõ "thôi" nếu muốn dừng):',
+        "en": 'You are in the middle of a quiz. Here is the open question (type "stop" to end the quiz):',
     },
     "answer_unclear": {
         "vi": "Tôi chưa hiểu bạn chọn đáp án nào. Hãy gõ A, B hoặc C.",

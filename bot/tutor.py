@@ -172,6 +172,23 @@ class Tutor:
             buttons=((_quiz_button(button_label("review", lang), "r"),),),
         )
 
+    def open_question(self, user: UserRef, lang: str) -> Reply | None:
+        """The question of the user's open quiz, to show again after an unclear answer; None without one."""
+        session = self.store.open_session(user)
+        if session is None or session.current not in self.quizzes:
+            return None
+        return self._question(session, lang)
+
+    def stop(self, user: UserRef) -> bool:
+        """ "thôi", "dừng": the open quiz is abandoned and a pending name question dropped. True if a quiz was open."""
+        if self.store.holder_name(user).waiting_topic is not None:
+            self.store.ask_holder_name(user, None)
+        session = self.store.open_session(user)
+        if session is None:
+            return False
+        self.store.abandon(user, session.id)
+        return True
+
     # -- quizzes -----------------------------------------------------------------------------------
 
     def _quiz_request(self, folded: str) -> tuple[str, str] | None:

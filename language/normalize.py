@@ -388,6 +388,36 @@ def detect_lang(text: str, default: str = "vi") -> str:
     return default
 
 
+_ID_LIKE = re.compile(r"\S*(?:\d|[-_/.@:]\w)\S*")  # lesson-safe-01, HV-..., 0912..., links: not words of a language
+
+
+def sentence_lang(text: str) -> str | None:
+    """The language a message is unmistakably written in, or None when it is too short or mixed to say.
+
+    A sentence is at least three words (ids, codes and numbers are not words) of which at least two are
+    evidence for one language and more than for the other: Vietnamese words carry diacritics or are common
+    unmarked Vietnamese words, English ones are common English words found in neither Vietnamese list.
+    "ok", "help", "B", "/help", "lesson-safe-01", "cảm ơn" are not sentences; "how do I reset my password",
+    "cach dang ky vneid muc 2" and "tôi chọn B" are.
+    """
+    words = tokens(_ID_LIKE.sub(" ", to_nfc(text).casefold()))
+    if len(words) < 3:
+        return None
+    vi = en = 0
+    for word in words:
+        if _VIETNAMESE_MARKED.search(word):
+            vi += 1
+        elif word in _EN_COMMON and word not in _VI_COMMON:
+            en += 1
+        elif (word in _VI_COMMON or word in ABBREVIATIONS) and word not in _EN_COMMON:
+            vi += 1
+    if vi >= 2 and vi > en:
+        return "vi"
+    if en >= 2 and en > vi:
+        return "en"
+    return None
+
+
 def normalize(text: str, default_lang: str = "vi") -> NormalizedText:
     nfc = to_nfc(text)
     lang = detect_lang(nfc, default_lang)

@@ -555,3 +555,70 @@ def test_a_lesson_quiz_counts_towards_progress(app: App) -> None:
         response = user.say(LETTERS[_question_in(response).answer])
     assert "3/3" in response.plain_text()
     assert "Bài học đã làm kiểm tra: 1/" in user.say("/progress").plain_text()
+
+
+def test_a_vietnamese_user_keeps_vietnamese_through_help_ok_and_a_lesson_quiz_by_its_id(app: App) -> None:
+    user = User_(app)
+    user.say("/lang")
+    assert "tiếng Việt" in user.press(user.buttons()["🇻🇳 Tiếng Việt"]).plain_text()
+    for message in ("/help", "help", "OK"):
+        assert user.say(message).lang == "vi", message
+    for message in ("/quiz lesson-vneid-01", "lesson-vneid-01"):
+        response = user.say(message)
+        assert response.lang == "vi" and "Câu 1/3" in response.plain_text(), message
+    assert user.say("ok").lang == "vi"
+
+
+@pytest.mark.parametrize("unclear", ["ko biết", "khong biet", "chịu", "bac khong biet"])
+def test_an_unclear_answer_during_a_quiz_shows_the_open_question_again(app: App, unclear: str) -> None:
+    user = User_(app)
+    question = _question_in(user.say("/quiz lesson-vneid-01"))
+    again = user.say(unclear)
+    assert "Không sao" in again.plain_text() and "Cảm ơn bạn đã cho biết" not in again.plain_text()
+    assert _question_in(again) == question and "Câu 1/3" in again.plain_text()
+    # something retrieval cannot answer either: the fallback, then the open question again
+    lost = user.say("hình như là cái thứ ba ấy")
+    assert _question_in(lost) == question
+    # and the quiz goes on where it was
+    assert "Câu 2/3" in user.say(LETTERS[question.answer]).plain_text()
+
+
+def test_an_unclear_reply_without_a_quiz_is_not_taken_for_an_answer(app: App) -> None:
+    user = User_(app)
+    response = user.say("không biết")
+    assert "Câu 1/" not in response.plain_text() and response.intent != "quiz_answer"
+
+
+@pytest.mark.parametrize("message", ["thôi", "thôi không hỏi nữa", "thoi khong hoi nua", "dừng"])
+def test_stopping_in_the_middle_of_a_quiz_closes_it_kindly(app: App, message: str) -> None:
+    user = User_(app)
+    user.say("/quiz lesson-vneid-01")
+    stopped = user.say(message)
+    assert "Đã dừng bài kiểm tra" in stopped.plain_text() and stopped.intent == "stop"
+    assert "kênh này" not in stopped.plain_text()
+    assert "Bạn chưa làm bài kiểm tra nào" in user.say("B").plain_text()  # no quiz open any more
+
+
+def test_an_emergency_during_a_quiz_is_answered_and_the_quiz_waits(app: App) -> None:
+    user = User_(app)
+    question = _question_in(user.say("/quiz lesson-vneid-01"))
+    assert "gọi ngay 115" in user.say("dau nguc kho tho").plain_text()
+    assert "Đúng rồi" in user.say(LETTERS[question.answer]).plain_text()
+
+
+@pytest.mark.parametrize("question", ["chứng chỉ của em đâu rồi", "chung chi cua toi dau", "bà muốn xem chứng chỉ"])
+def test_asking_where_ones_certificate_is_lists_it(app: App, question: str) -> None:
+    lan = User_(app, "lan")
+    assert "Bạn chưa có chứng chỉ nào" in lan.say(question).plain_text()
+    code = _code(_pass_final(lan, name="Nguyễn Thị Lan"))
+    listed = lan.say(question)
+    assert listed.lang == "vi" and not listed.fallback
+    assert _code(listed) == code and [r for r in listed.replies if r.image_png is not None]
+
+
+def test_where_is_my_certificate_in_english_and_other_certificates_are_questions(app: App) -> None:
+    user = User_(app, "john")
+    assert "You have no certificate yet" in user.say("where is my certificate").plain_text()
+    for question in ("where is my birth certificate", "xóa chứng chỉ của tôi"):
+        response = user.say(question)
+        assert response.intent != "certificates" and "chưa có chứng chỉ nào" not in response.plain_text(), question

@@ -48,6 +48,14 @@ def test_command_names_are_unique_and_valid_for_messenger_menus() -> None:
     assert all(1 <= len(c.vi) <= 256 and 1 <= len(c.en) <= 256 for c in routes.COMMANDS)
 
 
+def test_fixed_phrases_are_named_once_and_handled_in_handlers() -> None:
+    names = [p.name for p in routes.PHRASES]
+    assert len(names) == len(set(names))
+    assert not set(names) & set(INTENTS) - {"stop"}  # not an NLU intent: they are matched before NLU
+    assert all(p.handler.__module__ == "bot.handlers" for p in routes.PHRASES)
+    assert all(p.folded or p.marked for p in routes.PHRASES)
+
+
 def test_no_module_outside_the_tables_dispatches_on_a_verb_or_a_command_name() -> None:
     """The if-chains the tables replaced must not grow back."""
     offenders = []
