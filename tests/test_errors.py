@@ -10,6 +10,8 @@ import pytest
 
 import errors
 from channels.telegram import TelegramConfigError
+from channels.zalo_bot import ZaloBotConfigError
+from channels.zalo_bot_api import ZaloBotError
 from channels.zalo_oa_api import ZaloApiError
 from channels.zalo_oa_auth import OAuthFailure
 from embeddings.e5_export import E5ExportError
@@ -34,6 +36,8 @@ FAMILY: dict[type[Exception], type[errors.HocvuError]] = {
     ModelMissing: errors.SetupError,
     NLUUnavailable: errors.ServiceError,
     ZaloApiError: errors.ServiceError,
+    ZaloBotConfigError: errors.ConfigError,
+    ZaloBotError: errors.ServiceError,
     OAuthFailure: errors.ServiceError,
 }
 
