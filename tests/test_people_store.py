@@ -1,0 +1,214 @@
+"""People on SQLite and PostgreSQL: profiles by code, roles with their audit, subscriptions with consent, deletion;
+and the pure parts: matching place names, regions, quiet hours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot import regions
+from bot.learning import UserRef
+from bot.people import (
+    ADMIN,
+    CITIZEN,
+    ENDED_STOP_WORD,
+    VOLUNTEER,
+    PeopleError,
+    Profile,
+    QuietHours,
+    Region,
+    Role,
+    may_reach,
+    next_allowed_send,
+    parse_region,
+    parse_user_key,
+)
+from storage.database import Database
+from storage.models import RoleChangeRow, Subscription, User
+from storage.people_store import SqlPeopleStore
+from storage.stores import SqlLearningStore
+from tests.support.learning_support import migrated_database
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+LAN = UserRef("telegram", "1001", "Lan")
+HANOI = 1
+HOAN_KIEM = next(c.code for c in regions.communes_of(HANOI) if c.name == "Phường Hoàn Kiếm")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
+
+
+# -- place names ----------------------------------------------------------------------------------
+
+
+def test_the_2025_units_are_34_provinces_and_about_3300_communes_with_no_district() -> None:
+    assert len(regions.provinces()) == 34
+    total = sum(len(regions.communes_of(p.code)) for p in regions.provinces())
+    assert 3200 < total < 3400
+    assert not any(
+        c.name.startswith(("Quận ", "Huyện ")) for p in regions.provinces() for c in regions.communes_of(p.code)
+    )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Hà Nội", "ha noi", "HA NOI", "tp ha noi", "Thành phố Hà Nội", "thanh pho ha noi", "hanoi", "ha noii", "hn"],
+)
+def test_a_province_is_found_however_it_is_typed(typed: str) -> None:
+    assert [p.code for p in regions.find_provinces(typed)][:1] == [HANOI]
+
+
+@pytest.mark.parametrize("typed", ["Hoàn Kiếm", "hoan kiem", "phuong hoan kiem", "P. Hoàn Kiếm", "hoan kiemm"])
+def test_a_commune_is_found_however_it_is_typed(typed: str) -> None:
+    assert [c.code for c in regions.find_communes(typed, HANOI)][:1] == [HOAN_KIEM]
+
+
+def test_names_that_exist_nowhere_find_nothing_and_huge_input_is_cheap() -> None:
+    assert regions.find_provinces("xyzzy") == []
+    assert regions.find_communes("xa khong co that", HANOI) == []
+    assert regions.find_communes("a" * 5000, HANOI) == []
+    assert len(regions.find_communes("an", HANOI)) <= regions.MAX_CHOICES
+
+
+def test_a_region_names_an_unknown_commune_clearly() -> None:
+    with pytest.raises(PeopleError, match="no commune or ward is named 'Khong Co That'"):
+        parse_region(None, ["Khong Co That"])
+    with pytest.raises(PeopleError, match="Hà Nội has no commune or ward named 'Zzz Qqq'"):
+        parse_region(None, ["Zzz Qqq, Ha Noi"])
+    with pytest.raises(PeopleError, match="several"):
+        parse_region(None, ["Tan Lap"])  # in several provinces
+    with pytest.raises(PeopleError, match="no province"):
+        parse_region("Atlantis", [])
+    assert parse_region(None, ["Hoan Kiem, Ha Noi"]) == Region(commune_codes=(HOAN_KIEM,))
+    assert parse_region("nghe an", []).province_code == regions.find_provinces("Nghệ An")[0].code
+
+
+def test_user_keys_name_a_channel() -> None:
+    assert parse_user_key("telegram:123") == ("telegram", "123")
+    for bad in ("123", "facebook:1", "telegram:", "telegram:1 2"):
+        with pytest.raises(PeopleError, match="not a user key"):
+            parse_user_key(bad)
+
+
+# -- may this volunteer reach this user -------------------------------------------------------------
+
+
+def test_a_volunteer_reaches_only_users_of_their_region() -> None:
+    other = next(c.code for c in regions.communes_of(HANOI) if c.code != HOAN_KIEM)
+    in_commune = Profile(HANOI, HOAN_KIEM)
+    elsewhere_in_hanoi = Profile(HANOI, other)
+    nowhere = Profile()
+    by_commune = Role("telegram:9", VOLUNTEER, Region(commune_codes=(HOAN_KIEM,)), "cli:op", NOW)
+    by_province = Role("telegram:9", VOLUNTEER, Region(province_code=HANOI), "cli:op", NOW)
+    admin = Role("telegram:1", ADMIN, None, "config", NOW)
+    assert may_reach(by_commune, in_commune) and not may_reach(by_commune, elsewhere_in_hanoi)
+    assert may_reach(by_province, elsewhere_in_hanoi) and not may_reach(by_province, Profile(2, None))
+    assert not may_reach(by_province, nowhere) and not may_reach(by_commune, nowhere)
+    assert may_reach(admin, nowhere)
+    assert not may_reach(None, in_commune)
+    assert not may_reach(Role("telegram:9", VOLUNTEER, None, "x", NOW), in_commune)
+
+
+# -- quiet hours ------------------------------------------------------------------------------------
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        ("2026-12-07 08:00", "2026-12-07 08:00"),  # daytime: now
+        ("2026-12-07 20:59", "2026-12-07 20:59"),
+        ("2026-12-07 21:00", "2026-12-08 07:00"),  # evening: tomorrow morning
+        ("2026-12-07 23:30", "2026-12-08 07:00"),
+        ("2026-12-08 00:10", "2026-12-08 07:00"),  # after midnight: this morning
+        ("2026-12-08 06:59", "2026-12-08 07:00"),
+        ("2026-12-08 07:00", "2026-12-08 07:00"),
+    ],
+)
+def test_quiet_hours_hold_a_delivery_until_morning_in_viet_nam(local: str, expected: str) -> None:
+    now = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=VN).astimezone(UTC)
+    allowed = next_allowed_send(now, QuietHours())
+    assert allowed.tzinfo is not None and allowed.astimezone(VN).strftime("%Y-%m-%d %H:%M") == expected
+
+
+def test_quiet_hours_within_a_day_and_none() -> None:
+    lunch = QuietHours(time(12, 0), time(13, 30))
+    noon = datetime(2026, 12, 7, 12, 15, tzinfo=VN)
+    assert next_allowed_send(noon, lunch) == datetime(2026, 12, 7, 13, 30, tzinfo=VN)
+    assert next_allowed_send(noon + timedelta(hours=2), lunch) == noon + timedelta(hours=2)
+    assert next_allowed_send(noon, QuietHours(time(0, 0), time(0, 0))) == noon
+    with pytest.raises(ValueError):
+        next_allowed_send(datetime(2026, 12, 7, 12, 0), lunch)
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+def test_a_profile_is_stored_by_code_with_its_names(db: Database) -> None:
+    store = SqlPeopleStore(db)
+    assert store.profile(LAN) == Profile()
+    store.save_profile(LAN, Profile(HANOI, HOAN_KIEM, "60p", offered=True))
+    assert store.profile(LAN) == Profile(HANOI, HOAN_KIEM, "60p", True)
+    with db.session() as session:
+        row = session.scalars(select(User).where(User.external_id == LAN.user_id)).one()
+        assert (row.province_code, row.commune_code, row.province, row.commune) == (
+            HANOI,
+            HOAN_KIEM,
+            "Thành phố Hà Nội",
+            "Phường Hoàn Kiếm",
+        )
+    store.save_profile(LAN, Profile(offered=True))  # cleared, still offered
+    assert store.profile(LAN) == Profile(offered=True)
+
+
+def test_role_changes_are_recorded_with_who_and_when(db: Database) -> None:
+    store = SqlPeopleStore(db)
+    region = Region(commune_codes=(HOAN_KIEM,))
+    assert store.set_role("zalo_oa:77", VOLUNTEER, region, "telegram:1", NOW) is None
+    assert store.role("zalo_oa:77") == Role("zalo_oa:77", VOLUNTEER, region, "telegram:1", NOW)
+    before = store.set_role("zalo_oa:77", CITIZEN, None, "cli:root", NOW + timedelta(hours=1))
+    assert before is not None and before.role == VOLUNTEER
+    assert store.role("zalo_oa:77") is None and store.roles() == []
+    changes = store.role_changes("zalo_oa:77")
+    assert [(c.before, c.after, c.changed_by, c.changed_at) for c in changes] == [
+        (CITIZEN, VOLUNTEER, "telegram:1", NOW),
+        (VOLUNTEER, CITIZEN, "cli:root", NOW + timedelta(hours=1)),
+    ]
+    assert changes[0].region == region
+
+
+def test_subscriptions_keep_consent_and_how_they_ended(db: Database) -> None:
+    store = SqlPeopleStore(db)
+    assert store.subscribe(LAN, "vneid", NOW)
+    assert not store.subscribe(LAN, "vneid", NOW + timedelta(minutes=1))  # already: consent time unchanged
+    assert store.subscribe(LAN, "online_safety", NOW)
+    assert [(s.topic, s.consented_at) for s in store.subscriptions(LAN)] == [("vneid", NOW), ("online_safety", NOW)]
+    assert store.unsubscribe(LAN, None, ENDED_STOP_WORD, NOW) == ["vneid", "online_safety"]
+    assert store.subscriptions(LAN) == [] and store.unsubscribe(LAN, None, ENDED_STOP_WORD, NOW) == []
+    later = NOW + timedelta(days=1)
+    assert store.subscribe(LAN, "vneid", later)  # opting in again is a new consent
+    assert [(s.topic, s.consented_at) for s in store.subscriptions(LAN)] == [("vneid", later)]
+    with db.session() as session:
+        ended = session.scalars(select(Subscription).where(Subscription.topic == "online_safety")).one()
+        assert (ended.active, ended.ended_by) == (False, ENDED_STOP_WORD)
+
+
+def test_deleting_a_user_deletes_where_they_live_and_their_subscriptions(db: Database) -> None:
+    store = SqlPeopleStore(db)
+    store.save_profile(LAN, Profile(HANOI, HOAN_KIEM, "60p", offered=True))
+    store.subscribe(LAN, "vneid", NOW)
+    assert SqlLearningStore(db).delete_user(LAN)
+    assert store.profile(LAN) == Profile() and store.subscriptions(LAN) == []
+    with db.session() as session:
+        assert session.scalar(select(User.id).where(User.commune_code == HOAN_KIEM)) is None
+        assert session.scalar(select(Subscription.id)) is None
+        assert session.scalar(select(RoleChangeRow.id)) is None
