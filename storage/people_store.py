@@ -64,7 +64,7 @@ class SqlPeopleStore:
     # -- roles -------------------------------------------------------------------------------------
 
     def role(self, key: str) -> Role | None:
-        channel, external = parse_user_key(key)
+        channel, _, external = key.partition(":")  # any channel's user may ask; only setting one checks the key
         with self.db.read() as connection:
             row = connection.execute(
                 select(RoleRow).where(RoleRow.channel == channel, RoleRow.external_id == external)
