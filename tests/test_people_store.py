@@ -212,3 +212,93 @@ def test_deleting_a_user_deletes_where_they_live_and_their_subscriptions(db: Dat
         assert session.scalar(select(User.id).where(User.commune_code == HOAN_KIEM)) is None
         assert session.scalar(select(Subscription.id)) is None
         assert session.scalar(select(RoleChangeRow.id)) is None
+
+
+# -- `hocvu users ...` ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A config file with one admin, and the database of this test (SQLite, or PostgreSQL migrated first)."""
+    config = tmp_path / "config.yml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\npeople:\n  admins: [telegram:1]\n", encoding="utf-8")
+    monkeypatch.setenv("HOCVU_CONFIG", str(config))
+    yield config
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_hocvu_users_promote_demote_and_list_record_who_did_it(
+    kind: str, operator: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hocvu.cli import main
+
+    with migrated_database(kind, tmp_path) as db:
+        monkeypatch.setenv("DATABASE_URL", db.url)
+        assert (
+            main(["users", "promote", "zalo_oa:55", "--commune", "Hoan Kiem, Ha Noi", "--commune", "ba dinh, ha noi"])
+            == 0
+        )
+        out = capsys.readouterr().out
+        assert out.startswith("zalo_oa:55: citizen -> volunteer for Phường Hoàn Kiếm (Hà Nội), Phường Ba Đình (Hà Nội)")
+        assert "recorded as cli:" in out
+        assert main(["users", "promote", "telegram:7", "--province", "nghe an"]) == 0
+        assert main(["users", "promote", "telegram:8", "--admin"]) == 0
+        assert main(["users", "demote", "telegram:7"]) == 0
+        capsys.readouterr()
+        assert main(["users", "list", "--changes"]) == 0
+        listed = capsys.readouterr().out
+        assert "telegram:1\tadmin\t(people.admins in config.yml)" in listed
+        assert "zalo_oa:55\tvolunteer\tPhường Hoàn Kiếm (Hà Nội), Phường Ba Đình (Hà Nội)\tcli:" in listed
+        assert "telegram:8\tadmin" in listed and "telegram:7\t" not in listed
+        assert "telegram:7 citizen -> volunteer (Nghệ An)" in listed and "telegram:7 volunteer -> citizen" in listed
+        store = SqlPeopleStore(db)
+        assert len(store.role_changes()) == 4
+        assert all(c.changed_by.startswith("cli:") for c in store.role_changes())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["users", "promote", "zalo_oa:55", "--commune", "Khong Co That, Ha Noi"],
+            "Hà Nội has no commune or ward named 'Khong Co That'",
+        ),
+        (["users", "promote", "zalo_oa:55", "--commune", "Tan Lap"], "several"),
+        (["users", "promote", "zalo_oa:55", "--commune", ", Ha Noi"], "a commune name is empty"),
+        (["users", "promote", "zalo_oa:55", "--province", "Atlantis"], "no province is named 'Atlantis'"),
+        (["users", "promote", "facebook:1", "--admin"], "'facebook:1' is not a user key"),
+        (["users", "demote", "12345"], "'12345' is not a user key"),
+    ],
+)
+def test_hocvu_users_names_what_is_wrong_and_changes_nothing(
+    args: list[str],
+    message: str,
+    operator: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hocvu.cli import main
+
+    with migrated_database("sqlite", tmp_path) as db:
+        monkeypatch.setenv("DATABASE_URL", db.url)
+        assert main(args) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"hocvu users {args[1]}: ") and message in error, error
+        assert SqlPeopleStore(db).role_changes() == []
+
+
+def test_bad_people_settings_are_named(tmp_path: Path) -> None:
+    from errors import ConfigError
+    from hocvu.config import load_settings
+
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "people:\n  admins: [telegram123]\n  quiet_hours_start: '9pm'\n  timezone: Mars/Olympus\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    text = str(raised.value)
+    assert "'people.admins' has 'telegram123' is not a user key" in text
+    assert "'people.quiet_hours_start' '9pm' is not a time of day like 21:00" in text
+    assert "'people.timezone' is 'Mars/Olympus'" in text
