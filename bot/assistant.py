@@ -146,6 +146,8 @@ class Assistant:
         self._guard(turn)
         assert turn.normalized is not None
         if turn.normalized.is_empty:
+            if turn.state.profile_step and not turn.warnings and (asked := handlers.profile_answer(self, turn)):
+                return asked  # an empty answer to "which province?": the question again, saying what is missing
             key = "only_secret" if turn.warnings else "empty"
             return turn.reply([Reply(text=t(key, turn.lang))], intent=None, fallback=True)
 

@@ -163,6 +163,8 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
     if people is None or step is None:
         return None
     text = turn.message.text.strip()
+    if turn.normalized is not None and turn.normalized.is_empty:
+        return _ask_again(turn, step)
     folded = core_phrase(fold(text))
     if folded in _SKIP:
         return _skip(people, turn)
@@ -206,6 +208,18 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
         text=t("profile_no_commune", turn.lang, name=text[:60], province=province.name), buttons=_skip_row(turn.lang)
     )
     return turn.reply([reply], intent="profile")
+
+
+def _ask_again(turn: Turn, step: str) -> Response:
+    empty = Reply(text=t("profile_empty", turn.lang))
+    if step == _AGE:
+        return _ask_age(turn, [empty])
+    province = regions.province(turn.state.profile_province or -1)
+    if step == _COMMUNE and province is not None:
+        question = t("profile_ask_commune", turn.lang, province=province.name)
+    else:
+        question = t("profile_ask_province", turn.lang)
+    return turn.reply([empty, Reply(text=question, buttons=_skip_row(turn.lang))], intent="profile")
 
 
 def _looks_like_a_question(text: str) -> bool:
@@ -404,7 +418,7 @@ def stop_word(core: Assistant, turn: Turn) -> Response | None:
         return None
     if core.tutor is not None:
         core.tutor.stop(turn.user)
-    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None, handover=turn.state.handover)
+    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None)
     names = ", ".join(topic_name(topic, turn.lang) for topic in ended)
     return turn.reply([Reply(text=t("stop_word_done", turn.lang, topics=names))], intent="unsubscribe")
 

@@ -465,6 +465,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": 'I found no commune or ward named "{name}" in {province}. Since 1 July 2025 there are no districts and '
         'many communes merged and were renamed. Please type the new name. Type "skip" if you would rather not say.',
     },
+    "profile_empty": {
+        "vi": "Tôi chưa nhận được tên nào. Bạn gõ tên bằng chữ, hoặc bấm Bỏ qua.",
+        "en": "I didn't get a name there. Please type it in words, or press Skip.",
+    },
     "profile_too_long": {
         "vi": "Câu trả lời dài quá, đó không phải là tên một nơi. Bạn chỉ cần gõ tên, ví dụ: Nghệ An.",
         "en": "That is too long to be a place name. Just type the name, for example: Nghe An.",
