@@ -1,8 +1,9 @@
 """Where every command, button and intent is handled: the one table to look in.
 
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
-command or a button (COMMANDS, BUTTONS), then a talk with a volunteer, then the fixed phrases (PHRASES:
-emergencies, what the assistant declines, insults, "thôi", "không biết"), then an open flow (a quiz waiting
+command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
+bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
+assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
 for its answer), then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are
 generated from COMMANDS.
 """
