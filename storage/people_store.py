@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot import regions
 from bot.learning import UserRef
@@ -149,7 +150,12 @@ class SqlPeopleStore:
             return [Subscribed(row.topic, _aware(row.consented_at or row.created_at)) for row in rows]
 
     def subscribe(self, user: UserRef, topic: str, now: datetime) -> bool:
-        stamp = _naive(now)
+        try:
+            return self._subscribe(user, topic, _naive(now))
+        except IntegrityError:  # a double tap inserted the same (user, topic) first: subscribed already
+            return False
+
+    def _subscribe(self, user: UserRef, topic: str, stamp: datetime) -> bool:
         with self.db.session() as session:
             uid = _ensure_user(self.db, session, user.channel, user.user_id, user.display_name)
             row = session.scalar(

@@ -302,3 +302,25 @@ def test_bad_people_settings_are_named(tmp_path: Path) -> None:
     assert "'people.admins' has 'telegram123' is not a user key" in text
     assert "'people.quiet_hours_start' '9pm' is not a time of day like 21:00" in text
     assert "'people.timezone' is 'Mars/Olympus'" in text
+
+
+def test_a_double_tap_on_subscribe_stores_one_consent(db: Database) -> None:
+    import threading
+
+    stores = [SqlPeopleStore(Database(db.url)) for _ in range(4)]
+    SqlPeopleStore(db).save_profile(LAN, Profile(offered=True))  # the user's row exists, as after any message
+    barrier, results = threading.Barrier(len(stores)), []
+
+    def tap(store: SqlPeopleStore) -> None:
+        barrier.wait()
+        results.append(store.subscribe(LAN, "vneid", NOW))
+
+    threads = [threading.Thread(target=tap, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.db.dispose()
+    assert sorted(results) == [False, False, False, True]
+    assert [s.topic for s in SqlPeopleStore(db).subscriptions(LAN)] == ["vneid"]
