@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 
 def start(core: Assistant, turn: Turn) -> Response:
-    offer = profiles.offer(core, turn)  # where the user lives, asked once on first use
+    # Where the user lives, offered once on first use: /start is every channel's first message (Telegram's
+    # Start button, the Zalo OA's follow event, the terminal).
+    offer = profiles.offer(core, turn)
     replies = [Reply(text=t("welcome", turn.lang)), language_menu(turn.lang), *([offer] if offer else [])]
     return turn.reply(replies, intent="greet")
 
@@ -51,8 +53,7 @@ def not_available(core: Assistant, turn: Turn) -> Response:
 
 
 def greet(core: Assistant, turn: Turn) -> Response:
-    offer = profiles.offer(core, turn)
-    return turn.reply([Reply(text=t("greet", turn.lang)), *([offer] if offer else [])], intent="greet")
+    return turn.reply([Reply(text=t("greet", turn.lang))], intent="greet")
 
 
 def goodbye(core: Assistant, turn: Turn) -> Response:

@@ -62,7 +62,7 @@ def _people(core: Assistant) -> People | None:
 
 
 def offer(core: Assistant, turn: Turn) -> Reply | None:
-    """The once-only offer on first use (/start, a greeting): None when already offered or nothing is stored."""
+    """The once-only offer on first use (/start): None when already offered or nothing is stored."""
     people = _people(core)
     if people is None:
         return None
