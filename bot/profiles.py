@@ -126,7 +126,10 @@ def _ask_province(turn: Turn) -> Response:
     )
 
 
-def _ask_commune(turn: Turn, province: regions.Province) -> Response:
+def _ask_commune(people: People, turn: Turn, province: regions.Province) -> Response:
+    """The province is saved at once (a commune skipped keeps it), then its commune is asked."""
+    profile = people.store.profile(turn.user)
+    people.store.save_profile(turn.user, _with(profile, province_code=province.code, commune_code=None, offered=True))
     turn.update(profile_step=_COMMUNE, profile_province=province.code)
     text = t("profile_ask_commune", turn.lang, province=province.name)
     return turn.reply([Reply(text=text, buttons=_skip_row(turn.lang))], intent="profile")
@@ -182,7 +185,7 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
         provinces = regions.find_provinces(text)
         exact = [p for p in provinces if regions.key(p.short) == regions.key(text)]
         if len(exact) == 1 or len(provinces) == 1:
-            return _ask_commune(turn, (exact or provinces)[0])
+            return _ask_commune(people, turn, (exact or provinces)[0])
         if provinces:
             return _choices(turn, "p", [(p.code, p.name) for p in provinces])
         if _looks_like_a_question(text):
@@ -245,8 +248,12 @@ def _skip(people: People, turn: Turn) -> Response:
     profile = people.store.profile(turn.user)
     if not profile.offered:
         people.store.save_profile(turn.user, _with(profile, offered=True))
-    if step == _AGE:  # place saved already; the age is what was skipped
-        return turn.reply([Reply(text=t("profile_saved", turn.lang))], intent="profile")
+    if step == _COMMUNE:  # the province is kept; the age band is still worth asking
+        return _ask_age(turn)
+    if step == _AGE:  # the place is saved already; the age band is what was skipped
+        return turn.reply(
+            [Reply(text=t("profile_saved", turn.lang)), _summary(people, turn, profile)], intent="profile"
+        )
     return turn.reply([Reply(text=t("profile_skipped", turn.lang))], intent="profile")
 
 
@@ -292,7 +299,7 @@ def button(core: Assistant, turn: Turn) -> Response | None:
         return _save_age(people, turn, arg)
     code = int(arg) if arg.isdigit() else -1
     if what == "p" and (province := regions.province(code)) is not None:
-        return _ask_commune(turn, province)
+        return _ask_commune(people, turn, province)
     if what == "c" and (commune := regions.commune(code)) is not None:
         return _save_commune(people, turn, commune)
     return None

@@ -134,6 +134,16 @@ def test_bad_answers_say_what_is_wrong_and_keep_the_question_open(app: App) -> N
     assert chat.profile() == Profile(HANOI, HOAN_KIEM, None, offered=True)
 
 
+def test_skipping_the_commune_keeps_the_province_and_asks_the_age(app: App) -> None:
+    chat = Chat(app)
+    chat.say("/profile")
+    chat.say("can tho")
+    assert "nhóm tuổi" in chat.press("Bỏ qua")
+    text = chat.press("Dưới 40")
+    assert "Tỉnh, thành phố: Thành phố Cần Thơ" in text and "Xã, phường: chưa cho biết" in text
+    assert chat.profile() == Profile(regions.find_provinces("Cần Thơ")[0].code, None, "u40", offered=True)
+
+
 def test_a_question_or_thoi_leaves_the_flow(app: App) -> None:
     chat = Chat(app)
     chat.say("/profile")
