@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot import actions, regions
 from bot.actions import Verb
-from bot.messages import Button, Reply, Response
+from bot.messages import Button, Reply, Response, escape_markup
 from bot.people import (
     ADMIN,
     AGE_BANDS,
@@ -165,7 +165,7 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
     people, step = _people(core), turn.state.profile_step
     if people is None or step is None:
         return None
-    text = turn.message.text.strip()
+    text = turn.text.strip()  # guarded: a secret typed by mistake is never echoed back or matched
     if turn.normalized is not None and turn.normalized.is_empty:
         return _ask_again(turn, step)
     folded = core_phrase(fold(text))
@@ -192,7 +192,7 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
             _close(turn)
             return None
         return turn.reply(
-            [Reply(text=t("profile_no_province", turn.lang, name=text[:60]), buttons=_skip_row(turn.lang))],
+            [Reply(text=t("profile_no_province", turn.lang, name=escape_markup(text[:60])), buttons=_skip_row(turn.lang))],
             intent="profile",
         )
     province = regions.province(turn.state.profile_province or -1)
@@ -208,7 +208,7 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
         _close(turn)
         return None
     reply = Reply(
-        text=t("profile_no_commune", turn.lang, name=text[:60], province=province.name), buttons=_skip_row(turn.lang)
+        text=t("profile_no_commune", turn.lang, name=escape_markup(text[:60]), province=province.name), buttons=_skip_row(turn.lang)
     )
     return turn.reply([reply], intent="profile")
 
@@ -418,7 +418,7 @@ def is_stop_word(text: str) -> bool:
 def stop_word(core: Assistant, turn: Turn) -> Response | None:
     """ "DỪNG" / "HỦY" / "STOP" alone from a subscribed user: every subscription ended, and any open flow closed."""
     people = _people(core)
-    if people is None or not is_stop_word(turn.message.text):
+    if people is None or not is_stop_word(turn.text):
         return None
     ended = people.store.unsubscribe(turn.user, None, ENDED_STOP_WORD, _now())
     if not ended:

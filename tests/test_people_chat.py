@@ -124,6 +124,8 @@ def test_bad_answers_say_what_is_wrong_and_keep_the_question_open(app: App) -> N
     text = chat.say("Atlantis")
     assert 'không tìm thấy tỉnh, thành phố nào tên "Atlantis"' in text and "34 tỉnh" in text
     assert "quá" in chat.say("a" * 5000) and chat.profile().province_code is None
+    text = chat.say("012345678901")  # a citizen ID typed by mistake: warned, never echoed
+    assert "012345678901" not in text and chat.profile().province_code is None
     text = chat.say("  ...  ")  # an empty answer: said so, and the question again
     assert "chưa nhận được tên nào" in text and "tỉnh hoặc thành phố nào" in text
     assert "Từ 1/7/2025 không còn cấp huyện" in (chat.say("ha noi"), chat.say("xa khong co that"))[1]
