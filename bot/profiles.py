@@ -192,7 +192,12 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
             _close(turn)
             return None
         return turn.reply(
-            [Reply(text=t("profile_no_province", turn.lang, name=escape_markup(text[:60])), buttons=_skip_row(turn.lang))],
+            [
+                Reply(
+                    text=t("profile_no_province", turn.lang, name=escape_markup(text[:60])),
+                    buttons=_skip_row(turn.lang),
+                )
+            ],
             intent="profile",
         )
     province = regions.province(turn.state.profile_province or -1)
@@ -208,7 +213,8 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
         _close(turn)
         return None
     reply = Reply(
-        text=t("profile_no_commune", turn.lang, name=escape_markup(text[:60]), province=province.name), buttons=_skip_row(turn.lang)
+        text=t("profile_no_commune", turn.lang, name=escape_markup(text[:60]), province=province.name),
+        buttons=_skip_row(turn.lang),
     )
     return turn.reply([reply], intent="profile")
 
@@ -445,9 +451,10 @@ def promote(core: Assistant, turn: Turn) -> Response:
     people = _admin(core, turn)
     if people is None:
         return turn.reply([Reply(text=t("admin_only", turn.lang))], intent="promote")
-    if len(turn.args) < 2:
+    args = _admin_args(turn)
+    if len(args) < 2:
         return turn.reply([Reply(text=t("admin_usage", turn.lang))], intent="promote")
-    key, kind, rest = turn.args[0], fold(turn.args[1]), " ".join(turn.args[2:])
+    key, kind, rest = args[0], fold(args[1]), " ".join(args[2:])
     try:
         parse_user_key(key)
         if kind == "admin":
@@ -467,13 +474,28 @@ def demote(core: Assistant, turn: Turn) -> Response:
     people = _admin(core, turn)
     if people is None:
         return turn.reply([Reply(text=t("admin_only", turn.lang))], intent="demote")
-    if len(turn.args) != 1:
+    args = _admin_args(turn)
+    if len(args) != 1:
         return turn.reply([Reply(text=t("admin_usage", turn.lang))], intent="demote")
     try:
-        parse_user_key(turn.args[0])
+        parse_user_key(args[0])
     except PeopleError as problem:
         return turn.reply([Reply(text=t("admin_error", turn.lang, problem=str(problem)))], intent="demote")
-    return _changed(people, turn, turn.args[0], CITIZEN, None)
+    return _changed(people, turn, args[0], CITIZEN, None)
+
+
+_USER_KEY = re.compile(r"(?:telegram|zalo_oa|zalo_bot|terminal):[0-9A-Za-z_-]{1,128}")
+
+
+def _admin_args(turn: Turn) -> tuple[str, ...]:
+    """An admin command's words. User ids are long digit runs the guard takes for account or ID numbers
+    ("zalo_oa:8461234567890123456"): when the first word as typed is a well-formed user key, the words as
+    typed are used (an admin's command, checked to come from an admin; only codes and the key are stored,
+    and the journal keeps the redacted text). Otherwise the guarded words, whose key is then refused."""
+    typed = turn.message.text[:1000].split()[1:]
+    if typed and _USER_KEY.fullmatch(typed[0]):
+        return tuple(typed)
+    return turn.args
 
 
 def _changed(people: People, turn: Turn, key: str, role: str, region: Region | None) -> Response:

@@ -221,10 +221,14 @@ def test_admins_from_config_make_volunteers_for_a_region_and_every_change_is_rec
     assert "Chưa thay đổi gì" in text and "Khong Co That" in text
     assert "Chưa thay đổi gì" in admin.say("/promote facebook:1 admin")
     assert "zalo_oa:55: volunteer" in admin.say("/roles")
+    # Real ids are long digit runs (the guard takes them for account numbers): still understood from an admin.
+    assert "zalo_oa:8461234567890123456 là admin" in admin.say("/promote zalo_oa:8461234567890123456 admin")
+    admin.say("/demote zalo_oa:8461234567890123456")
     admin.say("/demote zalo_oa:55")
     people = app.assistant.people
     assert people is not None and people.store.role("zalo_oa:55") is None
     changes = people.store.role_changes("zalo_oa:55")
+    assert people.store.role("zalo_oa:8461234567890123456") is None
     assert [(c.before, c.after, c.changed_by) for c in changes] == [
         ("citizen", "volunteer", ADMIN_KEY),
         ("volunteer", "citizen", ADMIN_KEY),
