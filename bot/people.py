@@ -254,6 +254,11 @@ class PeopleStore(Protocol):
         """End the subscriptions to `topics` (None: all); the topics that were ended."""
         ...
 
+    def audience(self, topics: tuple[str, ...], region: Region | None) -> list[UserRef]:
+        """Users with an active subscription to any of `topics` whose place is in `region` (None: everyone, for
+        admins): the same rule as `may_reach`, as one query, for the broadcast step."""
+        ...
+
 
 @dataclass
 class People:

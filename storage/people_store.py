@@ -169,6 +169,21 @@ class SqlPeopleStore:
                 row.active, row.consented_at, row.ended_at, row.ended_by = True, stamp, None, None
             return True
 
+    def audience(self, topics: tuple[str, ...], region: Region | None) -> list[UserRef]:
+        with self.db.read() as connection:
+            query = (
+                select(User.channel, User.external_id)
+                .join(Subscription, Subscription.user_id == User.id)
+                .where(Subscription.active.is_(True), Subscription.topic.in_(topics))
+                .distinct()
+                .order_by(User.channel, User.external_id)
+            )
+            if region is not None and region.province_code is not None:
+                query = query.where(User.province_code == region.province_code)
+            elif region is not None:
+                query = query.where(User.commune_code.in_(region.commune_codes))
+            return [UserRef(row.channel, row.external_id) for row in connection.execute(query)]
+
     def unsubscribe(self, user: UserRef, topics: tuple[str, ...] | None, how: str, now: datetime) -> list[str]:
         with self.db.session() as session:
             uid = _find_user(session, user.channel, user.user_id)

@@ -324,3 +324,34 @@ def test_a_double_tap_on_subscribe_stores_one_consent(db: Database) -> None:
         store.db.dispose()
     assert sorted(results) == [False, False, False, True]
     assert [s.topic for s in SqlPeopleStore(db).subscriptions(LAN)] == ["vneid"]
+
+
+def test_the_audience_is_subscribers_of_the_topics_in_the_region_only(db: Database) -> None:
+    store = SqlPeopleStore(db)
+    ba_dinh = next(c.code for c in regions.communes_of(HANOI) if c.name == "Phường Ba Đình")
+    people = {
+        "in": (Profile(HANOI, HOAN_KIEM), ("vneid",)),
+        "other-topic": (Profile(HANOI, HOAN_KIEM), ("online_safety",)),
+        "other-commune": (Profile(HANOI, ba_dinh), ("vneid",)),
+        "no-place": (Profile(), ("vneid",)),
+        "stopped": (Profile(HANOI, HOAN_KIEM), ("vneid",)),
+    }
+    for name, (profile, topics) in people.items():
+        user = UserRef("zalo_bot", name)
+        store.save_profile(user, profile)
+        for topic in topics:
+            store.subscribe(user, topic, NOW)
+    store.unsubscribe(UserRef("zalo_bot", "stopped"), None, ENDED_STOP_WORD, NOW)
+
+    def ids(topics: tuple[str, ...], region: Region | None) -> list[str]:
+        return [u.user_id for u in store.audience(topics, region)]
+
+    assert ids(("vneid",), Region(commune_codes=(HOAN_KIEM,))) == ["in"]
+    assert ids(("vneid",), Region(province_code=HANOI)) == ["in", "other-commune"]
+    assert ids(("vneid", "online_safety"), Region(commune_codes=(HOAN_KIEM, ba_dinh))) == [
+        "in",
+        "other-commune",
+        "other-topic",
+    ]
+    assert ids(("vneid",), None) == ["in", "no-place", "other-commune"]  # an admin's: everyone subscribed
+    assert ids(("vneid",), Region(province_code=2)) == []
