@@ -243,7 +243,8 @@ class PeopleStore(Protocol):
     def role_changes(self, key: str | None = None) -> list[RoleChange]: ...
 
     def subscriptions(self, user: UserRef) -> list[Subscribed]:
-        """The user's active subscriptions, in topic order of subscribing."""
+        """The user's active subscriptions, in the order they were first made; only those with a consent (a row
+        from before consent was stored is not an opt-in)."""
         ...
 
     def subscribe(self, user: UserRef, topic: str, now: datetime) -> bool:

@@ -143,11 +143,13 @@ class SqlPeopleStore:
             if uid is None:
                 return []
             rows = connection.execute(
-                select(Subscription.topic, Subscription.consented_at, Subscription.created_at)
-                .where(Subscription.user_id == uid, Subscription.active.is_(True))
+                select(Subscription.topic, Subscription.consented_at)
+                .where(
+                    Subscription.user_id == uid, Subscription.active.is_(True), Subscription.consented_at.is_not(None)
+                )
                 .order_by(Subscription.id)
             )
-            return [Subscribed(row.topic, _aware(row.consented_at or row.created_at)) for row in rows]
+            return [Subscribed(row.topic, _aware(row.consented_at)) for row in rows]
 
     def subscribe(self, user: UserRef, topic: str, now: datetime) -> bool:
         try:
@@ -161,7 +163,7 @@ class SqlPeopleStore:
             row = session.scalar(
                 select(Subscription).where(Subscription.user_id == uid, Subscription.topic == topic).with_for_update()
             )
-            if row is not None and row.active:
+            if row is not None and row.active and row.consented_at is not None:
                 return False
             if row is None:
                 session.add(Subscription(user_id=uid, topic=topic, active=True, created_at=stamp, consented_at=stamp))
@@ -174,7 +176,11 @@ class SqlPeopleStore:
             query = (
                 select(User.channel, User.external_id)
                 .join(Subscription, Subscription.user_id == User.id)
-                .where(Subscription.active.is_(True), Subscription.topic.in_(topics))
+                .where(
+                    Subscription.active.is_(True),
+                    Subscription.consented_at.is_not(None),
+                    Subscription.topic.in_(topics),
+                )
                 .distinct()
                 .order_by(User.channel, User.external_id)
             )

@@ -355,3 +355,42 @@ def test_the_audience_is_subscribers_of_the_topics_in_the_region_only(db: Databa
     ]
     assert ids(("vneid",), None) == ["in", "no-place", "other-commune"]  # an admin's: everyone subscribed
     assert ids(("vneid",), Region(province_code=2)) == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0008_keeps_users_and_subscriptions_and_goes_back(kind: str, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from storage.database import alembic_config
+    from tests.support.learning_support import database_url
+
+    with database_url(kind, tmp_path) as url:
+        database = Database(url)
+        database.upgrade("0007")
+        with database.write() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, channel, external_id, role, consent, created_at, updated_at, "
+                    "certificate_name_answered, province) VALUES (1, 'telegram', '42', 'citizen', false, "
+                    ":now, :now, false, 'Ha Noi')"
+                ),
+                {"now": datetime(2026, 1, 1)},
+            )
+            connection.execute(
+                text("INSERT INTO subscriptions (user_id, topic, active, created_at) VALUES (1, 'vneid', true, :now)"),
+                {"now": datetime(2026, 1, 1)},
+            )
+        database.upgrade()
+        store = SqlPeopleStore(database)
+        old = UserRef("telegram", "42")
+        assert store.profile(old) == Profile()  # a name without a code is not a place: asked again
+        # A row from before consent was stored is not an opt-in: nobody is written to without one.
+        assert store.subscriptions(old) == [] and store.audience(("vneid",), None) == []
+        assert store.subscribe(old, "vneid", NOW)  # choosing it now is one, stamped now
+        assert [(s.topic, s.consented_at) for s in store.subscriptions(old)] == [("vneid", NOW)]
+        command.downgrade(alembic_config(database.url), "0007")
+        tables = inspect(database.engine).get_table_names()
+        assert "roles" not in tables and "role_changes" not in tables
+        assert "province_code" not in {c["name"] for c in inspect(database.engine).get_columns("users")}
+        database.dispose()
