@@ -14,6 +14,7 @@ user without subscriptions they keep their meaning of closing the open quiz or w
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -129,7 +130,7 @@ def _ask_province(turn: Turn) -> Response:
 def _ask_commune(people: People, turn: Turn, province: regions.Province) -> Response:
     """The province is saved at once (a commune skipped keeps it), then its commune is asked."""
     profile = people.store.profile(turn.user)
-    people.store.save_profile(turn.user, _with(profile, province_code=province.code, commune_code=None, offered=True))
+    people.store.save_profile(turn.user, replace(profile, province_code=province.code, commune_code=None, offered=True))
     turn.update(profile_step=_COMMUNE, profile_province=province.code)
     text = t("profile_ask_commune", turn.lang, province=province.name)
     return turn.reply([Reply(text=text, buttons=_skip_row(turn.lang))], intent="profile")
@@ -253,7 +254,7 @@ def _skip(people: People, turn: Turn) -> Response:
     _close(turn)
     profile = people.store.profile(turn.user)
     if not profile.offered:
-        people.store.save_profile(turn.user, _with(profile, offered=True))
+        people.store.save_profile(turn.user, replace(profile, offered=True))
     if step == _COMMUNE:  # the province is kept; the age band is still worth asking
         return _ask_age(turn)
     if step == _AGE:  # the place is saved already; the age band is what was skipped
@@ -263,16 +264,10 @@ def _skip(people: People, turn: Turn) -> Response:
     return turn.reply([Reply(text=t("profile_skipped", turn.lang))], intent="profile")
 
 
-def _with(profile: Profile, **changes: object) -> Profile:
-    from dataclasses import replace
-
-    return replace(profile, **changes)  # type: ignore[arg-type]
-
-
 def _save_commune(people: People, turn: Turn, commune: regions.Commune) -> Response:
     profile = people.store.profile(turn.user)
     people.store.save_profile(
-        turn.user, _with(profile, province_code=commune.province_code, commune_code=commune.code, offered=True)
+        turn.user, replace(profile, province_code=commune.province_code, commune_code=commune.code, offered=True)
     )
     province = regions.province(commune.province_code)
     where = f"{commune.name}, {province.name}" if province else commune.name
@@ -281,7 +276,7 @@ def _save_commune(people: People, turn: Turn, commune: regions.Commune) -> Respo
 
 def _save_age(people: People, turn: Turn, band: str) -> Response:
     profile = people.store.profile(turn.user)
-    profile = _with(profile, age_band=band, offered=True)
+    profile = replace(profile, age_band=band, offered=True)
     people.store.save_profile(turn.user, profile)
     _close(turn)
     return turn.reply([Reply(text=t("profile_saved", turn.lang)), _summary(people, turn, profile)], intent="profile")
