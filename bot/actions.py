@@ -27,6 +27,9 @@ class Verb(StrEnum):
     DELETE = "del"  # confirm deleting one's data: del:y:<time asked>:<signature>, del:n:<time asked>
     HANDOVER = "ho"  # end the talk with a volunteer: ho:end
     HOLDER_NAME = "hn"  # print the default name on certificates, then start the final test: hn:skip:<topic>
+    PROFILE = "pf"  # where the user lives: pf:go, pf:skip, pf:p:<province>, pf:c:<commune>, pf:a:<age band>, pf:del
+    SUBSCRIBE = "sub"  # opt in to a topic's lessons: sub:<topic>|all
+    UNSUBSCRIBE = "uns"  # stop a topic's lessons: uns:<topic>|all
 
 
 class StaleAction(ValueError):

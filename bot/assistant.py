@@ -17,6 +17,7 @@ from bot.guard import scan, without_redactions
 from bot.journal import Journal, LoggedTurn, LoggingJournal
 from bot.learning import UserRef
 from bot.messages import Reply, Response, UserMessage
+from bot.people import People
 from bot.state import ConversationState, StateStore
 from bot.texts import secret_names, t
 from bot.turn import Turn
@@ -47,6 +48,7 @@ class Assistant:
         journal: Journal | None = None,
         handover_channels: frozenset[str] = frozenset(),
         tutor: Tutor | None = None,
+        people: People | None = None,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -58,6 +60,7 @@ class Assistant:
         self.intent_threshold = intent_threshold
         self.handover_channels = handover_channels  # channels with a volunteers' group behind them
         self.tutor = tutor  # quizzes, review, progress, certificates; None where nothing is stored
+        self.people = people  # where users live, roles, subscriptions; None where nothing is stored
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -126,7 +129,7 @@ class Assistant:
         return routes.menu(lang)
 
     def _route(self, turn: Turn) -> Response:
-        """guard → command or button → open flow → NLU intent → retrieval; bot/routes.py names each handler."""
+        """guard → command or button → stop word → open flow → NLU intent → retrieval; bot/routes.py names each handler."""
         message = turn.message
         if message.action is not None:
             # Payloads come from the client and can be crafted: the journal gets them through the guard too.
@@ -143,6 +146,8 @@ class Assistant:
         self._guard(turn)
         assert turn.normalized is not None
         if turn.normalized.is_empty:
+            if turn.state.profile_step and not turn.warnings and (asked := handlers.profile_answer(self, turn)):
+                return asked  # an empty answer to "which province?": the question again, saying what is missing
             key = "only_secret" if turn.warnings else "empty"
             return turn.reply([Reply(text=t(key, turn.lang))], intent=None, fallback=True)
 
@@ -157,12 +162,20 @@ class Assistant:
             return command.handler(self, turn)
 
         turn.update(lang=turn.lang)
+        # "DỪNG", "HỦY", "STOP" from a subscribed user end their subscriptions whatever else is going on.
+        if (stopped := handlers.stop_word(self, turn)) is not None:
+            return stopped
         if turn.state.handover:
             return handlers.relay_to_volunteer(self, turn)
         # Emergencies, what is declined, insults, "thôi" and "không biết" (routes.PHRASES): fixed answers
         # before any open flow, NLU or retrieval could take them for something else.
-        if (phrase := routes.phrase(turn.normalized)) is not None and (response := phrase.handler(self, turn)) is not None:
+        if (phrase := routes.phrase(turn.normalized)) is not None and (
+            response := phrase.handler(self, turn)
+        ) is not None:
             return response
+        # The open /profile question: a place name typed ("ha noi", "phuong hoan kiem") is its answer.
+        if (answered := handlers.profile_answer(self, turn)) is not None:
+            return answered
         # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
         # NLU: the rule engine would read "B" as a question for the knowledge base.
         if self.tutor is not None and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang)) is not None:

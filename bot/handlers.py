@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import actions, answers, handover
+from bot import actions, answers, handover, profiles
 from bot.actions import Verb
 from bot.messages import Button, Reply, Response
 from bot.texts import button_label, help_text, t
@@ -27,7 +27,11 @@ if TYPE_CHECKING:
 
 
 def start(core: Assistant, turn: Turn) -> Response:
-    return turn.reply([Reply(text=t("welcome", turn.lang)), language_menu(turn.lang)], intent="greet")
+    # Where the user lives, offered once on first use: /start is every channel's first message (Telegram's
+    # Start button, the Zalo OA's follow event, the terminal).
+    offer = profiles.offer(core, turn)
+    replies = [Reply(text=t("welcome", turn.lang)), language_menu(turn.lang), *([offer] if offer else [])]
+    return turn.reply(replies, intent="greet")
 
 
 def show_help(core: Assistant, turn: Turn) -> Response:
@@ -96,7 +100,7 @@ def insult(core: Assistant, turn: Turn) -> Response:
 def stop(core: Assistant, turn: Turn) -> Response:
     """ "thôi", "không hỏi nữa", "dừng": the open quiz and the walk-through are closed, kindly."""
     quiz_stopped = core.tutor is not None and core.tutor.stop(turn.user)
-    turn.update(step_article=None, step_index=0)
+    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None)
     return _fixed(turn, "quiz_stopped" if quiz_stopped else "flow_stopped", intent="stop")
 
 
@@ -347,6 +351,55 @@ def _learning_button(core: Assistant, turn: Turn, call: Callable[[Tutor, actions
 
 def _learned(turn: Turn, learned: LearningReply) -> Response:
     return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
+
+
+# -- people: where a user lives, subscriptions, roles (bot/profiles.py) ------------------------------
+
+
+def profile(core: Assistant, turn: Turn) -> Response:
+    return profiles.show(core, turn)
+
+
+def profile_button(core: Assistant, turn: Turn) -> Response:
+    return profiles.button(core, turn) or stale_button(core, turn)
+
+
+def profile_answer(core: Assistant, turn: Turn) -> Response | None:
+    """A typed answer to the open /profile question; None: not one."""
+    return profiles.on_text(core, turn)
+
+
+def subscribe(core: Assistant, turn: Turn) -> Response:
+    return profiles.subscribe(core, turn)
+
+
+def unsubscribe(core: Assistant, turn: Turn) -> Response:
+    return profiles.unsubscribe(core, turn)
+
+
+def subscribe_button(core: Assistant, turn: Turn) -> Response:
+    return profiles.subscribe_button(core, turn) or stale_button(core, turn)
+
+
+def unsubscribe_button(core: Assistant, turn: Turn) -> Response:
+    return profiles.unsubscribe_button(core, turn) or stale_button(core, turn)
+
+
+def stop_word(core: Assistant, turn: Turn) -> Response | None:
+    """ "DỪNG", "HỦY", "STOP" from a subscribed user, on any channel, whatever is open."""
+    return profiles.stop_word(core, turn)
+
+
+def promote(core: Assistant, turn: Turn) -> Response:
+    return profiles.promote(core, turn)
+
+
+def demote(core: Assistant, turn: Turn) -> Response:
+    return profiles.demote(core, turn)
+
+
+def roles(core: Assistant, turn: Turn) -> Response:
+    return profiles.list_roles(core, turn)
 
 
 # -- volunteers -----------------------------------------------------------------------------------

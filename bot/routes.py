@@ -1,8 +1,9 @@
 """Where every command, button and intent is handled: the one table to look in.
 
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
-command or a button (COMMANDS, BUTTONS), then a talk with a volunteer, then the fixed phrases (PHRASES:
-emergencies, what the assistant declines, insults, "thôi", "không biết"), then an open flow (a quiz waiting
+command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
+bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
+assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
 for its answer), then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are
 generated from COMMANDS.
 """
@@ -51,13 +52,17 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "cert", handlers.certificates, "Chứng chỉ của tôi, kiểm tra mã chứng chỉ", "My certificates, verify a code"
     ),
-    # Answered, but not offered until they work (they arrive with broadcasts).
-    Command("subscribe", handlers.not_available, "Nhận bài học hằng ngày", "Get daily lessons", menu=False),
-    Command("unsubscribe", handlers.not_available, "Ngừng nhận bài học", "Stop daily lessons", menu=False),
+    Command("subscribe", handlers.subscribe, "Đăng ký nhận bài học", "Get lessons by topic"),
+    Command("unsubscribe", handlers.unsubscribe, "Ngừng nhận bài học", "Stop lessons"),
+    Command("profile", handlers.profile, "Nơi ở, nhóm tuổi của tôi", "Where I live, my age group", aliases=("noio",)),
     Command("lang", handlers.choose_language, "Đổi ngôn ngữ", "Change language"),
     Command("volunteer", handlers.talk_to_volunteer, "Gặp người hỗ trợ", "Talk to a volunteer"),
     Command("end", handlers.end_handover, "Kết thúc trò chuyện với người hỗ trợ", "End the talk with a volunteer"),
     Command("deletemydata", handlers.delete_data, "Xoá dữ liệu của tôi", "Delete my data", aliases=("xoadulieu",)),
+    # Administrators' (people.admins in config.yml, or `hocvu users promote`): not in the menu.
+    Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience="admin", menu=False),
+    Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience="admin", menu=False),
+    Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience="admin", menu=False),
 )
 
 BUTTONS: dict[Verb, Handler] = {
@@ -71,6 +76,9 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.DELETE: handlers.delete_button,
     Verb.HANDOVER: handlers.end_handover,
     Verb.HOLDER_NAME: handlers.holder_name_button,
+    Verb.PROFILE: handlers.profile_button,
+    Verb.SUBSCRIBE: handlers.subscribe_button,
+    Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,
@@ -86,8 +94,8 @@ INTENTS: dict[str, IntentHandler] = {
     "previous_step": handlers.step,
     "repeat_step": handlers.step,
     "show_all_steps": handlers.step,
-    "subscribe": handlers.not_available,
-    "unsubscribe": handlers.not_available,
+    "subscribe": handlers.subscribe,
+    "unsubscribe": handlers.unsubscribe,
     "change_language": handlers.change_language,
     "talk_to_volunteer": handlers.talk_to_volunteer,
     "feedback_positive": handlers.feedback,
@@ -96,8 +104,6 @@ INTENTS: dict[str, IntentHandler] = {
     "review": handlers.review,
     "delete_data": handlers.delete_data,
 }
-
-
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,9 @@ class Phrase:
         by_folded, by_marked, unless = self._compiled
         if self.whole:
             folded, marked = core_phrase(folded), core_phrase(marked)
-        found = (by_folded is not None and by_folded.search(folded)) or (by_marked is not None and by_marked.search(marked))
+        found = (by_folded is not None and by_folded.search(folded)) or (
+            by_marked is not None and by_marked.search(marked)
+        )
         return bool(found) and not (unless is not None and unless.search(folded))
 
 

@@ -14,6 +14,8 @@ class ConversationState:
     last_article: str | None = None
     recent_questions: tuple[str, ...] = field(default_factory=tuple)  # redacted, newest last
     handover: bool = False  # talking to a volunteer: text goes to the volunteers' group, not to the bot
+    profile_step: str | None = None  # the /profile question waiting for its answer: province | commune | age
+    profile_province: int | None = None  # the province chosen, while its commune is asked
 
     def with_question(self, redacted: str, keep: int = 5) -> ConversationState:
         return replace(self, recent_questions=(*self.recent_questions, redacted)[-keep:])

@@ -414,9 +414,11 @@ _TEXTS: dict[str, dict[str, str]] = {
     "cert_image_date": {"vi": "Ngày cấp: {date}", "en": "Issued: {date}"},
     "cert_image_code": {"vi": "Mã xác minh: {code}", "en": "Verification code: {code}"},
     "delete_confirm": {
-        "vi": "Bạn muốn xóa toàn bộ dữ liệu của bạn: lịch sử trò chuyện, kết quả học, lịch ôn tập và chứng chỉ? "
+        "vi": "Bạn muốn xóa toàn bộ dữ liệu của bạn: lịch sử trò chuyện, kết quả học, lịch ôn tập, chứng chỉ, nơi ở, "
+        "nhóm tuổi và đăng ký nhận bài học? "
         "Việc này không thể hoàn tác: chứng chỉ của bạn bị thu hồi, ai kiểm tra mã sẽ thấy mã đã bị thu hồi.",
-        "en": "Delete all your data: conversation history, quiz results, review schedule and certificates? "
+        "en": "Delete all your data: conversation history, quiz results, review schedule, certificates, where you "
+        "live, your age group and lesson subscriptions? "
         "This cannot be undone: your certificates are revoked, and anyone who checks their codes is told so.",
     },
     "delete_done": {
@@ -427,6 +429,116 @@ _TEXTS: dict[str, dict[str, str]] = {
     "delete_expired": {
         "vi": "Nút xác nhận đã hết hạn hoặc không hợp lệ, nên chưa xóa gì. Gõ /deletemydata để xóa dữ liệu lại từ đầu.",
         "en": "That confirmation has expired or is not valid, so nothing was deleted. Type /deletemydata to start again.",
+    },
+    # -- where a user lives (/profile), subscriptions (/subscribe, /unsubscribe, DỪNG), roles ------------------
+    "profile_offer": {
+        "vi": "Bạn có muốn cho biết mình sống ở tỉnh, xã nào không? Nhờ vậy tình nguyện viên ở địa phương có thể gửi "
+        "bài học phù hợp cho bạn. Việc này không bắt buộc, bạn có thể bỏ qua và đổi lại bất cứ lúc nào bằng /profile.",
+        "en": "Would you like to tell me which province and commune you live in? Volunteers near you can then send you "
+        "suitable lessons. It is optional: you can skip it, and change it any time with /profile.",
+    },
+    "profile_ask_province": {
+        "vi": "Bạn sống ở tỉnh hoặc thành phố nào? Gõ tên, có dấu hay không dấu đều được, ví dụ: Nghệ An, TP HCM.",
+        "en": "Which province or city do you live in? Type its name, for example: Nghe An, Ho Chi Minh City.",
+    },
+    "profile_ask_commune": {
+        "vi": "Bạn ở xã, phường hoặc đặc khu nào của {province}? Gõ tên, ví dụ: Hoàn Kiếm hoặc xã Tân Lập.",
+        "en": "Which commune, ward or special zone of {province}? Type its name, for example: Hoan Kiem.",
+    },
+    "profile_ask_age": {
+        "vi": "Bạn thuộc nhóm tuổi nào? (không bắt buộc; chỉ dùng để thống kê, không gửi cho ai)",
+        "en": "Which age group are you in? (optional; only counted in reports, never shared)",
+    },
+    "profile_choose": {
+        "vi": "Tôi tìm thấy các nơi sau, bạn chọn đúng nơi của mình nhé:",
+        "en": "I found these places, please choose yours:",
+    },
+    "profile_no_province": {
+        "vi": 'Tôi không tìm thấy tỉnh, thành phố nào tên "{name}". Từ 1/7/2025 cả nước có 34 tỉnh, thành phố. '
+        'Bạn gõ lại tên tỉnh nhé, ví dụ: Nghệ An. Gõ "bỏ qua" nếu không muốn trả lời.',
+        "en": 'I found no province or city named "{name}". Since 1 July 2025 there are 34 of them. '
+        'Please type the name again, for example: Nghe An. Type "skip" if you would rather not say.',
+    },
+    "profile_no_commune": {
+        "vi": 'Tôi không tìm thấy xã, phường nào tên "{name}" ở {province}. Từ 1/7/2025 không còn cấp huyện, nhiều xã đã '
+        'sáp nhập và đổi tên. Bạn gõ lại tên xã, phường mới nhé. Gõ "bỏ qua" nếu không muốn trả lời.',
+        "en": 'I found no commune or ward named "{name}" in {province}. Since 1 July 2025 there are no districts and '
+        'many communes merged and were renamed. Please type the new name. Type "skip" if you would rather not say.',
+    },
+    "profile_empty": {
+        "vi": "Tôi chưa nhận được tên nào. Bạn gõ tên bằng chữ, hoặc bấm Bỏ qua.",
+        "en": "I didn't get a name there. Please type it in words, or press Skip.",
+    },
+    "profile_too_long": {
+        "vi": "Câu trả lời dài quá, đó không phải là tên một nơi. Bạn chỉ cần gõ tên, ví dụ: Nghệ An.",
+        "en": "That is too long to be a place name. Just type the name, for example: Nghe An.",
+    },
+    "profile_age_unclear": {
+        "vi": "Tôi chưa hiểu. Bạn chọn một nhóm tuổi bên dưới, hoặc gõ số tuổi, ví dụ: 65.",
+        "en": "I didn't understand. Choose an age group below, or type your age, for example: 65.",
+    },
+    "profile_saved": {"vi": "Đã lưu. Cảm ơn bạn!", "en": "Saved. Thank you!"},
+    "profile_skipped": {
+        "vi": "Vâng, bỏ qua. Khi nào muốn, bạn gõ /profile để cho biết nơi ở.",
+        "en": "All right, skipped. Type /profile whenever you want to tell me where you live.",
+    },
+    "profile_show": {
+        "vi": "**Thông tin của bạn**\nTỉnh, thành phố: {province}\nXã, phường: {commune}\nNhóm tuổi: {age}\n"
+        "Đăng ký nhận bài học: {topics}",
+        "en": "**Your details**\nProvince or city: {province}\nCommune or ward: {commune}\nAge group: {age}\n"
+        "Lesson subscriptions: {topics}",
+    },
+    "profile_unset": {"vi": "chưa cho biết", "en": "not given"},
+    "profile_none": {"vi": "chưa đăng ký", "en": "none"},
+    "profile_deleted": {
+        "vi": "Đã xóa nơi ở và nhóm tuổi của bạn. Gõ /profile nếu muốn cho biết lại.",
+        "en": "Your place and age group were deleted. Type /profile to give them again.",
+    },
+    "subscribe_offer": {
+        "vi": "Bạn muốn nhận bài học ngắn về chủ đề nào? Chỉ khi bạn bấm chọn, tôi mới gửi. Tôi không gửi tin từ "
+        "{quiet_start} đến {quiet_end}. Muốn ngừng lúc nào, bạn chỉ cần gõ DỪNG.",
+        "en": "Which topics would you like short lessons on? I send them only if you choose. Nothing is sent between "
+        "{quiet_start} and {quiet_end}. To stop at any time, just type STOP.",
+    },
+    "subscribe_done": {
+        "vi": "Đã đăng ký nhận bài học về: {topics}. Muốn ngừng, gõ DỪNG hoặc /unsubscribe.",
+        "en": "Subscribed to lessons on: {topics}. To stop, type STOP or /unsubscribe.",
+    },
+    "subscribe_already": {
+        "vi": "Bạn đã đăng ký nhận bài học về {topics} rồi.",
+        "en": "You are already subscribed to {topics}.",
+    },
+    "unsubscribe_choose": {
+        "vi": "Bạn muốn ngừng nhận bài học về chủ đề nào?",
+        "en": "Which topic's lessons would you like to stop?",
+    },
+    "unsubscribe_none": {
+        "vi": "Bạn chưa đăng ký nhận bài học nào. Gõ /subscribe để đăng ký.",
+        "en": "You have no lesson subscriptions. Type /subscribe to get some.",
+    },
+    "unsubscribe_done": {
+        "vi": "Đã ngừng gửi bài học về: {topics}. Muốn nhận lại, gõ /subscribe.",
+        "en": "Lessons stopped for: {topics}. To get them again, type /subscribe.",
+    },
+    "stop_word_done": {
+        "vi": "Đã ngừng gửi mọi bài học cho bạn ({topics}). Bạn sẽ không nhận thêm tin nào. Muốn nhận lại, gõ /subscribe.",
+        "en": "All your lessons are stopped ({topics}). You will get no more messages. To get them again, type /subscribe.",
+    },
+    "admin_only": {
+        "vi": "Lệnh này chỉ dành cho quản trị viên. Gõ /help để xem tôi giúp được gì.",
+        "en": "This command is for administrators only. Type /help to see what I can do.",
+    },
+    "admin_usage": {
+        "vi": "Cách dùng:\n/promote <kênh>:<id> admin\n/promote <kênh>:<id> tinh <tên tỉnh>\n"
+        "/promote <kênh>:<id> xa <tên xã>, <tỉnh>; <tên xã>, <tỉnh>\n/demote <kênh>:<id>\n/roles",
+        "en": "Usage:\n/promote <channel>:<id> admin\n/promote <channel>:<id> province <name>\n"
+        "/promote <channel>:<id> communes <commune>, <province>; <commune>, <province>\n/demote <channel>:<id>\n/roles",
+    },
+    "admin_error": {"vi": "Chưa thay đổi gì: {problem}", "en": "Nothing changed: {problem}"},
+    "admin_done": {"vi": "Đã cập nhật: {who} là {role}{region}.", "en": "Done: {who} is {role}{region}."},
+    "admin_roles": {
+        "vi": "Quản trị viên và tình nguyện viên:\n{lines}",
+        "en": "Administrators and volunteers:\n{lines}",
     },
 }
 
@@ -450,6 +562,15 @@ BUTTONS: dict[str, dict[str, str]] = {
     "delete_yes": {"vi": "🗑 Xóa hết", "en": "🗑 Delete everything"},
     "delete_no": {"vi": "Không, giữ lại", "en": "No, keep it"},
     "holder_skip": {"vi": "Bỏ qua", "en": "Skip"},
+    "profile_start": {"vi": "📍 Cho biết nơi ở", "en": "📍 Tell where I live"},
+    "profile_skip": {"vi": "Bỏ qua", "en": "Skip"},
+    "profile_change": {"vi": "✏️ Đổi nơi ở", "en": "✏️ Change"},
+    "profile_delete": {"vi": "🗑 Xóa nơi ở", "en": "🗑 Delete"},
+    "age_u40": {"vi": "Dưới 40", "en": "Under 40"},
+    "age_40_59": {"vi": "40 đến 59", "en": "40 to 59"},
+    "age_60p": {"vi": "Từ 60 tuổi", "en": "60 and over"},
+    "subscribe_all": {"vi": "✅ Tất cả chủ đề", "en": "✅ All topics"},
+    "unsubscribe_all": {"vi": "⛔ Ngừng tất cả", "en": "⛔ Stop all"},
 }
 
 SECRET_NAMES: dict[str, dict[str, str]] = {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.assistant import Assistant
 from bot.journal import Journal
 from bot.learning import LearningStore
+from bot.people import People, PeopleStore
 from bot.state import MemoryStateStore, StateStore
 from bot.tutor import Tutor
 from embeddings.embedder import Embedder
@@ -134,6 +135,10 @@ def make_tutor(settings: Settings, kb: KnowledgeBase, store: LearningStore) -> T
     )
 
 
+def make_people(settings: Settings, store: PeopleStore) -> People:
+    return People(store, admins=frozenset(settings.people.admins), quiet=settings.people.quiet_hours())
+
+
 @dataclass
 class App:
     settings: Settings
@@ -165,13 +170,16 @@ def build_app(
     db: Database | None = None
     journal: Journal | None = None
     tutor: Tutor | None = None
+    people: People | None = None
     if database:
+        from storage.people_store import SqlPeopleStore
         from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore
 
         db = open_database(settings)
         states = states or SqlStateStore(db)
         journal = SqlJournal(db, retention_days=settings.privacy.log_retention_days)
         tutor = make_tutor(settings, kb, SqlLearningStore(db))
+        people = make_people(settings, SqlPeopleStore(db))
     assistant = Assistant(
         kb,
         retriever,
@@ -183,6 +191,7 @@ def build_app(
         handover_channels=handover_channels(settings),
         journal=journal,
         tutor=tutor,
+        people=people,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 
@@ -204,7 +213,9 @@ def several_workers_problem(settings: Settings) -> str | None:
     """Why `server.workers` cannot work as configured, or None; checked before any model loads."""
     telegram_polls = bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) and not settings.telegram.webhook_url
     if settings.server.workers > 1 and telegram_polls:
-        return "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+        return (
+            "several workers need a webhook URL (telegram.webhook_url or TELEGRAM_WEBHOOK_URL): polling has one reader"
+        )
     if settings.server.workers > 1 and settings.zalo_bot_on and not settings.zalo_bot.webhook_url:
         return (
             "several workers need a Zalo Bot webhook URL (zalo_bot.webhook_url or ZALO_BOT_WEBHOOK_URL): "

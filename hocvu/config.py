@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.people import PeopleError, QuietHours, parse_clock, parse_user_key
 from bot.signing import KEY_HINT, SigningKeys, key_problem
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
@@ -165,6 +167,21 @@ class CertificateSettings:
 
 
 @dataclass(frozen=True)
+class PeopleSettings:
+    """Roles and when subscribers may be written to (bot/people.py, docs/volunteers.md)."""
+
+    # Administrators, by user key "<channel>:<id>" (telegram:123456789, zalo_oa:..., zalo_bot:...): they make
+    # volunteers in the chat (/promote) besides `hocvu users promote`.
+    admins: tuple[str, ...] = setting((), kind="a list of user keys like telegram:123456789")
+    quiet_hours_start: str = "21:00"  # no lesson is delivered from this time...
+    quiet_hours_end: str = "07:00"  # ...until this one, local time in `timezone`; equal: no quiet hours
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(parse_clock(self.quiet_hours_start), parse_clock(self.quiet_hours_end), self.timezone)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = setting("INFO", choices=LOG_LEVELS)
     # Library loggers ("telegram", "aiohttp", ...) that log at `level` too; the others only log warnings.
@@ -187,6 +204,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
+    people: PeopleSettings = field(default_factory=PeopleSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=NOT_IN_FILE)
 
@@ -413,7 +431,26 @@ def _check(settings: Settings) -> list[str]:
             f"'zalo_bot.webhook_url' (or ZALO_BOT_WEBHOOK_URL) must be an https:// URL, got {bot.webhook_url!r}",
         ),
     ]
-    return [f"{settings.path}: {text}" for broken, text in rules if broken]
+    return [f"{settings.path}: {text}" for broken, text in rules if broken] + _people_problems(settings)
+
+
+def _people_problems(settings: Settings) -> list[str]:
+    people, problems = settings.people, []
+    for name in ("quiet_hours_start", "quiet_hours_end"):
+        try:
+            parse_clock(getattr(people, name))
+        except PeopleError as exc:
+            problems.append(f"'people.{name}' {exc}")
+    for key in people.admins:
+        try:
+            parse_user_key(key)
+        except PeopleError as exc:
+            problems.append(f"'people.admins' has {exc}")
+    try:
+        ZoneInfo(people.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"'people.timezone' is {people.timezone!r}, not a time zone like Asia/Ho_Chi_Minh")
+    return [f"{settings.path}: {text}" for text in problems]
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -51,6 +51,11 @@ class User(Base):
     certificate_name: Mapped[str | None] = mapped_column(String(200))  # NULL: the default learner's
     certificate_name_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     certificate_name_topic: Mapped[str | None] = mapped_column(String(32))  # asked before this final test
+    # Where the user lives (bot/people.py): codes of the 2025 units; `province` and `commune` hold their names.
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    commune_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    age_band: Mapped[str | None] = mapped_column(String(8))  # bot.people.AGE_BANDS
+    profile_offered_at: Mapped[datetime | None] = mapped_column(DateTime)  # the first-use offer was shown
 
 
 class ConversationStateRow(Base):
@@ -137,6 +142,37 @@ class Subscription(Base):
     topic: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime)  # the explicit opt-in (the latest one)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # bot.people: unsubscribe | stop_word
+
+
+class RoleRow(Base):
+    """Who is more than a citizen: admins and volunteers, by user key, so one can be named before writing."""
+
+    __tablename__ = "roles"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # volunteer | admin
+    region: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"province": code} or {"communes": [codes]}
+    granted_by: Mapped[str] = mapped_column(String(160))
+    granted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RoleChangeRow(Base):
+    """Every role change, with who made it and when: kept when the role or the user is gone."""
+
+    __tablename__ = "role_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128), index=True)
+    role_before: Mapped[str] = mapped_column(String(16))
+    role_after: Mapped[str] = mapped_column(String(16))
+    region: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(160))
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class LessonProgress(Base):

@@ -275,6 +275,28 @@ async def test_a_quiz_to_its_end_by_typed_numbers(app: App, fake: FakeZaloBot, t
     assert any("Bạn trả lời đúng" in text for text in texts)
 
 
+async def test_where_i_live_and_stopping_lessons_by_typed_numbers_and_words(
+    app: App, fake: FakeZaloBot, tmp_path: Path
+) -> None:
+    """No buttons on a Zalo bot: every choice of /profile and /subscribe is a numbered line; DỪNG stops lessons."""
+    user = "zb-12"
+    async with running(app, fake, tmp_path) as served:
+        await ask(served, fake, user, "/profile")
+        await ask(served, fake, user, "ha noi")
+        texts = await ask(served, fake, user, "an")  # several wards of Hà Nội: numbered, at most five, and Skip
+        places = [label for _, label in _CHOICE.findall(texts[-1]) if label != "Bỏ qua"]
+        assert 1 < len(places) <= 5, texts[-1]
+        texts = await ask(served, fake, user, number_for(texts[-1], places[0]))
+        assert f"📍 {places[0]}, Thành phố Hà Nội" in texts[-2]
+        texts = await ask(served, fake, user, number_for(texts[-1], "Từ 60 tuổi"))
+        assert "Nhóm tuổi: Từ 60 tuổi" in texts[-1]
+        texts = await ask(served, fake, user, "/subscribe")
+        texts = await ask(served, fake, user, number_for(texts[-1], "Ứng dụng VNeID"))
+        assert "Đã đăng ký nhận bài học về: Ứng dụng VNeID" in texts[-1]
+        texts = await ask(served, fake, user, "DỪNG")
+        assert "Đã ngừng gửi mọi bài học cho bạn (Ứng dụng VNeID)" in texts[-1] and "/subscribe" in texts[-1]
+
+
 async def test_photos_stickers_and_voice_are_explained_and_a_caption_is_answered(
     app: App, fake: FakeZaloBot, tmp_path: Path
 ) -> None:
