@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import regions
 from bot.learning import UserRef
+from errors import InputError
 
 AGE_BANDS = ("u40", "40_59", "60p")  # under 40, 40 to 59, 60 and over: reports on the elderly need no more
 CITIZEN, VOLUNTEER, ADMIN = "citizen", "volunteer", "admin"
@@ -26,7 +27,7 @@ CHANNELS = ("telegram", "zalo_oa", "zalo_bot", "terminal")
 ENDED_UNSUBSCRIBE, ENDED_STOP_WORD = "unsubscribe", "stop_word"
 
 
-class PeopleError(ValueError):
+class PeopleError(InputError):
     """Bad input from an operator or an admin (an unknown commune, a malformed user key): its text says what."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import errors
+from bot.people import PeopleError
 from channels.telegram import TelegramConfigError
 from channels.zalo_bot import ZaloBotConfigError
 from channels.zalo_bot_api import ZaloBotError
@@ -38,6 +39,7 @@ FAMILY: dict[type[Exception], type[errors.HocvuError]] = {
     ZaloApiError: errors.ServiceError,
     ZaloBotConfigError: errors.ConfigError,
     ZaloBotError: errors.ServiceError,
+    PeopleError: errors.InputError,
     OAuthFailure: errors.ServiceError,
 }
 
