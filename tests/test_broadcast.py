@@ -1,0 +1,284 @@
+"""The broadcast delivery engine (channels/broadcast*.py) against the fake Bot API over real HTTP.
+
+The invariant every test checks: each recipient's row ends sent, blocked, failed with a reason, or
+uncertain (no silent skip), and the fake saw at most one send per recipient that may have reached them
+(answered 200, or abandoned by a client that timed out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
+from channels.broadcast_store import (
+    BLOCKED,
+    FAILED,
+    FINAL,
+    PENDING,
+    SENT,
+    UNCERTAIN,
+    BroadcastStore,
+    Recipient,
+    parse_recipients,
+)
+from channels.broadcast_telegram import TelegramBroadcastSender
+from channels.telegram import make_bot
+from errors import ConfigError
+from storage.database import Database
+from storage.models import Delivery
+from tests.support.fake_telegram import ABANDONED, TOKEN, FakeTelegram
+from tests.support.learning_support import migrated_database
+
+FIRST_CHAT = 700_000
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
+
+
+def recipients(count: int, first: int = FIRST_CHAT) -> list[Recipient]:
+    return [Recipient("telegram", str(first + n)) for n in range(count)]
+
+
+def rows(db: Database, broadcast_id: int) -> dict[str, Delivery]:
+    with db.session() as session:
+        found = session.scalars(select(Delivery).where(Delivery.broadcast_id == broadcast_id)).all()
+        session.expunge_all()
+    return {row.user_id: row for row in found}
+
+
+def reached(fake: FakeTelegram) -> Counter[tuple[int, str]]:
+    """Per chat and text, the sends that may have reached it: answered 200 (garbage included), or abandoned."""
+    return Counter(
+        (int(r.params["chat_id"]), r.params["text"])
+        for r in fake.calls("sendMessage")
+        if r.params.get("_status") in (200, ABANDONED)
+    )
+
+
+async def drain(engine: DeliveryEngine, timeout: float = 60.0) -> None:
+    """Run the engine until nothing is pending, sleeping until retries are due."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await engine.run_until_idle()
+        wait = await asyncio.to_thread(engine.store.next_due_in, engine.channels)
+        if wait is None:
+            return
+        assert loop.time() < deadline, "the engine did not finish in time"
+        await asyncio.sleep(min(wait, 0.5))
+
+
+def check_invariant(db: Database, fake: FakeTelegram, broadcast_id: int, expected: int) -> dict[str, Delivery]:
+    found = rows(db, broadcast_id)
+    assert len(found) == expected
+    left = {user: row.status for user, row in found.items() if row.status not in FINAL}
+    assert not left, f"rows not finished: {left}"
+    for row in found.values():
+        if row.status in (FAILED, UNCERTAIN, BLOCKED):
+            assert row.error, f"{row.user_id} is {row.status} without a reason"
+    twice = {chat: n for chat, n in reached(fake).items() if n > 1}
+    assert not twice, f"sent more than once: {twice}"
+    sent_ids = {
+        (int(r.params["chat_id"]), r.params["text"]): str(r.params["_message_id"])
+        for r in fake.sent()
+        if "_message_id" in r.params
+    }
+    text = BroadcastStore(db).report(broadcast_id).text
+    for row in found.values():
+        if row.status == SENT:
+            assert sent_ids[(int(row.user_id), text)] == row.message_id
+    return found
+
+
+# -- input -------------------------------------------------------------------------------------------------
+
+
+def test_recipient_lists_are_parsed_and_bad_entries_named() -> None:
+    parsed = parse_recipients(["telegram:1,telegram:2 telegram:1", "# a comment", "zalo_oa:abc-1  # Lan"])
+    assert parsed == [Recipient("telegram", "1"), Recipient("telegram", "2"), Recipient("zalo_oa", "abc-1")]
+    with pytest.raises(ConfigError, match=r"2 malformed.*'viber:1'.*'telegram:abc'"):
+        parse_recipients(["telegram:1, viber:1", "telegram:abc"])
+    with pytest.raises(ConfigError, match="names nobody"):
+        parse_recipients(["# nobody", "  ", ","])
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", "the text is empty"), ("  \n ", "the text is empty"), ("x" * 20_000, "20,000 characters long")],
+)
+def test_bad_texts_create_nothing(db: Database, text: str, problem: str) -> None:
+    store = BroadcastStore(db)
+    with pytest.raises(ConfigError, match=problem):
+        store.create(text, recipients(3), "operator")
+    assert store.recent() == []
+
+
+# -- the claim -------------------------------------------------------------------------------------------
+
+
+def test_two_claimers_never_claim_one_row(db: Database) -> None:
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(300), "operator")
+    ids = [row.id for row in rows(db, broadcast).values()]
+    won: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def claimer(index: int) -> None:
+        mine = BroadcastStore(Database(db.url))  # its own engine and connections: another worker
+        start.wait()
+        for delivery_id in ids:
+            if mine.claim(delivery_id):
+                won[index].append(delivery_id)
+        mine.db.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won[0] + won[1]) == sorted(ids)
+    assert not set(won[0]) & set(won[1])
+
+
+def test_paused_and_cancelled_broadcasts_are_not_claimed(db: Database) -> None:
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(3), "operator")
+    first = min(row.id for row in rows(db, broadcast).values())
+    store.pause(broadcast)
+    assert store.due(10, ["telegram"]) == []
+    assert not store.claim(first)
+    store.resume(broadcast)
+    assert store.claim(first)
+    store.cancel(broadcast)
+    report = store.report(broadcast)
+    assert (report.status, report.counts["cancelled"], report.counts["sending"]) == ("cancelled", 2, 1)
+    with pytest.raises(ConfigError, match="cancelled: it cannot become sending"):
+        store.resume(broadcast)
+    with pytest.raises(ConfigError, match="no broadcast 999"):
+        store.pause(999)
+
+
+# -- sending ---------------------------------------------------------------------------------------------
+
+
+CLIENT_TIMEOUT = 2.0  # a loaded machine (CI) must not time out an ordinary answer
+
+
+def _engine(db: Database, fake: FakeTelegram, *, rate: float = 400.0) -> DeliveryEngine:
+    bot = make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT)
+    settings = EngineSettings(concurrency=16, base_delay=0.05, max_attempts=4)
+    return DeliveryEngine(BroadcastStore(db), [TelegramBroadcastSender(bot)], MemoryGate(rate), settings)
+
+
+async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Database, fake: FakeTelegram) -> None:
+    count = 600
+    chats = [FIRST_CHAT + n for n in range(count)]
+    blocked, flaky, broken, slow, garbled = chats[10:13], chats[20:23], chats[30], chats[40], chats[50]
+    for chat in blocked:
+        fake.block(chat)
+    for chat in flaky:  # two 500s, then it goes through
+        fake.fail_next("sendMessage", 500, times=2, chat_id=chat)
+    fake.fail_next("sendMessage", 500, times=10, chat_id=broken)  # never goes through
+    fake.delay_next("sendMessage", 2 * CLIENT_TIMEOUT + 1, chat_id=slow)  # the client times out after the request left
+    fake.garbage_next("sendMessage", chat_id=garbled)
+    fake.fail_next("sendMessage", 429, times=3, retry_after=1)  # whichever chats come next
+    store = BroadcastStore(db)
+    broadcast = store.create("Bài học hôm nay: bảo vệ mã OTP.", recipients(count), "operator")
+    engine = _engine(db, fake)
+    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        await drain(engine)
+    found = check_invariant(db, fake, broadcast, count)
+    statuses = Counter(row.status for row in found.values())
+    unexpected = {u: (r.status, r.error) for u, r in found.items() if r.status != SENT and int(u) not in chats[10:51]}
+    assert statuses == {SENT: count - 6, BLOCKED: 3, UNCERTAIN: 2, FAILED: 1}, unexpected
+    assert {found[str(c)].status for c in blocked} == {BLOCKED}
+    assert {found[str(c)].status for c in flaky} == {SENT}
+    assert found[str(broken)].status == FAILED and "gave up after 4 attempts" in (found[str(broken)].error or "")
+    assert found[str(slow)].status == UNCERTAIN and found[str(garbled)].status == UNCERTAIN
+    assert sum(1 for r in fake.calls("sendMessage") if r.params["_status"] == 429) == 3
+    assert store.close_finished() == 1
+    report = store.report(broadcast)
+    assert report.status == "done" and report.counts[SENT] == count - 6
+    assert list(report.failed_by_reason) == [found[str(broken)].error]
+
+    # Only the operator sends the uncertain ones again; then they go like any other.
+    assert store.resend_uncertain(broadcast) == 2
+    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        await drain(engine)
+    assert {rows(db, broadcast)[str(c)].status for c in (slow, garbled)} == {SENT}
+
+
+async def test_a_429_pauses_every_sender_and_puts_back_only_its_row(db: Database, fake: FakeTelegram) -> None:
+    fake.fail_next("sendMessage", 429, retry_after=1, chat_id=FIRST_CHAT + 5)
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(40), "operator")
+    engine = _engine(db, fake, rate=1000.0)
+    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        await drain(engine)
+    check_invariant(db, fake, broadcast, 40)
+    calls = fake.calls("sendMessage")
+    refused = next(r for r in calls if r.params["_status"] == 429)
+    later = [r for r in calls if r.at > refused.at]
+    # Requests already in flight when the 429 came may land; after them, nothing for about a second.
+    gaps = [b.at - a.at for a, b in zip([refused, *later], later, strict=False)]
+    assert max(gaps) >= 0.9
+    assert [r.params["_status"] for r in calls if int(r.params["chat_id"]) == FIRST_CHAT + 5] == [429, 200]
+
+
+async def test_the_global_rate_is_kept(db: Database, fake: FakeTelegram) -> None:
+    fake.limit_rate(25)
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(60), "operator")
+    engine = _engine(db, fake, rate=22.0)
+    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        await drain(engine)
+    check_invariant(db, fake, broadcast, 60)
+    assert fake.rate_limited == 0
+    times = sorted(r.at for r in fake.sent())
+    assert times[-1] - times[0] >= (60 - 22) / 22  # paced, not sent at once
+
+
+async def test_a_chat_gets_at_most_one_message_a_second(db: Database, fake: FakeTelegram) -> None:
+    store = BroadcastStore(db)
+    first = store.create("Một", recipients(3), "operator")
+    second = store.create("Hai", recipients(3), "operator")
+    engine = _engine(db, fake)
+    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        await drain(engine)
+    check_invariant(db, fake, first, 3)
+    for n in range(3):
+        sends = fake.sent(FIRST_CHAT + n)
+        assert sorted(s.params["text"] for s in sends) == ["Hai", "Một"]
+        assert sends[1].at - sends[0].at >= 0.95
+    assert store.report(second).counts[SENT] == 3
+
+
+async def test_a_row_left_sending_by_a_dead_worker_becomes_uncertain(db: Database) -> None:
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(2), "operator")
+    first = min(row.id for row in rows(db, broadcast).values())
+    assert store.claim(first)
+    assert store.recover(older_than=60) == 0  # still fresh: maybe being sent right now
+    from datetime import timedelta
+
+    from channels.broadcast_store import now
+
+    assert store.recover(older_than=60, at=now() + timedelta(seconds=61)) == 1
+    report = store.report(broadcast)
+    assert (report.counts[UNCERTAIN], report.counts[PENDING]) == (1, 1)
