@@ -32,6 +32,13 @@ class ConfigError(HocvuError):
         return f"configuration error: {self}"
 
 
+class InputError(HocvuError):
+    """What a command was given is wrong (an empty text, a malformed recipient, an unknown id); the message
+    names it. Nothing was changed."""
+
+    exit_code = 2
+
+
 class ContentError(HocvuError):
     """Content files are invalid; carries every problem found (file, line, field), not just the first."""
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
 
-from errors import ConfigError
+from errors import InputError
 from storage.database import Database
 from storage.models import Base, Broadcast, Delivery
 
@@ -36,6 +36,7 @@ FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN})
 B_SENDING, B_PAUSED, B_CANCELLED, B_DONE = "sending", "paused", "cancelled", "done"
 
 CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
+SENDABLE = ("telegram",)  # channels the engine has a sender for (Zalo's: not built yet)
 MAX_TEXT = {"telegram": 4096, "zalo_oa": 2000, "zalo_bot": 2000}  # Telegram counts UTF-16 units
 _IDS = {"telegram": re.compile(r"-?[1-9][0-9]{0,19}"), "zalo_oa": re.compile(r"[0-9A-Za-z_-]{1,64}")}
 _IDS["zalo_bot"] = _IDS["zalo_oa"]
@@ -126,7 +127,7 @@ class Report:
 
 def parse_recipients(entries: Iterable[str], *, where: str = "--to") -> list[Recipient]:
     """`channel:id` entries (commas, spaces or lines apart; `#` starts a comment), each once, in order.
-    Raises ConfigError naming every malformed entry; an empty list is an error too."""
+    Raises InputError naming every malformed entry; an empty list is an error too."""
     found: dict[Recipient, None] = {}
     problems: list[str] = []
     for number, line in enumerate(entries, 1):
@@ -140,9 +141,9 @@ def parse_recipients(entries: Iterable[str], *, where: str = "--to") -> list[Rec
                 found[Recipient(channel, user)] = None
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise ConfigError(f"{where}: {len(problems)} malformed recipient(s), nothing was created: {shown}")
+        raise InputError(f"{where}: {len(problems)} malformed recipient(s), nothing was created: {shown}")
     if not found:
-        raise ConfigError(f"{where}: the recipient list names nobody (expected entries like telegram:123456)")
+        raise InputError(f"{where}: the recipient list names nobody (expected entries like telegram:123456)")
     return list(found)
 
 
@@ -167,9 +168,15 @@ class BroadcastStore:
     def create(self, text: str, recipients: Sequence[Recipient], created_by: str, at: datetime | None = None) -> int:
         problem = text_problem(text, (r.channel for r in recipients))
         if problem:
-            raise ConfigError(f"{problem}; nothing was created")
+            raise InputError(f"{problem}; nothing was created")
         if not recipients:
-            raise ConfigError("the recipient list names nobody; nothing was created")
+            raise InputError("the recipient list names nobody; nothing was created")
+        unsendable = sorted({r.channel for r in recipients} - set(SENDABLE))
+        if unsendable:
+            raise InputError(
+                f"broadcasts to {', '.join(unsendable)} cannot be delivered yet (only to {', '.join(SENDABLE)}); "
+                "nothing was created"
+            )
         at = at or now()
         with self.db.write() as connection:
             broadcast_id = connection.execute(
@@ -194,11 +201,11 @@ class BroadcastStore:
         with self.db.write() as connection:
             current = connection.scalar(select(_B.c.status).where(_B.c.id == broadcast_id))
             if current is None:
-                raise ConfigError(f"there is no broadcast {broadcast_id}")
+                raise InputError(f"there is no broadcast {broadcast_id}")
             if current == status:
                 return
             if current not in allowed_from:
-                raise ConfigError(f"broadcast {broadcast_id} is {current}: it cannot become {status}")
+                raise InputError(f"broadcast {broadcast_id} is {current}: it cannot become {status}")
             connection.execute(update(_B).where(_B.c.id == broadcast_id).values(status=status))
             if status == B_CANCELLED:  # what was not sent yet never will be; a send in progress finishes
                 connection.execute(
@@ -221,9 +228,9 @@ class BroadcastStore:
         with self.db.write() as connection:
             current = connection.scalar(select(_B.c.status).where(_B.c.id == broadcast_id))
             if current is None:
-                raise ConfigError(f"there is no broadcast {broadcast_id}")
+                raise InputError(f"there is no broadcast {broadcast_id}")
             if current == B_CANCELLED:
-                raise ConfigError(f"broadcast {broadcast_id} was cancelled")
+                raise InputError(f"broadcast {broadcast_id} was cancelled")
             changed = connection.execute(
                 update(_D)
                 .where(_D.c.broadcast_id == broadcast_id, _D.c.status == UNCERTAIN)
@@ -239,7 +246,7 @@ class BroadcastStore:
                 select(_B.c.status, _B.c.text, _B.c.created_by, _B.c.created_at).where(_B.c.id == broadcast_id)
             ).first()
             if row is None:
-                raise ConfigError(f"there is no broadcast {broadcast_id}")
+                raise InputError(f"there is no broadcast {broadcast_id}")
             counts = dict.fromkeys(STATUSES, 0)
             for status, count in connection.execute(
                 select(_D.c.status, func.count()).where(_D.c.broadcast_id == broadcast_id).group_by(_D.c.status)

@@ -8,12 +8,20 @@ uncertain (no silent skip), and the fake saw at most one send per recipient that
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
+import yaml
 from sqlalchemy import select
 
 from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
@@ -30,13 +38,15 @@ from channels.broadcast_store import (
 )
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
-from errors import ConfigError
+from errors import InputError
 from storage.database import Database
 from storage.models import Delivery
 from tests.support.fake_telegram import ABANDONED, TOKEN, FakeTelegram
-from tests.support.learning_support import migrated_database
+from tests.support.learning_support import migrated_database, scratch_schema
+from tests.support.services import require_postgres, require_redis
 
 FIRST_CHAT = 700_000
+REDIS_DB = 9  # of this module's own: no other test uses it
 
 
 @pytest.fixture
@@ -112,9 +122,9 @@ def check_invariant(db: Database, fake: FakeTelegram, broadcast_id: int, expecte
 def test_recipient_lists_are_parsed_and_bad_entries_named() -> None:
     parsed = parse_recipients(["telegram:1,telegram:2 telegram:1", "# a comment", "zalo_oa:abc-1  # Lan"])
     assert parsed == [Recipient("telegram", "1"), Recipient("telegram", "2"), Recipient("zalo_oa", "abc-1")]
-    with pytest.raises(ConfigError, match=r"2 malformed.*'viber:1'.*'telegram:abc'"):
+    with pytest.raises(InputError, match=r"2 malformed.*'viber:1'.*'telegram:abc'"):
         parse_recipients(["telegram:1, viber:1", "telegram:abc"])
-    with pytest.raises(ConfigError, match="names nobody"):
+    with pytest.raises(InputError, match="names nobody"):
         parse_recipients(["# nobody", "  ", ","])
 
 
@@ -124,7 +134,7 @@ def test_recipient_lists_are_parsed_and_bad_entries_named() -> None:
 )
 def test_bad_texts_create_nothing(db: Database, text: str, problem: str) -> None:
     store = BroadcastStore(db)
-    with pytest.raises(ConfigError, match=problem):
+    with pytest.raises(InputError, match=problem):
         store.create(text, recipients(3), "operator")
     assert store.recent() == []
 
@@ -168,9 +178,9 @@ def test_paused_and_cancelled_broadcasts_are_not_claimed(db: Database) -> None:
     store.cancel(broadcast)
     report = store.report(broadcast)
     assert (report.status, report.counts["cancelled"], report.counts["sending"]) == ("cancelled", 2, 1)
-    with pytest.raises(ConfigError, match="cancelled: it cannot become sending"):
+    with pytest.raises(InputError, match="cancelled: it cannot become sending"):
         store.resume(broadcast)
-    with pytest.raises(ConfigError, match="no broadcast 999"):
+    with pytest.raises(InputError, match="no broadcast 999"):
         store.pause(999)
 
 
@@ -282,3 +292,200 @@ async def test_a_row_left_sending_by_a_dead_worker_becomes_uncertain(db: Databas
     assert store.recover(older_than=60, at=now() + timedelta(seconds=61)) == 1
     report = store.report(broadcast)
     assert (report.counts[UNCERTAIN], report.counts[PENDING]) == (1, 1)
+
+
+# -- the command line and `hocvu worker` ------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _config(tmp_path: Path, fake: FakeTelegram, **broadcast: Any) -> Path:
+    settings = {"telegram_rate": 400, "request_timeout": CLIENT_TIMEOUT, "retry_delay": 0.05, "recover_after": 3.0}
+    config = {
+        "data_dir": str(tmp_path / "data"),
+        "database": {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"},
+        "telegram": {"base_url": fake.base_url},
+        "broadcast": {**settings, **broadcast},
+    }
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return {**env, "TELEGRAM_BOT_TOKEN": TOKEN, **extra}
+
+
+def hocvu(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hocvu.cli", "--config", str(config), *args],
+        env=env or _env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def test_the_cli_refuses_bad_input_and_creates_nothing(tmp_path: Path, fake: FakeTelegram) -> None:
+    config = _config(tmp_path, fake)
+    cases = [
+        (["--text", "", "--to", "telegram:1"], "the text is empty"),
+        (["--text", "x" * 20_000, "--to", "telegram:1"], "20,000 characters long; telegram takes at most 4,096"),
+        (["--text", "Xin chào", "--to", "telegram:1,telegram:abc,viber:2"], "2 malformed recipient(s)"),
+        (["--text", "Xin chào", "--to", " , "], "names nobody"),
+        (["--text", "Xin chào", "--to", "zalo_oa:abc"], "cannot be delivered yet"),
+        (["--text", "Xin chào", "--to-file", str(tmp_path / "missing.txt")], "missing.txt"),
+    ]
+    for args, message in cases:
+        result = hocvu(config, "broadcast", "create", *args)
+        assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+    listing = hocvu(config, "broadcast", "list")
+    assert listing.returncode == 0 and listing.stdout == ""
+    assert fake.calls("sendMessage") == []
+
+
+def test_the_cli_creates_follows_and_steers_a_broadcast_the_sqlite_worker_sends(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    config = _config(tmp_path, fake)
+    people = tmp_path / "people.txt"
+    people.write_text(
+        "# the commune's list\ntelegram:801\ntelegram:802, telegram:803\ntelegram:801\n", encoding="utf-8"
+    )
+    preview = hocvu(config, "broadcast", "preview", "--text", "Lịch học tuần này", "--to-file", str(people))
+    assert preview.stdout.startswith("3 recipient(s) on telegram") and "Lịch học tuần này" in preview.stdout
+    fake.block(802)
+    created = hocvu(config, "broadcast", "create", "--text", "Lịch học tuần này", "--to-file", str(people))
+    assert "broadcast 1 created for 3 recipient(s)" in created.stdout, created.stderr
+    assert "paused" in hocvu(config, "broadcast", "pause", "1").stdout
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hocvu.cli", "--config", str(config), "worker"],
+        env=_env(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
+    )
+    try:
+        time.sleep(1.5)  # a paused broadcast is not sent, however long the worker runs
+        assert fake.calls("sendMessage") == []
+        assert "resumed" in hocvu(config, "broadcast", "resume", "1").stdout
+        follow = hocvu(config, "broadcast", "status", "1", "--follow", "--list", "blocked")
+        assert "3/3" in follow.stdout
+        assert "sent 2, pending 0, failed 0, blocked 1, uncertain 0" in follow.stdout
+        assert "blocked: telegram:802" in follow.stdout
+        assert sorted(int(r.params["chat_id"]) for r in fake.sent()) == [801, 803]
+        _wait(lambda: "done" in hocvu(config, "broadcast", "list").stdout, 10, "the broadcast is done")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    cancelled = hocvu(config, "broadcast", "cancel", "1")
+    assert cancelled.returncode == 2 and "broadcast 1 is done: it cannot become cancelled" in cancelled.stderr
+
+
+@pytest.fixture
+def scale(tmp_path: Path, fake: FakeTelegram) -> Iterator[tuple[Path, dict[str, str], Database]]:
+    """A config and environment for `hocvu worker` on PostgreSQL (migrated, procrastinate's schema applied)
+    and a Redis database of its own."""
+    redis_url = f"{require_redis().rsplit('/', 1)[0]}/{REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    with scratch_schema(require_postgres()) as url:
+        env = _env(DATABASE_URL=url, REDIS_URL=redis_url)
+        config = _config(tmp_path, fake)
+        upgraded = hocvu(config, "db", "upgrade", env=env)
+        assert "procrastinate's job tables created" in upgraded.stdout, upgraded.stderr
+        assert "procrastinate" not in hocvu(config, "db", "upgrade", env=env).stdout  # once
+        db = Database(url)
+        try:
+            yield config, env, db
+        finally:
+            db.dispose()
+
+
+def _worker(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hocvu.cli", "--config", str(config), "worker"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "a"),
+    )
+
+
+def _stop(*workers: subprocess.Popen[bytes]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def test_a_worker_killed_mid_broadcast_then_restarted_sends_no_row_twice(
+    tmp_path: Path, fake: FakeTelegram, scale: tuple[Path, dict[str, str], Database]
+) -> None:
+    config, env, db = scale
+    count = 1500
+    store = BroadcastStore(db)
+    broadcast = store.create("Cảnh giác lừa đảo qua điện thoại", recipients(count), "operator")
+    for chat in range(FIRST_CHAT + 100, FIRST_CHAT + 110):
+        fake.block(chat)
+    fake.fail_next("sendMessage", 500, times=20)
+    fake.fail_next("sendMessage", 429, times=2, retry_after=1)
+    first = _worker(config, env, tmp_path / "worker.log")
+    try:
+        _wait(lambda: len(fake.sent()) >= 300, 60, "the first worker has sent 300")
+        first.kill()  # SIGKILL: no clean-up of any kind
+        first.wait()
+        sent_before = len(fake.sent())
+        assert sent_before < count - 10, "the broadcast finished before the kill: nothing was tested"
+        second = _worker(config, env, tmp_path / "worker.log")
+        try:
+            _wait(lambda: store.report(broadcast).status == "done", 120, "the restarted worker finishes")
+        finally:
+            _stop(second)
+    finally:
+        _stop(first)
+    found = check_invariant(db, fake, broadcast, count)
+    statuses = Counter(row.status for row in found.values())
+    assert statuses[BLOCKED] == 10
+    assert statuses[SENT] + statuses[UNCERTAIN] == count - 10
+    assert statuses[UNCERTAIN] <= 16, "only the sends in flight at the kill may be uncertain"  # concurrency
+
+
+def test_two_workers_keep_the_global_rate_together_and_never_send_a_row_twice(
+    tmp_path: Path, fake: FakeTelegram, scale: tuple[Path, dict[str, str], Database]
+) -> None:
+    config, env, db = scale
+    config = _config(tmp_path, fake, telegram_rate=40)
+    fake.limit_rate(50)
+    count = 400
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào bà con", recipients(count), "operator")
+    workers = [_worker(config, env, tmp_path / f"worker{n}.log") for n in range(2)]
+    try:
+        _wait(lambda: store.report(broadcast).status == "done", 90, "the two workers finish")
+    finally:
+        _stop(*workers)
+    found = check_invariant(db, fake, broadcast, count)
+    assert Counter(row.status for row in found.values()) == {SENT: count}
+    assert fake.rate_limited == 0
+    seconds = Counter(int(r.at) for r in fake.sent())
+    assert max(seconds.values()) <= 50
+    worked = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
+    assert all("deliveries worked on" in log for log in worked), "both workers sent"
