@@ -14,14 +14,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import procrastinate
 
-from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate, RedisGate
+from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate, RedisGate, Sender
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
@@ -37,12 +38,13 @@ STALLED_AFTER = 30.0  # seconds without a heartbeat after which procrastinate ca
 class WorkerConfig:
     database_url: str
     redis_url: str | None
-    telegram_token: str
+    telegram_token: str  # empty: no Telegram deliveries
     telegram_base_url: str
     rate: int
     engine: EngineSettings
     request_timeout: float
     recover_after: float
+    zalo_oa: Callable[[Database], Sender] | None = None  # the Zalo OA's sender, when the OA is configured
 
 
 def conninfo(database_url: str) -> str:
@@ -130,10 +132,21 @@ async def apply_schema(database_url: str) -> bool:
 # -- running ---------------------------------------------------------------------------------------------
 
 
-def _engine(config: WorkerConfig, db: Database, gate: Gate) -> tuple[DeliveryEngine, Any]:
-    bot = make_bot(config.telegram_token, config.telegram_base_url, request_timeout=config.request_timeout)
-    engine = DeliveryEngine(BroadcastStore(db), [TelegramBroadcastSender(bot)], gate, config.engine)
-    return engine, bot
+async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: contextlib.AsyncExitStack) -> DeliveryEngine:
+    """The engine with a sender per configured channel, their clients open until `stack` closes."""
+    senders: list[Sender] = []
+    if config.telegram_token:
+        bot = make_bot(config.telegram_token, config.telegram_base_url, request_timeout=config.request_timeout)
+        await stack.enter_async_context(bot)
+        senders.append(TelegramBroadcastSender(bot))
+    if config.zalo_oa is not None:
+        zalo = config.zalo_oa(db)
+        await zalo.start()  # type: ignore[attr-defined]
+        stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
+        senders.append(zalo)
+    if not senders:
+        raise ConfigError("no channel to deliver to: set TELEGRAM_BOT_TOKEN, or the Zalo OA's variables (docs/zalo.md)")
+    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine)
 
 
 async def run(config: WorkerConfig, *, stop: asyncio.Event | None = None) -> None:
@@ -156,9 +169,9 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event) -> None:
-    engine, bot = _engine(config, db, MemoryGate(config.rate))
-    log.info("broadcast: delivering in this process (SQLite), at most %d messages/s", config.rate)
-    async with bot:
+    async with contextlib.AsyncExitStack() as stack:
+        engine = await _engine(config, db, MemoryGate(config.rate), stack)
+        log.info("broadcast: delivering in this process (SQLite), at most %d messages/s", config.rate)
         await engine.run(stop, recover_after=config.recover_after)
 
 
@@ -167,10 +180,10 @@ async def _run_procrastinate(config: WorkerConfig, db: Database) -> None:
     if not config.redis_url:
         raise ConfigError("`hocvu worker` on PostgreSQL needs REDIS_URL: the workers share the send rate there")
     gate = RedisGate(config.redis_url, config.rate)
-    engine, bot = _engine(config, db, gate)
     app = make_app(config.database_url)
     try:
-        async with bot, app.open_async():
+        async with contextlib.AsyncExitStack() as stack, app.open_async():
+            engine = await _engine(config, db, gate, stack)
             if not await _schema_present(app):
                 raise ConfigError("procrastinate's tables are missing: run `hocvu db upgrade`")
             _runtime = _Runtime(engine, config.recover_after, asyncio.Lock())

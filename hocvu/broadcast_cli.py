@@ -9,11 +9,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from errors import InputError
+from errors import ConfigError, InputError
 from hocvu.config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
+    from storage.database import Database
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -172,12 +176,39 @@ def run_worker(settings: Settings) -> int:
     config = WorkerConfig(
         database_url=settings.database_url,
         redis_url=settings.secrets.get("REDIS_URL"),
-        telegram_token=settings.telegram_token,
+        telegram_token=settings.secrets.get("TELEGRAM_BOT_TOKEN", ""),
         telegram_base_url=settings.telegram.base_url,
         rate=b.telegram_rate,
         engine=EngineSettings(concurrency=b.concurrency, max_attempts=b.max_attempts, base_delay=b.retry_delay),
         request_timeout=b.request_timeout,
         recover_after=b.recover_after,
+        zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
     )
     asyncio.run(run_delivery(config))
     return 0
+
+
+def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
+    from channels.broadcast_zalo import ZaloOaBroadcastSender
+    from channels.zalo_oa_api import ZaloOaApi
+    from channels.zalo_oa_auth import ZaloTokens
+    from channels.zalo_oa_store import ZaloOaStore
+
+    z, secrets = settings.zalo_oa, settings.secrets
+    if not secrets.get("ZALO_APP_SECRET"):
+        raise ConfigError("the Zalo OA channel needs ZALO_APP_SECRET to refresh its tokens (docs/zalo.md)")
+
+    def build(db: Database) -> Sender:
+        app_id = secrets["ZALO_APP_ID"]
+        tokens = ZaloTokens(
+            db,
+            app_id,
+            secrets["ZALO_APP_SECRET"],
+            z.oauth_base_url,
+            margin=z.token_refresh_margin,
+            timeout=z.request_timeout,
+        )
+        api = ZaloOaApi(z.api_base_url, tokens, timeout=z.request_timeout)
+        return ZaloOaBroadcastSender(api, ZaloOaStore(db, app_id), monthly_allowance=z.monthly_allowance)
+
+    return build

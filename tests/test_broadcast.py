@@ -46,7 +46,7 @@ from tests.support.learning_support import migrated_database, scratch_schema
 from tests.support.services import require_postgres, require_redis
 
 FIRST_CHAT = 700_000
-REDIS_DB = 9  # of this module's own: no other test uses it
+REDIS_DB = 11  # of this module's own: no other test uses it (bench/webhook.py empties 9)
 
 
 @pytest.fixture
@@ -343,7 +343,8 @@ def test_the_cli_refuses_bad_input_and_creates_nothing(tmp_path: Path, fake: Fak
         (["--text", "x" * 20_000, "--to", "telegram:1"], "20,000 characters long; telegram takes at most 4,096"),
         (["--text", "Xin chào", "--to", "telegram:1,telegram:abc,viber:2"], "2 malformed recipient(s)"),
         (["--text", "Xin chào", "--to", " , "], "names nobody"),
-        (["--text", "Xin chào", "--to", "zalo_oa:abc"], "cannot be delivered yet"),
+        (["--text", "Xin chào", "--to", "zalo_bot:abc"], "cannot be delivered yet"),
+        (["--text", "x" * 2001, "--to", "telegram:1,zalo_oa:abc"], "zalo_oa takes at most 2,000"),
         (["--text", "Xin chào", "--to-file", str(tmp_path / "missing.txt")], "missing.txt"),
     ]
     for args, message in cases:
@@ -489,3 +490,62 @@ def test_two_workers_keep_the_global_rate_together_and_never_send_a_row_twice(
     assert max(seconds.values()) <= 50
     worked = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
     assert all("deliveries worked on" in log for log in worked), "both workers sent"
+
+
+# -- Zalo OA ---------------------------------------------------------------------------------------------
+
+
+async def test_zalo_oa_deliveries_follow_the_channels_rules(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from channels.broadcast_store import now
+    from channels.broadcast_zalo import ZaloOaBroadcastSender
+    from channels.zalo_oa_api import ZaloOaApi
+    from channels.zalo_oa_auth import ZaloTokens
+    from channels.zalo_oa_store import ZaloOaStore
+    from tests.support.fake_zalo import APP_ID, APP_SECRET, SEND_PATH, FakeZalo
+
+    text = "Bài học: chuyển tiền an toàn"
+    with migrated_database("sqlite", tmp_path) as db, FakeZalo() as fake:
+        tokens = ZaloTokens(db, APP_ID, APP_SECRET, fake.base_url, margin=3600, timeout=5.0)
+        tokens.seed(fake.access_token, fake.refresh_token)
+        followers = ZaloOaStore(db, APP_ID)
+        for user in ("fresh", "slow", "refuses", "over", "left"):
+            followers.interacted(user, None)
+        followers.interacted("silent", None, at=now() - timedelta(days=8))
+        followers.unreachable("left", "unfollowed")
+        fake.closed_users["refuses"] = -213
+        api = ZaloOaApi(fake.base_url, tokens, timeout=1.0)
+        sender = ZaloOaBroadcastSender(api, followers, monthly_allowance=3)
+        store = BroadcastStore(db)
+        # One at a time, in order, each fault meant for its own broadcast's recipient.
+        engine = DeliveryEngine(store, [sender], MemoryGate(100), EngineSettings(concurrency=1, base_delay=0.05))
+        await api.start()
+        try:
+            fake.fail_next(SEND_PATH, status=500, times=2)  # retried, then sent
+            first = store.create(text, [Recipient("zalo_oa", "fresh")], "operator")
+            await drain(engine)
+            fake.fail_next(SEND_PATH, delay=2.5)  # the client gives up after the request left
+            second = store.create(text, [Recipient("zalo_oa", "slow")], "operator")
+            await drain(engine)
+            order = ["refuses", "silent", "stranger", "left", "over"]
+            third = store.create(text, [Recipient("zalo_oa", u) for u in order], "operator")
+            await drain(engine)
+        finally:
+            await api.close()
+        assert rows(db, first)["fresh"].status == SENT and rows(db, first)["fresh"].attempts == 3
+        assert rows(db, second)["slow"].status == UNCERTAIN, rows(db, second)["slow"].error
+        found = rows(db, third)
+        assert {u: found[u].status for u in order} == {
+            "refuses": BLOCKED,
+            "silent": FAILED,
+            "stranger": FAILED,
+            "left": BLOCKED,
+            "over": FAILED,
+        }
+        assert "window is closed" in (found["silent"].error or "")
+        assert "never wrote" in (found["stranger"].error or "")
+        assert "allowance" in (found["over"].error or "")
+        assert followers.follower("refuses").unreachable_reason == "zalo error -213"  # type: ignore[union-attr]
+        assert fake.texts() == [text]  # the slow one was abandoned; nobody else could be sent to
+        assert [r.answer.get("error") for r in fake.calls(SEND_PATH)][-1] == -213
