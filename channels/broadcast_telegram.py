@@ -3,7 +3,7 @@ channels/telegram_http.py), each answer classified into an Outcome (channels/bro
 
 - the message object → sent, with its message id;
 - 429 → pending after `retry_after`, this row only, every sender paused as long; the attempt does not count;
-- 403 → blocked (the user blocked the bot, or left);
+- 403 → blocked (the user blocked the bot, or left), and recorded where the channel keeps blocked chats;
 - 400 and the like → failed with Telegram's reason (a chat that does not exist, a text it refuses);
 - 5xx, and a connection that could not be made or a pool that had no room (the request never left) →
   pending after a back-off;
@@ -13,6 +13,8 @@ The text goes as plain text (no parse mode): an operator's text is shown as type
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import (
@@ -28,6 +30,7 @@ from telegram.error import (
 
 from channels.broadcast_store import BLOCKED, FAILED, PENDING, SENT, UNCERTAIN, Due, Outcome
 from channels.telegram_send import MAX_RETRY_AFTER, retry_after_seconds
+from channels.telegram_store import BlockedChats
 
 # telegram_http.AiohttpRequest names aiohttp's exception in its errors: these happen before the request left.
 _NOT_SENT = ("ClientConnectorError", "ConnectionTimeoutError", "ClientConnectorDNSError")
@@ -36,8 +39,9 @@ _NOT_SENT = ("ClientConnectorError", "ConnectionTimeoutError", "ClientConnectorD
 class TelegramBroadcastSender:
     channel = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, blocked: BlockedChats | None = None) -> None:
         self.bot = bot
+        self.blocked = blocked  # where the channel remembers chats that blocked the bot
 
     async def send(self, due: Due) -> Outcome:
         try:
@@ -50,6 +54,8 @@ class TelegramBroadcastSender:
                 return Outcome(PENDING, error=f"Telegram asked to wait {pause:.0f} s", retry_in=pause, refund=True)
             return Outcome(PENDING, error="429 Too Many Requests", retry_in=pause, refund=True, pause_all=pause)
         except Forbidden as exc:
+            if self.blocked is not None:
+                await asyncio.to_thread(self.blocked.set_blocked, due.user_id, True)
             return Outcome(BLOCKED, error=str(exc))
         except ChatMigrated as exc:
             return Outcome(FAILED, error=f"the chat became supergroup {exc.new_chat_id}")

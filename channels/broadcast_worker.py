@@ -26,6 +26,7 @@ from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate,
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
+from channels.telegram_store import SqlTelegramStore
 from errors import ConfigError
 from storage.database import Database
 
@@ -138,7 +139,10 @@ async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: context
     if config.telegram_token:
         bot = make_bot(config.telegram_token, config.telegram_base_url, request_timeout=config.request_timeout)
         await stack.enter_async_context(bot)
-        senders.append(TelegramBroadcastSender(bot))
+        bot_id = config.telegram_token.split(":", 1)[0]
+        if not bot_id.isdigit():
+            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<bot id>:<secret>)")
+        senders.append(TelegramBroadcastSender(bot, SqlTelegramStore(db, int(bot_id))))
     if config.zalo_oa is not None:
         zalo = config.zalo_oa(db)
         await zalo.start()  # type: ignore[attr-defined]

@@ -38,10 +38,11 @@ from channels.broadcast_store import (
 )
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
+from channels.telegram_store import SqlTelegramStore
 from errors import InputError
 from storage.database import Database
 from storage.models import Delivery
-from tests.support.fake_telegram import ABANDONED, TOKEN, FakeTelegram
+from tests.support.fake_telegram import ABANDONED, BOT_ID, TOKEN, FakeTelegram
 from tests.support.learning_support import migrated_database, scratch_schema
 from tests.support.services import require_postgres, require_redis
 
@@ -192,8 +193,9 @@ CLIENT_TIMEOUT = 2.0  # a loaded machine (CI) must not time out an ordinary answ
 
 def _engine(db: Database, fake: FakeTelegram, *, rate: float = 400.0) -> DeliveryEngine:
     bot = make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT)
+    blocked = SqlTelegramStore(db, BOT_ID)
     settings = EngineSettings(concurrency=16, base_delay=0.05, max_attempts=4)
-    return DeliveryEngine(BroadcastStore(db), [TelegramBroadcastSender(bot)], MemoryGate(rate), settings)
+    return DeliveryEngine(BroadcastStore(db), [TelegramBroadcastSender(bot, blocked)], MemoryGate(rate), settings)
 
 
 async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Database, fake: FakeTelegram) -> None:
@@ -218,6 +220,7 @@ async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Databas
     unexpected = {u: (r.status, r.error) for u, r in found.items() if r.status != SENT and int(u) not in chats[10:51]}
     assert statuses == {SENT: count - 6, BLOCKED: 3, UNCERTAIN: 2, FAILED: 1}, unexpected
     assert {found[str(c)].status for c in blocked} == {BLOCKED}
+    assert all(SqlTelegramStore(db, BOT_ID).is_blocked(str(c)) for c in blocked)  # the channel knows too
     assert {found[str(c)].status for c in flaky} == {SENT}
     assert found[str(broken)].status == FAILED and "gave up after 4 attempts" in (found[str(broken)].error or "")
     assert found[str(slow)].status == UNCERTAIN and found[str(garbled)].status == UNCERTAIN
