@@ -4,9 +4,10 @@ One loop per process (the embedded default runs it in-process; `hocvu worker` ru
 jobs, channels/broadcast_worker.py). Per due row, in this order:
 1. wait while every worker is paused (a 429's `retry_after`, shared through the gate);
 2. the chat's own limit (one message per second per chat): a chat that is not free now is put back;
-3. a slot of the global rate (default 25 messages/s, shared through the gate);
-4. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
+3. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
    someone else's and is skipped;
+4. a slot of the global rate (default 25 messages/s, shared through the gate), right before the request, so
+   the platform sees the pace the gate kept;
 5. the send, through the channel's sender, whose Outcome is written over the claim.
 Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
 failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
@@ -62,7 +63,8 @@ class Gate(Protocol):
 
 
 class _Pacer:
-    """One slot every 1/rate seconds in this process."""
+    """One slot every 1/rate seconds in this process, on a fixed schedule (a late wake-up does not slow the
+    rate down)."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
@@ -181,18 +183,23 @@ class DeliveryEngine:
         self.settings = settings or EngineSettings()
         self.on_outcome = on_outcome
         self._busy: set[int] = set()  # rows this process is working on
+        self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
 
     @property
     def channels(self) -> list[str]:
         return list(self.senders)
 
-    async def run_until_idle(self) -> int:
-        """Send what is due now, until nothing is; returns how many rows were worked on."""
+    async def run_until_idle(self, budget: float | None = None) -> int:
+        """Send what is due now, until nothing is, or until `budget` seconds have passed: then no new row
+        is started and the sends under way finish (a job that ends in time is never cancelled mid-send).
+        Returns how many rows were worked on."""
+        loop = asyncio.get_running_loop()
+        self._deadline = None if budget is None else loop.time() + budget
         worked = 0
         queue: asyncio.Queue[Due | None] = asyncio.Queue(maxsize=self.settings.batch)
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.settings.concurrency)]
         try:
-            while True:
+            while not self._past_deadline():
                 candidates = await asyncio.to_thread(self.store.due, self.settings.batch, self.channels)
                 fresh = [d for d in candidates if d.id not in self._busy]
                 if not fresh:
@@ -210,7 +217,11 @@ class DeliveryEngine:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            self._deadline = None
         return worked
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
 
     async def run(self, stop: asyncio.Event, *, poll: float = 1.0, recover_after: float = 120.0) -> None:
         """The in-process loop: send what is due, sleep until the next row is due (at most `poll` s)."""
@@ -228,7 +239,8 @@ class DeliveryEngine:
             try:
                 if due is None:
                     return
-                await self.deliver(due)
+                if not self._past_deadline():  # past it, the row stays pending for the next run
+                    await self.deliver(due)
             except Exception:
                 log.exception("broadcast: delivery %s", due.id if due else None)
             finally:
@@ -246,9 +258,9 @@ class DeliveryEngine:
             outcome = Outcome(PENDING, retry_in=self.settings.chat_interval, refund=True)
             await asyncio.to_thread(self.store.finish, due.id, outcome)
             return outcome
-        await self.gate.slot()
         if not await asyncio.to_thread(self.store.claim, due.id):
             return None
+        await self.gate.slot()  # after the claim: nothing between the slot and the request
         try:
             outcome = await self.senders[due.channel].send(due)
         except asyncio.CancelledError:

@@ -2,8 +2,9 @@
 
 - On PostgreSQL (the scale path): procrastinate jobs over the same database. A periodic job, deferred once a
   second by whichever worker's scheduler gets there first (procrastinate deduplicates periodic jobs across
-  workers) and held to one waiting copy by its queueing lock, runs the engine until nothing is due; a worker
-  busy with one leaves the next to another, so N workers send together. Jobs are only wake-ups: the
+  workers) and held to one waiting copy by its queueing lock, runs the engine until nothing is due or for
+  JOB_BUDGET seconds; a worker busy with one leaves the next to another, so N workers send together. A job
+  that ends in time is never cancelled mid-send at a stop, so a restart makes no delivery uncertain. Jobs are only wake-ups: the
   `deliveries` rows are the truth and each send claims its row, so a job run twice, retried after a crash
   (stalled jobs are retried by another periodic job) or run by two workers at once never sends a row twice.
   The global rate and the 429 pause are shared in Redis (REDIS_URL) through `limits`.
@@ -33,6 +34,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 STALLED_AFTER = 30.0  # seconds without a heartbeat after which procrastinate calls a job stalled
+JOB_BUDGET = 5.0  # seconds a delivery job starts new sends for; the next job (a second later) goes on
 
 
 @dataclass
@@ -86,7 +88,7 @@ async def _work() -> int:
     async with _runtime.running:
         store = _runtime.engine.store
         await asyncio.to_thread(store.recover, _runtime.recover_after)
-        worked = await _runtime.engine.run_until_idle()
+        worked = await _runtime.engine.run_until_idle(budget=JOB_BUDGET)
         await asyncio.to_thread(store.close_finished)
     return worked
 
@@ -192,8 +194,11 @@ async def _run_procrastinate(config: WorkerConfig, db: Database) -> None:
                 raise ConfigError("procrastinate's tables are missing: run `hocvu db upgrade`")
             _runtime = _Runtime(engine, config.recover_after, asyncio.Lock())
             log.info("broadcast: worker started (procrastinate), at most %d messages/s in all", config.rate)
+            # At SIGTERM the job under way stops starting sends within JOB_BUDGET and its sends finish within
+            # two request timeouts (aiohttp's total), so a restart cancels none mid-send.
+            grace = JOB_BUDGET + 2 * config.request_timeout + 5
             await app.run_worker_async(
-                concurrency=2, install_signal_handlers=True, shutdown_graceful_timeout=15, delete_jobs="successful"
+                concurrency=2, install_signal_handlers=True, shutdown_graceful_timeout=grace, delete_jobs="successful"
             )
     finally:
         _runtime = None

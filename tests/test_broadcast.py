@@ -552,3 +552,31 @@ async def test_zalo_oa_deliveries_follow_the_channels_rules(tmp_path: Path) -> N
         assert followers.follower("refuses").unreachable_reason == "zalo error -213"  # type: ignore[union-attr]
         assert fake.texts() == [text]  # the slow one was abandoned; nobody else could be sent to
         assert [r.answer.get("error") for r in fake.calls(SEND_PATH)][-1] == -213
+
+
+def test_a_worker_stopped_mid_broadcast_leaves_nothing_uncertain_and_the_next_one_finishes(
+    tmp_path: Path, fake: FakeTelegram, scale: tuple[Path, dict[str, str], Database]
+) -> None:
+    config, env, db = scale
+    config = _config(tmp_path, fake, telegram_rate=30)
+    count = 300
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào bà con", recipients(count), "operator")
+    worker = _worker(config, env, tmp_path / "worker.log")
+    try:
+        _wait(lambda: len(fake.sent()) >= 60, 60, "60 are sent")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        _stop(worker)
+    report = store.report(broadcast)
+    assert report.counts[SENT] < count, "the broadcast finished before the stop: nothing was tested"
+    assert (report.counts["sending"], report.counts[UNCERTAIN]) == (0, 0)
+    assert report.counts[SENT] == len(fake.sent())
+    again = _worker(config, env, tmp_path / "worker.log")
+    try:
+        _wait(lambda: store.report(broadcast).status == "done", 60, "the next worker finishes")
+    finally:
+        _stop(again)
+    found = check_invariant(db, fake, broadcast, count)
+    assert Counter(row.status for row in found.values()) == {SENT: count}
