@@ -3,12 +3,12 @@
 One loop per process (the embedded default runs it in-process; `hocvu worker` runs it in procrastinate
 jobs, channels/broadcast_worker.py). Per due row, in this order:
 1. wait while every worker is paused (a 429's `retry_after`, shared through the gate);
-2. the chat's own limit (one message per second per chat): a chat that is not free now is put back;
-3. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
+2. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
    someone else's and is skipped;
-4. a slot of the global rate (default 25 messages/s, shared through the gate), right before the request, so
-   the platform sees the pace the gate kept;
-5. the send, through the channel's sender, whose Outcome is written over the claim.
+3. a slot of the global rate (default 25 messages/s, shared through the gate), then the chat's own limit
+   (one message per second per chat: a chat that is not free is put back, the attempt not counted), right
+   before the request, so the platform sees the pace the gate kept;
+4. the send, through the channel's sender, whose Outcome is written over the claim.
 Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
 failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
 not count; a transient error before the request left: after a back-off with jitter); uncertain (the request
@@ -252,15 +252,17 @@ class DeliveryEngine:
         """One row: None when it was not this process's to send (claimed elsewhere, or no longer due)."""
         while (paused := await self.gate.paused_for()) > 0:
             await asyncio.sleep(paused)
-        if not await self.gate.chat_free(due.channel, due.user_id):
-            if not await asyncio.to_thread(self.store.claim, due.id):
-                return None
-            outcome = Outcome(PENDING, retry_in=self.settings.chat_interval, refund=True)
-            await asyncio.to_thread(self.store.finish, due.id, outcome)
-            return outcome
         if not await asyncio.to_thread(self.store.claim, due.id):
             return None
-        await self.gate.slot()  # after the claim: nothing between the slot and the request
+        try:  # after the claim, so nothing stands between the pace's checks and the request
+            await self.gate.slot()
+            if not await self.gate.chat_free(due.channel, due.user_id):
+                outcome = Outcome(PENDING, retry_in=self.settings.chat_interval, refund=True)
+                await self._finish(due, outcome)
+                return outcome
+        except asyncio.CancelledError:  # stopped before the request left: it is simply pending again
+            await asyncio.shield(self._finish(due, Outcome(PENDING, refund=True)))
+            raise
         try:
             outcome = await self.senders[due.channel].send(due)
         except asyncio.CancelledError:

@@ -255,16 +255,16 @@ async def test_a_429_pauses_every_sender_and_puts_back_only_its_row(db: Database
 
 
 async def test_the_global_rate_is_kept(db: Database, fake: FakeTelegram) -> None:
-    fake.limit_rate(25)
+    fake.limit_rate(25)  # a wide margin: the fake counts arrivals, which a busy machine bunches
     store = BroadcastStore(db)
     broadcast = store.create("Xin chào", recipients(60), "operator")
-    engine = _engine(db, fake, rate=22.0)
+    engine = _engine(db, fake, rate=16.0)
     async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
         await drain(engine)
     check_invariant(db, fake, broadcast, 60)
     assert fake.rate_limited == 0
     times = sorted(r.at for r in fake.sent())
-    assert times[-1] - times[0] >= (60 - 22) / 22  # paced, not sent at once
+    assert times[-1] - times[0] >= (60 - 16) / 16  # paced, not sent at once
 
 
 async def test_a_chat_gets_at_most_one_message_a_second(db: Database, fake: FakeTelegram) -> None:
@@ -278,7 +278,7 @@ async def test_a_chat_gets_at_most_one_message_a_second(db: Database, fake: Fake
     for n in range(3):
         sends = fake.sent(FIRST_CHAT + n)
         assert sorted(s.params["text"] for s in sends) == ["Hai", "Một"]
-        assert sends[1].at - sends[0].at >= 0.95
+        assert sends[1].at - sends[0].at >= 0.9  # the gate's second, less the jitter of two requests
     assert store.report(second).counts[SENT] == 3
 
 
@@ -476,9 +476,9 @@ def test_two_workers_keep_the_global_rate_together_and_never_send_a_row_twice(
     tmp_path: Path, fake: FakeTelegram, scale: tuple[Path, dict[str, str], Database]
 ) -> None:
     config, env, db = scale
-    config = _config(tmp_path, fake, telegram_rate=40)
-    fake.limit_rate(50)
-    count = 400
+    config = _config(tmp_path, fake, telegram_rate=30)
+    fake.limit_rate(50)  # a wide margin: the fake counts arrivals, which a busy machine bunches
+    count = 300
     store = BroadcastStore(db)
     broadcast = store.create("Xin chào bà con", recipients(count), "operator")
     workers = [_worker(config, env, tmp_path / f"worker{n}.log") for n in range(2)]
@@ -490,7 +490,7 @@ def test_two_workers_keep_the_global_rate_together_and_never_send_a_row_twice(
     assert Counter(row.status for row in found.values()) == {SENT: count}
     assert fake.rate_limited == 0
     seconds = Counter(int(r.at) for r in fake.sent())
-    assert max(seconds.values()) <= 50
+    assert max(seconds.values()) <= 40  # 30 a second, whatever the split between the workers
     worked = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
     assert all("deliveries worked on" in log for log in worked), "both workers sent"
 
