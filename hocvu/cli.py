@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from errors import ConfigError, ContentError, HocvuError, ServiceError
-from hocvu import logs, nlu_cli
+from hocvu import broadcast_cli, logs, nlu_cli
 from hocvu.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -148,6 +148,13 @@ def cmd_db(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
         if args.db_command == "upgrade":
             db.upgrade()
             stdout.write(f"database at revision {db.current_revision()} ({db.safe_url})\n")
+            if not db.is_sqlite:  # the delivery workers' job queue (procrastinate's own schema)
+                import asyncio
+
+                from channels.broadcast_worker import apply_schema
+
+                if asyncio.run(apply_schema(settings.database_url)):
+                    stdout.write("procrastinate's job tables created (`hocvu worker`)\n")
         else:
             days = args.days or settings.privacy.log_retention_days
             purged = purge_logs(db, days)
@@ -565,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_onnx.add_argument("--force", action="store_true", help="rebuild even when it is already built")
 
     nlu_cli.add_parser(sub)
+    broadcast_cli.add_parser(sub)
 
     ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
     ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
@@ -614,6 +622,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_cert(settings, args, stdout)
         if args.command == "users":
             return cmd_users(settings, args, stdout)
+        if args.command == "broadcast":
+            return broadcast_cli.run(settings, args, stdout)
+        if args.command == "worker":
+            return broadcast_cli.run_worker(settings)
     except HocvuError as exc:  # the one place errors become messages and exit codes
         print(f"hocvu {_command_name(args)}: {exc.describe()}", file=sys.stderr)
         return exc.exit_code
@@ -654,6 +666,7 @@ def _command_name(args: argparse.Namespace) -> str:
         "db_command",
         "cert_command",
         "users_command",
+        "broadcast_command",
     ):
         value = getattr(args, attribute, None)
         if isinstance(value, str):

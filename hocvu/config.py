@@ -151,6 +151,20 @@ class ZaloBotSettings:
 
 
 @dataclass(frozen=True)
+class BroadcastSettings:
+    """The delivery engine (channels/broadcast.py): `hocvu worker`, and the in-process loop on SQLite."""
+
+    # Messages per second to Telegram from every worker together (about 30 is Telegram's bulk limit).
+    telegram_rate: int = setting(25, minimum=1, maximum=1000)
+    concurrency: int = setting(16, minimum=1, maximum=256)  # sends in flight per worker process
+    max_attempts: int = setting(5, minimum=1)  # transient failures (5xx, no connection) before a delivery fails
+    retry_delay: float = setting(1.0, minimum=0.01, kind="seconds")  # the first back-off, doubled each attempt
+    request_timeout: float = setting(10.0, minimum=0.1, kind="seconds")  # one send; after it the outcome is unknown
+    # A delivery left "sending" this long belongs to a worker that died mid-send: it becomes uncertain.
+    recover_after: float = setting(120.0, minimum=1, kind="seconds")
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""  # empty: SQLite file hocvu.db in data_dir. The DATABASE_URL variable overrides it.
 
@@ -201,6 +215,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     zalo_oa: ZaloOaSettings = field(default_factory=ZaloOaSettings)
     zalo_bot: ZaloBotSettings = field(default_factory=ZaloBotSettings)
+    broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)

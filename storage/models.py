@@ -348,3 +348,43 @@ class ZaloBotUser(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the chat id replies go to
     choices: Mapped[list[str] | None] = mapped_column(JSON)  # their actions, choice n at index n - 1
     shown_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- broadcasts and their deliveries (channels/broadcast_store.py) -------------------------------------
+
+
+class Broadcast(Base):
+    """One message an operator (later: a volunteer, approved by an admin) sends to a list of recipients."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # sending | paused | cancelled | done
+
+
+class Delivery(Base):
+    """The truth about one broadcast to one recipient. A send claims its row (pending → sending, only if
+    still pending and due) before it calls the platform, so no two workers ever send one row."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "channel", "user_id", name="uq_deliveries_broadcast_recipient"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),  # the due rows to claim
+        Index("ix_deliveries_broadcast_id_status", "broadcast_id", "status"),  # a broadcast's counts
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    # pending | sending | sent | blocked | failed | cancelled | uncertain
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the send in progress claimed it
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's id of the message sent
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed, or why its outcome is unknown

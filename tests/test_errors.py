@@ -85,6 +85,7 @@ def test_every_error_class_in_the_app_belongs_to_the_family() -> None:
             "hocvu ask: the ONNX embedder",
         ),
         (errors.ServiceError("could not start against the Bot API"), 1, "hocvu ask: could not start"),
+        (errors.InputError("--to: 1 malformed recipient(s)"), 2, "hocvu ask: --to: 1 malformed"),
     ],
 )
 def test_the_entry_point_turns_each_family_into_its_message_and_exit_code(

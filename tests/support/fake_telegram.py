@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +70,11 @@ class Fault:
     delay: float = 0.0
     chat_id: int | None = None  # only requests for this chat
     location: str | None = None  # a redirect's target
+    garbage: bool = False  # a 200 whose body is not JSON
+
+
+class Garbage:
+    """An answer body that is not JSON."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ class _State:
     listeners: list[Callable[[Request], None]] = field(default_factory=list)
     held: set[str] = field(default_factory=set)
     waiting: dict[str, int] = field(default_factory=dict)
+    rate: int | None = None  # sends accepted per sliding second; beyond it, 429 (like Telegram's flood control)
+    accepted: deque[float] = field(default_factory=deque)
+    rate_limited: int = 0  # 429s answered because of `rate`
 
 
 def check_html(text: str) -> str | None:
@@ -184,6 +193,25 @@ class FakeTelegram:
             self._state.faults.setdefault(method, []).extend(
                 Fault(200, delay=seconds, chat_id=chat_id) for _ in range(times)
             )
+
+    def garbage_next(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
+        """Answer 200 with a body that is not JSON (a broken proxy): the client cannot tell what happened."""
+        with self._lock:
+            self._state.faults.setdefault(method, []).extend(
+                Fault(200, garbage=True, chat_id=chat_id) for _ in range(times)
+            )
+
+    def limit_rate(self, per_second: int | None) -> None:
+        """Accept at most `per_second` sendMessage calls in any sliding second; answer the rest 429."""
+        with self._lock:
+            self._state.rate = per_second
+            self._state.accepted.clear()
+
+    @property
+    def rate_limited(self) -> int:
+        """How many sends `limit_rate` refused."""
+        with self._lock:
+            return self._state.rate_limited
 
     def redirect_next(self, method: str, location: str, *, status: int = 302, times: int = 1) -> None:
         """Answer with a redirect to `location` (the Bot API never does; a proxy or a hijacked host might)."""
@@ -372,6 +400,18 @@ class FakeTelegram:
             )
             if fault is not None:
                 faults.remove(fault)
+            if fault is None and method == "sendMessage" and self._state.rate is not None:
+                moment = time.monotonic()
+                accepted = self._state.accepted
+                while accepted and accepted[0] <= moment - 1.0:
+                    accepted.popleft()
+                if len(accepted) >= self._state.rate:
+                    self._state.rate_limited += 1
+                    fault = Fault(429, retry_after=1)
+                else:
+                    accepted.append(moment)
+        if fault is not None and fault.garbage:
+            return 200, Garbage()
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
             if client_gone():  # the client timed out: it never learns of this request's outcome
@@ -465,6 +505,14 @@ class FakeTelegram:
                     return True
 
             def _reply(self, status: int, payload: Any) -> None:
+                if isinstance(payload, Garbage):
+                    data = b"<html>502 nginx</html>"
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if isinstance(payload, Redirect):
                     self.send_response(status)
                     self.send_header("Location", payload.location)

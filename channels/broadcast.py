@@ -1,0 +1,293 @@
+"""The delivery engine: broadcasts' deliveries sent at the platform's pace, each row at most once.
+
+One loop per process (the embedded default runs it in-process; `hocvu worker` runs it in procrastinate
+jobs, channels/broadcast_worker.py). Per due row, in this order:
+1. wait while every worker is paused (a 429's `retry_after`, shared through the gate);
+2. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
+   someone else's and is skipped;
+3. a slot of the global rate (default 25 messages/s, shared through the gate), then the chat's own limit
+   (one message per second per chat: a chat that is not free is put back, the attempt not counted), right
+   before the request, so the platform sees the pace the gate kept;
+4. the send, through the channel's sender, whose Outcome is written over the claim.
+Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
+failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
+not count; a transient error before the request left: after a back-off with jitter); uncertain (the request
+left and no answer came: never retried automatically, `hocvu broadcast resend-uncertain` is the
+operator's call). An exception no sender foresaw after the claim makes the row uncertain too: it may have
+been sent.
+
+The gates: `MemoryGate` (one process: the rate and the pause in memory) and `RedisGate` (several
+processes: the global rate in Redis through `limits`, the pause as a Redis key). Both also pace each
+process evenly (one slot every 1/rate s), so a second's messages are spread over it rather than sent in a
+burst the platform may count against the next second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from channels.broadcast_store import FAILED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    channel: str
+
+    async def send(self, due: Due) -> Outcome: ...
+
+
+class Gate(Protocol):
+    async def paused_for(self) -> float:
+        """Seconds every worker must still wait after a 429 (0: none)."""
+        ...
+
+    async def pause(self, seconds: float) -> None: ...
+
+    async def chat_free(self, channel: str, user_id: str) -> bool:
+        """Whether the chat may get a message now (counts it when it may)."""
+        ...
+
+    async def slot(self) -> None:
+        """Wait for a slot of the global rate."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _Pacer:
+    """One slot every 1/rate seconds in this process, on a fixed schedule (a late wake-up does not slow the
+    rate down)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+class MemoryGate:
+    """One process: the global rate paced in memory, the chats' last sends and the pause in memory."""
+
+    def __init__(self, rate: float, *, per_chat: float = 1.0) -> None:
+        self._pacer = _Pacer(rate)
+        self.per_chat = per_chat
+        self._chats: dict[tuple[str, str], float] = {}
+        self._paused_until = 0.0
+        self._swept = time.monotonic()
+
+    async def paused_for(self) -> float:
+        return max(0.0, self._paused_until - time.monotonic())
+
+    async def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def chat_free(self, channel: str, user_id: str) -> bool:
+        now = time.monotonic()
+        if now - self._swept > 60:  # forget chats whose second is long past
+            self._chats = {k: t for k, t in self._chats.items() if now - t < self.per_chat}
+            self._swept = now
+        key = (channel, user_id)
+        if now - self._chats.get(key, -1e9) < self.per_chat:
+            return False
+        self._chats[key] = now
+        return True
+
+    async def slot(self) -> None:
+        await self._pacer.wait()
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisGate:
+    """Several processes: the global rate counted in Redis by `limits` (a moving window of one second), each
+    chat's one message per second likewise, and the pause as a key with a time to live."""
+
+    def __init__(self, redis_url: str, rate: int, *, prefix: str = "hocvu-broadcast") -> None:
+        import redis.asyncio
+        from limits import RateLimitItemPerSecond
+        from limits.aio.storage import RedisStorage
+        from limits.aio.strategies import MovingWindowRateLimiter
+
+        plain = redis_url.removeprefix("async+")
+        self._pool = redis.asyncio.ConnectionPool.from_url(plain, socket_timeout=5, socket_connect_timeout=5)
+        self._redis = redis.asyncio.Redis(connection_pool=self._pool)
+        options: dict[str, Any] = {"connection_pool": self._pool}
+        storage = RedisStorage(f"async+{plain}", implementation="redispy", key_prefix=prefix, **options)
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._rate = RateLimitItemPerSecond(rate)
+        self._chat = RateLimitItemPerSecond(1)
+        self._pacer = _Pacer(rate)
+        self._pause_key = f"{prefix}:paused"
+
+    async def paused_for(self) -> float:
+        ttl = await self._redis.pttl(self._pause_key)
+        return max(0, int(ttl)) / 1000.0
+
+    async def pause(self, seconds: float) -> None:
+        ms = max(1, int(seconds * 1000))
+        await self._redis.set(self._pause_key, b"1", px=ms, nx=True)
+        await self._redis.pexpire(self._pause_key, ms, gt=True)  # a longer pause wins
+
+    async def chat_free(self, channel: str, user_id: str) -> bool:
+        return bool(await self._limiter.hit(self._chat, "chat", channel, user_id))
+
+    async def slot(self) -> None:
+        await self._pacer.wait()
+        while not await self._limiter.hit(self._rate, "global"):
+            stats = await self._limiter.get_window_stats(self._rate, "global")
+            await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+        await self._pool.aclose()
+
+
+@dataclass
+class EngineSettings:
+    concurrency: int = 16  # sends in flight in this process
+    batch: int = 200  # candidates read at once
+    max_attempts: int = 5  # transient failures before a row fails
+    base_delay: float = 1.0  # the first back-off, doubled per attempt, with jitter
+    chat_interval: float = 1.0  # a chat not free now is tried again after this
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        store: BroadcastStore,
+        senders: Sequence[Sender],
+        gate: Gate,
+        settings: EngineSettings | None = None,
+        *,
+        on_outcome: Callable[[Due, Outcome], Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = {s.channel: s for s in senders}
+        self.gate = gate
+        self.settings = settings or EngineSettings()
+        self.on_outcome = on_outcome
+        self._busy: set[int] = set()  # rows this process is working on
+        self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.senders)
+
+    async def run_until_idle(self, budget: float | None = None) -> int:
+        """Send what is due now, until nothing is, or until `budget` seconds have passed: then no new row
+        is started and the sends under way finish (a job that ends in time is never cancelled mid-send).
+        Returns how many rows were worked on."""
+        loop = asyncio.get_running_loop()
+        self._deadline = None if budget is None else loop.time() + budget
+        worked = 0
+        queue: asyncio.Queue[Due | None] = asyncio.Queue(maxsize=self.settings.batch)
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.settings.concurrency)]
+        try:
+            while not self._past_deadline():
+                candidates = await asyncio.to_thread(self.store.due, self.settings.batch, self.channels)
+                fresh = [d for d in candidates if d.id not in self._busy]
+                if not fresh:
+                    await queue.join()  # the rows in flight finish; some may come back due
+                    candidates = await asyncio.to_thread(self.store.due, self.settings.batch, self.channels)
+                    if not [d for d in candidates if d.id not in self._busy]:
+                        break
+                    continue
+                for due in fresh:
+                    self._busy.add(due.id)
+                    await queue.put(due)
+                    worked += 1
+                await queue.join()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._deadline = None
+        return worked
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
+
+    async def run(self, stop: asyncio.Event, *, poll: float = 1.0, recover_after: float = 120.0) -> None:
+        """The in-process loop: send what is due, sleep until the next row is due (at most `poll` s)."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.store.recover, recover_after)
+            await self.run_until_idle()
+            await asyncio.to_thread(self.store.close_finished)
+            wait = await asyncio.to_thread(self.store.next_due_in, self.channels)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(poll, wait) if wait is not None else poll)
+
+    async def _worker(self, queue: asyncio.Queue[Due | None]) -> None:
+        while True:
+            due = await queue.get()
+            try:
+                if due is None:
+                    return
+                if not self._past_deadline():  # past it, the row stays pending for the next run
+                    await self.deliver(due)
+            except Exception:
+                log.exception("broadcast: delivery %s", due.id if due else None)
+            finally:
+                if due is not None:
+                    self._busy.discard(due.id)
+                queue.task_done()
+
+    async def deliver(self, due: Due) -> Outcome | None:
+        """One row: None when it was not this process's to send (claimed elsewhere, or no longer due)."""
+        while (paused := await self.gate.paused_for()) > 0:
+            await asyncio.sleep(paused)
+        if not await asyncio.to_thread(self.store.claim, due.id):
+            return None
+        try:  # after the claim, so nothing stands between the pace's checks and the request
+            await self.gate.slot()
+            if not await self.gate.chat_free(due.channel, due.user_id):
+                outcome = Outcome(PENDING, retry_in=self.settings.chat_interval, refund=True)
+                await self._finish(due, outcome)
+                return outcome
+        except asyncio.CancelledError:  # stopped before the request left: it is simply pending again
+            await asyncio.shield(self._finish(due, Outcome(PENDING, refund=True)))
+            raise
+        try:
+            outcome = await self.senders[due.channel].send(due)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finish(due, Outcome(UNCERTAIN, error="stopped while sending")))
+            raise
+        except Exception as exc:  # the request may have left: never sent again without the operator
+            log.exception("broadcast: sending delivery %s", due.id)
+            outcome = Outcome(UNCERTAIN, error=f"unexpected error while sending: {type(exc).__name__}")
+        if outcome.status == PENDING:
+            if outcome.pause_all:
+                log.warning("broadcast: the platform asked every sender to wait %.1f s", outcome.pause_all)
+                await self.gate.pause(outcome.pause_all)
+            elif not outcome.refund:
+                attempts = due.attempts + 1
+                if attempts >= self.settings.max_attempts:
+                    outcome = Outcome(FAILED, error=f"{outcome.error} (gave up after {attempts} attempts)")
+                else:
+                    delay = self.settings.base_delay * 2 ** (attempts - 1) * (0.5 + random.random())
+                    outcome = Outcome(PENDING, error=outcome.error, retry_in=delay)
+        await self._finish(due, outcome)
+        return outcome
+
+    async def _finish(self, due: Due, outcome: Outcome) -> None:
+        await asyncio.to_thread(self.store.finish, due.id, outcome)
+        if self.on_outcome is not None:
+            result = self.on_outcome(due, outcome)
+            if isinstance(result, Awaitable):
+                await result

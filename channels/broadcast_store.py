@@ -1,0 +1,359 @@
+"""The broadcasts and their deliveries (tables `broadcasts`, `deliveries`, storage/models.py).
+
+The `deliveries` table is the truth: one row per (broadcast, recipient), unique. A send **claims** its row
+with one conditional UPDATE (pending → sending, only if still pending, due, and its broadcast is sending)
+before it calls the platform; whoever's UPDATE changed the row sends it, everyone else skips it, so two
+workers (threads, processes, machines) never send one row. A row left `sending` by a worker that died
+cannot be told from one the platform received: `recover` makes it `uncertain`, never pending again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from errors import InputError
+from storage.database import Database
+from storage.models import Base, Broadcast, Delivery
+
+PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN = (
+    "pending",
+    "sending",
+    "sent",
+    "blocked",
+    "failed",
+    "cancelled",
+    "uncertain",
+)
+STATUSES = (PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN)
+FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN})
+# A broadcast's own status.
+B_SENDING, B_PAUSED, B_CANCELLED, B_DONE = "sending", "paused", "cancelled", "done"
+
+CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
+SENDABLE = ("telegram", "zalo_oa")  # channels the engine has a sender for (the Zalo Bot's: not built yet)
+MAX_TEXT = {"telegram": 4096, "zalo_oa": 2000, "zalo_bot": 2000}  # Telegram counts UTF-16 units
+_IDS = {"telegram": re.compile(r"-?[1-9][0-9]{0,19}"), "zalo_oa": re.compile(r"[0-9A-Za-z_-]{1,64}")}
+_IDS["zalo_bot"] = _IDS["zalo_oa"]
+
+_D = Base.metadata.tables[Delivery.__tablename__]
+_B = Base.metadata.tables[Broadcast.__tablename__]
+# The claim: one statement, conditional on the row being pending and due and its broadcast sending.
+_CLAIM = (
+    update(_D)
+    .where(
+        _D.c.id == bindparam("b_id"),
+        _D.c.status == PENDING,
+        _D.c.next_attempt_at <= bindparam("b_now"),
+        _D.c.broadcast_id.in_(select(_B.c.id).where(_B.c.status == B_SENDING).scalar_subquery()),
+    )
+    .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=bindparam("b_now"))
+)
+# Every outcome is written only over the claim it ends: a row is never moved out of another's hands.
+_FINISH = (
+    update(_D)
+    .where(_D.c.id == bindparam("b_id"), _D.c.status == SENDING)
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        attempts=_D.c.attempts + bindparam("b_refund"),
+        sent_at=bindparam("b_sent_at"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+    )
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as everywhere in the database
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery due to be sent: what a sender needs, read before it is claimed."""
+
+    id: int
+    broadcast_id: int
+    channel: str
+    user_id: str
+    text: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one send attempt came to; `status` is a delivery status (pending: try again in `retry_in` s)."""
+
+    status: str
+    message_id: str | None = None
+    error: str | None = None
+    retry_in: float = 0.0  # pending only: seconds to wait
+    refund: bool = False  # pending only: the attempt does not count (a 429, the chat's own limit)
+    pause_all: float = 0.0  # pending only: a 429's retry_after, for which every sender waits
+
+
+@dataclass
+class Report:
+    broadcast_id: int
+    status: str
+    text: str
+    created_by: str
+    created_at: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        return sum(n for status, n in self.counts.items() if status in FINAL)
+
+
+def parse_recipients(entries: Iterable[str], *, where: str = "--to") -> list[Recipient]:
+    """`channel:id` entries (commas, spaces or lines apart; `#` starts a comment), each once, in order.
+    Raises InputError naming every malformed entry; an empty list is an error too."""
+    found: dict[Recipient, None] = {}
+    problems: list[str] = []
+    for number, line in enumerate(entries, 1):
+        for entry in line.split("#", 1)[0].replace(",", " ").split():
+            channel, _, user = entry.partition(":")
+            if channel not in CHANNELS:
+                problems.append(f"{entry!r} (line {number}): the channel must be one of {', '.join(CHANNELS)}")
+            elif not _IDS[channel].fullmatch(user):
+                problems.append(f"{entry!r} (line {number}): not a {channel} user id")
+            else:
+                found[Recipient(channel, user)] = None
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise InputError(f"{where}: {len(problems)} malformed recipient(s), nothing was created: {shown}")
+    if not found:
+        raise InputError(f"{where}: the recipient list names nobody (expected entries like telegram:123456)")
+    return list(found)
+
+
+def text_problem(text: str, channels: Iterable[str]) -> str | None:
+    """Why `text` cannot be broadcast on these channels, or None."""
+    if not text.strip():
+        return "the text is empty"
+    for channel in sorted(set(channels)):
+        limit = MAX_TEXT[channel]
+        length = len(text.encode("utf-16-le")) // 2 if channel == "telegram" else len(text)
+        if length > limit:
+            return f"the text is {length:,} characters long; {channel} takes at most {limit:,} in one message"
+    return None
+
+
+class BroadcastStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- operators --------------------------------------------------------------------------------------
+
+    def create(self, text: str, recipients: Sequence[Recipient], created_by: str, at: datetime | None = None) -> int:
+        problem = text_problem(text, (r.channel for r in recipients))
+        if problem:
+            raise InputError(f"{problem}; nothing was created")
+        if not recipients:
+            raise InputError("the recipient list names nobody; nothing was created")
+        unsendable = sorted({r.channel for r in recipients} - set(SENDABLE))
+        if unsendable:
+            raise InputError(
+                f"broadcasts to {', '.join(unsendable)} cannot be delivered yet (only to {', '.join(SENDABLE)}); "
+                "nothing was created"
+            )
+        at = at or now()
+        with self.db.write() as connection:
+            broadcast_id = connection.execute(
+                insert(_B).values(text=text, created_by=created_by, created_at=at, status=B_SENDING).returning(_B.c.id)
+            ).scalar_one()
+            rows = [
+                {
+                    "broadcast_id": broadcast_id,
+                    "channel": r.channel,
+                    "user_id": r.user_id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                }
+                for r in recipients
+            ]
+            for start in range(0, len(rows), 1000):
+                connection.execute(insert(_D), rows[start : start + 1000])
+        return int(broadcast_id)
+
+    def _set_status(self, broadcast_id: int, status: str, allowed_from: tuple[str, ...]) -> None:
+        with self.db.write() as connection:
+            current = connection.scalar(select(_B.c.status).where(_B.c.id == broadcast_id))
+            if current is None:
+                raise InputError(f"there is no broadcast {broadcast_id}")
+            if current == status:
+                return
+            if current not in allowed_from:
+                raise InputError(f"broadcast {broadcast_id} is {current}: it cannot become {status}")
+            connection.execute(update(_B).where(_B.c.id == broadcast_id).values(status=status))
+            if status == B_CANCELLED:  # what was not sent yet never will be; a send in progress finishes
+                connection.execute(
+                    update(_D)
+                    .where(_D.c.broadcast_id == broadcast_id, _D.c.status == PENDING)
+                    .values(status=CANCELLED, error="cancelled by the operator")
+                )
+
+    def pause(self, broadcast_id: int) -> None:
+        self._set_status(broadcast_id, B_PAUSED, (B_SENDING,))
+
+    def resume(self, broadcast_id: int) -> None:
+        self._set_status(broadcast_id, B_SENDING, (B_PAUSED,))
+
+    def cancel(self, broadcast_id: int) -> None:
+        self._set_status(broadcast_id, B_CANCELLED, (B_SENDING, B_PAUSED))
+
+    def resend_uncertain(self, broadcast_id: int) -> int:
+        """The operator's decision that the uncertain rows are worth the risk of a second copy: pending again."""
+        with self.db.write() as connection:
+            current = connection.scalar(select(_B.c.status).where(_B.c.id == broadcast_id))
+            if current is None:
+                raise InputError(f"there is no broadcast {broadcast_id}")
+            if current == B_CANCELLED:
+                raise InputError(f"broadcast {broadcast_id} was cancelled")
+            changed = connection.execute(
+                update(_D)
+                .where(_D.c.broadcast_id == broadcast_id, _D.c.status == UNCERTAIN)
+                .values(status=PENDING, next_attempt_at=now(), error=None)
+            ).rowcount
+            if changed and current == B_DONE:
+                connection.execute(update(_B).where(_B.c.id == broadcast_id).values(status=B_SENDING))
+        return int(changed)
+
+    def report(self, broadcast_id: int) -> Report:
+        with self.db.read() as connection:
+            row = connection.execute(
+                select(_B.c.status, _B.c.text, _B.c.created_by, _B.c.created_at).where(_B.c.id == broadcast_id)
+            ).first()
+            if row is None:
+                raise InputError(f"there is no broadcast {broadcast_id}")
+            counts = dict.fromkeys(STATUSES, 0)
+            for status, count in connection.execute(
+                select(_D.c.status, func.count()).where(_D.c.broadcast_id == broadcast_id).group_by(_D.c.status)
+            ):
+                counts[status] = int(count)
+            reasons = Counter[str]()
+            for error, count in connection.execute(
+                select(_D.c.error, func.count())
+                .where(_D.c.broadcast_id == broadcast_id, _D.c.status == FAILED)
+                .group_by(_D.c.error)
+            ):
+                reasons[error or "unknown"] += int(count)
+        return Report(broadcast_id, row[0], row[1], row[2], row[3], counts, dict(reasons.most_common()))
+
+    def recent(self, limit: int = 50) -> list[Report]:
+        with self.db.read() as connection:
+            ids = connection.scalars(select(_B.c.id).order_by(_B.c.id.desc()).limit(limit)).all()
+        return [self.report(int(i)) for i in ids]
+
+    def recipients(self, broadcast_id: int, status: str) -> list[Recipient]:
+        with self.db.read() as connection:
+            rows = connection.execute(
+                select(_D.c.channel, _D.c.user_id).where(_D.c.broadcast_id == broadcast_id, _D.c.status == status)
+            ).all()
+        return [Recipient(c, u) for c, u in rows]
+
+    # -- the engine -------------------------------------------------------------------------------------
+
+    def due(self, limit: int, channels: Sequence[str], at: datetime | None = None) -> list[Due]:
+        """Pending rows of sending broadcasts that are due, oldest first: candidates, not yet claimed."""
+        with self.db.read() as connection:
+            rows = connection.execute(
+                select(_D.c.id, _D.c.broadcast_id, _D.c.channel, _D.c.user_id, _B.c.text, _D.c.attempts)
+                .join(_B, _B.c.id == _D.c.broadcast_id)
+                .where(
+                    _D.c.status == PENDING,
+                    _D.c.next_attempt_at <= (at or now()),
+                    _D.c.channel.in_(list(channels)),
+                    _B.c.status == B_SENDING,
+                )
+                .order_by(_D.c.next_attempt_at, _D.c.id)
+                .limit(limit)
+            ).all()
+        return [Due(*row) for row in rows]
+
+    def next_due_in(self, channels: Sequence[str]) -> float | None:
+        """Seconds until the next pending row of a sending broadcast is due (0: now), or None when none is."""
+        with self.db.read() as connection:
+            first = connection.scalar(
+                select(func.min(_D.c.next_attempt_at))
+                .join(_B, _B.c.id == _D.c.broadcast_id)
+                .where(_D.c.status == PENDING, _D.c.channel.in_(list(channels)), _B.c.status == B_SENDING)
+            )
+        return None if first is None else max(0.0, (first - now()).total_seconds())
+
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """A connection for one statement that is its own transaction: on PostgreSQL in autocommit, one
+        round trip instead of three (BEGIN, the statement, COMMIT); SQLite's write lock as everywhere."""
+        if self.db.is_sqlite:
+            with self.db.write() as connection:
+                yield connection
+        else:
+            with self.db.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    def claim(self, delivery_id: int, at: datetime | None = None) -> bool:
+        """pending → sending, only if still pending and due and its broadcast still sending: True when this
+        caller now owns the row and may send it."""
+        with self._statement() as connection:
+            return bool(connection.execute(_CLAIM, {"b_id": delivery_id, "b_now": at or now()}).rowcount)
+
+    def finish(self, delivery_id: int, outcome: Outcome, at: datetime | None = None) -> None:
+        """Record what the claimed send came to."""
+        at = at or now()
+        params = {
+            "b_id": delivery_id,
+            "b_status": outcome.status,
+            "b_next": at + timedelta(seconds=outcome.retry_in),
+            "b_refund": -1 if outcome.refund else 0,
+            "b_sent_at": at if outcome.status == SENT else None,
+            "b_message_id": outcome.message_id,
+            "b_error": outcome.error,
+        }
+        with self._statement() as connection:
+            connection.execute(_FINISH, params)
+
+    def recover(self, older_than: float, at: datetime | None = None) -> int:
+        """Rows left `sending` for longer than `older_than` seconds: their worker died mid-send, and whether
+        the platform got the message is unknown. They become uncertain (an operator may resend them)."""
+        cutoff = (at or now()) - timedelta(seconds=older_than)
+        with self.db.write() as connection:
+            return int(
+                connection.execute(
+                    update(_D)
+                    .where(_D.c.status == SENDING, _D.c.claimed_at < cutoff)
+                    .values(status=UNCERTAIN, error="the worker sending it stopped; whether it arrived is unknown")
+                ).rowcount
+            )
+
+    def close_finished(self) -> int:
+        """Sending broadcasts with nothing pending or being sent become done."""
+        open_rows = select(_D.c.id).where(_D.c.broadcast_id == _B.c.id, _D.c.status.in_((PENDING, SENDING)))
+        with self.db.write() as connection:
+            return int(
+                connection.execute(
+                    update(_B).where(and_(_B.c.status == B_SENDING, ~open_rows.exists())).values(status=B_DONE)
+                ).rowcount
+            )
