@@ -372,13 +372,7 @@ def test_the_cli_creates_follows_and_steers_a_broadcast_the_sqlite_worker_sends(
     created = hocvu(config, "broadcast", "create", "--text", "Lịch học tuần này", "--to-file", str(people))
     assert "broadcast 1 created for 3 recipient(s)" in created.stdout, created.stderr
     assert "paused" in hocvu(config, "broadcast", "pause", "1").stdout
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "hocvu.cli", "--config", str(config), "worker"],
-        env=_env(),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
-    )
+    worker = _worker(config, _env(), tmp_path / "worker.log")
     try:
         time.sleep(1.5)  # a paused broadcast is not sent, however long the worker runs
         assert fake.calls("sendMessage") == []
@@ -419,13 +413,14 @@ def scale(tmp_path: Path, fake: FakeTelegram) -> Iterator[tuple[Path, dict[str, 
 
 
 def _worker(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hocvu.cli", "--config", str(config), "worker"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=open(log, "a"),
-    )
+    with open(log, "ab") as stderr:  # the child keeps its own copy of the file descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "hocvu.cli", "--config", str(config), "worker"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
 
 def _stop(*workers: subprocess.Popen[bytes]) -> None:
