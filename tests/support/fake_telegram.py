@@ -15,15 +15,16 @@ import html
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.fake_http import ABANDONED, QuietServer, client_gone
 
 BOT_ID = 777000111
 TOKEN = f"{BOT_ID}:TEST-token"
@@ -52,8 +53,6 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 # a database shared by several tests, and Redis across runs, remember the ids they processed.
 _UPDATE_IDS = itertools.count(int(time.time() * 1000))
 
-# The status recorded for a request whose client hung up before the answer (nginx's "client closed request").
-ABANDONED = 499
 
 
 @dataclass
@@ -130,24 +129,13 @@ def visible_text(text: str, parse_mode: str | None) -> str:
     return text
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out on purpose (fault injection) or shut down hangs up mid-answer: not news.
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class FakeTelegram:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.Condition()
         self._update_ids = _UPDATE_IDS
         self._message_ids = itertools.count(1)
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -484,7 +472,7 @@ class FakeTelegram:
                     return
                 method = match.group(2)
                 params = _parse(self.headers.get("Content-Type", ""), body)
-                status, payload = fake._answer(method, params, self._client_gone)
+                status, payload = fake._answer(method, params, lambda: client_gone(self.connection))
                 result = payload.get("result") if isinstance(payload, dict) else None
                 if isinstance(result, dict) and "message_id" in result:
                     params["_message_id"] = result["message_id"]
@@ -496,13 +484,6 @@ class FakeTelegram:
 
             do_GET = do_POST
 
-            def _client_gone(self) -> bool:
-                try:
-                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-                except BlockingIOError:
-                    return False  # still connected, nothing sent
-                except OSError:
-                    return True
 
             def _reply(self, status: int, payload: Any) -> None:
                 if isinstance(payload, Garbage):

@@ -13,14 +13,15 @@ import base64
 import hashlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.fake_http import ABANDONED, QuietServer, client_gone
 
 APP_ID = "4318845810345721023"
 APP_SECRET = "fake-app-secret"
@@ -29,7 +30,6 @@ OA_SECRET_KEY = "fake-oa-secret-key"
 SEND_PATH = "/v3.0/oa/message/cs"
 TOKEN_PATH = "/v4/oa/access_token"
 
-ABANDONED = 499  # the status recorded for a request whose client hung up before the answer
 
 # Message ids never repeat, whichever fake a test starts: the inbox remembers keys across tests on one database.
 _MSG_IDS = itertools.count(int(time.time() * 1000))
@@ -52,16 +52,6 @@ class Fault:
     delay: float = 0.0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class FakeZalo:
     def __init__(self) -> None:
         self._lock = threading.Condition()
@@ -80,7 +70,7 @@ class FakeZalo:
         self.codes: dict[str, str] = {}  # authorisation code -> the PKCE challenge of its consent
         self._tokens = itertools.count(1)
         self._sent_ids = itertools.count(1)
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-zalo", daemon=True)
 
     def __enter__(self) -> FakeZalo:
@@ -212,7 +202,7 @@ class FakeZalo:
                     time.sleep(fault.delay)
                     with fake._lock:
                         fake.delaying -= 1
-                if fault is not None and fault.delay and self._client_gone():
+                if fault is not None and fault.delay and client_gone(self.connection):
                     # The client gave up waiting (a timeout): nothing is delivered, as a proxy in front of
                     # Zalo would drop it. (Whether Zalo itself delivers such a message is unknowable.)
                     request.status, request.answer = ABANDONED, {"error": -1, "message": "client closed request"}
@@ -244,13 +234,6 @@ class FakeZalo:
                 except ConnectionError:
                     pass
 
-            def _client_gone(self) -> bool:
-                try:
-                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-                except BlockingIOError:
-                    return False
-                except OSError:
-                    return True
 
         return Handler
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.fake_http import ABANDONED, QuietServer, client_gone
 
 BOT_ID = "1459232241454765289"
 TOKEN = f"{BOT_ID}:fake-zalo-bot-secret"
 SECRET = "zalo-bot-webhook-secret"
-ABANDONED = 499  # the status recorded for a request whose client hung up before the answer
 
 # Message ids never repeat, whichever fake a test starts: the inbox remembers keys across tests on one database.
 _MESSAGE_IDS = itertools.count(int(time.time() * 1000))
@@ -46,16 +46,6 @@ class Fault:
     delay: float = 0.0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class FakeZaloBot:
     def __init__(self) -> None:
         self._lock = threading.Condition()
@@ -65,7 +55,7 @@ class FakeZaloBot:
         self.updates: list[dict[str, Any]] = []  # what getUpdates hands out, one per call
         self.webhook: dict[str, Any] = {}
         self._sent_ids = itertools.count(1)
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-zalo-bot", daemon=True)
 
     def __enter__(self) -> FakeZaloBot:
@@ -188,7 +178,7 @@ class FakeZaloBot:
                         401,
                         {"ok": False, "error_code": 401, "description": "Unauthorized"},
                     )
-                elif fault is not None and fault.delay and self._client_gone():
+                elif fault is not None and fault.delay and client_gone(self.connection):
                     request.status, request.answer = ABANDONED, {"ok": False, "description": "client closed request"}
                 elif fault is not None and fault.status != 200:
                     request.status = fault.status
@@ -215,13 +205,6 @@ class FakeZaloBot:
                 except ConnectionError:
                     pass
 
-            def _client_gone(self) -> bool:
-                try:
-                    return bool(self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"")
-                except BlockingIOError:
-                    return False
-                except OSError:
-                    return True
 
         return Handler
 
