@@ -12,7 +12,7 @@ import yaml
 
 from knowledge_base.articles import ContentProblem, KnowledgeBase, SafeLoader
 
-KINDS = ("diacritics", "no_diacritics", "abbrev_typo", "english", "off_topic", "sensitive")
+KINDS = ("diacritics", "no_diacritics", "abbrev_typo", "english", "off_topic", "sensitive", "long", "voice")
 FALLBACK = "fallback"
 
 
