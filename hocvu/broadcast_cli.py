@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from bot.broadcasts import BroadcastDesk, BroadcastReport, Created, Draft, Preview
+    from knowledge_base.learning import Lesson
     from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
     from storage.database import Database
@@ -107,7 +108,8 @@ def _recipients(args: argparse.Namespace) -> list[Recipient]:
 _SEGMENT_OPTIONS = ("lesson", "topic", "province", "commune", "lang", "channel", "age_band", "at", "weekly")
 
 
-def _desk(settings: Settings, db: Database) -> BroadcastDesk:
+def _desk(settings: Settings, db: Database, *, content: bool = True) -> BroadcastDesk:
+    """The core's desk; `content`: with the knowledge base's lessons and official sites (a new broadcast)."""
     from bot.broadcasts import BroadcastDesk
     from channels.broadcast_plans import SqlBroadcasts
     from hocvu.app import make_people
@@ -115,8 +117,11 @@ def _desk(settings: Settings, db: Database) -> BroadcastDesk:
     from knowledge_base.learning import load_lessons
     from storage.people_store import SqlPeopleStore
 
-    lessons, _ = load_lessons(settings.content_dir / "lessons")
-    hosts = official_hosts(load_articles(settings.articles_dir))
+    lessons: dict[str, Lesson] = {}
+    hosts = frozenset[str]()
+    if content:
+        lessons, _ = load_lessons(settings.content_dir / "lessons")
+        hosts = official_hosts(load_articles(settings.articles_dir))
     return BroadcastDesk(SqlBroadcasts(db), make_people(settings, SqlPeopleStore(db)), lessons, hosts)
 
 
@@ -169,7 +174,7 @@ def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
             if args.follow and created.runs:
                 _follow(store, created.runs[0], stdout)
         elif command in ("approve", "reject"):
-            desk = _desk(settings, db)
+            desk = _desk(settings, db, content=False)
             if command == "approve":
                 runs = desk.approve(args.id, args.by or operator)
                 went = f"; it started: {desk.report(runs[0]).pending:,} deliveries pending" if runs else ""
@@ -190,7 +195,7 @@ def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
         elif command == "status":
             if args.follow:
                 _follow(store, args.id, stdout)
-            _status(_desk(settings, db).report(args.id), store, stdout, args.list)
+            _status(_desk(settings, db, content=False).report(args.id), store, stdout, args.list)
         elif command == "pause":
             store.pause(args.id)
             stdout.write(f"broadcast {args.id} paused; sends already under way finish\n")
@@ -229,7 +234,7 @@ def _explicit(settings: Settings, args: argparse.Namespace, stdout: TextIO, oper
     db = open_database(settings.database_url)
     try:
         if args.by:
-            desk = _desk(settings, db)
+            desk = _desk(settings, db, content=False)
             if desk.role(args.by).role != "admin":
                 raise InputError(f"{args.by} is a volunteer: an explicit list (--to) is for admins; use a segment")
         broadcast_id = BroadcastStore(db).create(text, recipients, created_by=args.by or operator)
