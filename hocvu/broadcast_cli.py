@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from bot.broadcasts import BroadcastDesk, BroadcastReport, Created, Draft, Preview
-    from knowledge_base.learning import Lesson
     from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
+    from knowledge_base.learning import Lesson
     from storage.database import Database
 
 
