@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.broadcasts import (
     AWAITING_APPROVAL,
@@ -323,7 +324,10 @@ def test_bad_input_is_named_and_creates_nothing(db: Database, lessons: dict[str,
     cases = [
         (Draft(ADMIN_KEY, Segment(), text="  \n"), "the text is empty"),
         (Draft(ADMIN_KEY, Segment(), text="x" * 20_000), "20,000 characters long"),
-        (Draft(ADMIN_KEY, Segment(), text="y" * 2500), "zalo_oa takes at most 2,000 in one message; limit the segment to --channel telegram"),
+        (
+            Draft(ADMIN_KEY, Segment(), text="y" * 2500),
+            "zalo_oa takes at most 2,000 in one message; limit the segment to --channel telegram",
+        ),
         (
             Draft(ADMIN_KEY, Segment(), text="Xem tại bit.ly/vneid-moi nhé"),
             "'bit.ly/vneid-moi', which is not an official",
@@ -399,7 +403,7 @@ def test_a_broadcast_at_a_time_starts_then_with_its_audience_of_then(db: Databas
     assert desk.materialise_due() == []
     late = next(p for p in people if p.reachable and p.user.channel == "telegram" and "vneid" not in p.topics)
     SqlPeopleStore(db).subscribe(late.user, "vneid", NOW)  # subscribes before the time: included
-    clock.now = at.at.astimezone(UTC) if at.at else NOW  # type: ignore[union-attr]
+    clock.now = at.first_run(NOW)
     assert desk.materialise_due() == [created.id]
     assert desk.materialise_due() == []  # once
     got = deliveries(db, created.id)
@@ -459,6 +463,17 @@ def test_a_weekly_plan_makes_one_run_a_week_however_many_workers_ask(db: Databas
         runs += _materialise_together(db, first + timedelta(seconds=2))
     assert len(runs) == 1
     week_one = deliveries(db, runs[0])
+    with pytest.raises(IntegrityError), db.write() as connection:  # the last line of defence: (plan, run time)
+        connection.execute(
+            insert(Broadcast).values(
+                text="x",
+                created_by="t",
+                created_at=NOW,
+                status="sending",
+                plan_id=created.id,
+                run_at=first.replace(tzinfo=None),
+            )
+        )
     assert week_one and desk.report(created.id).send_at == first + timedelta(days=7)
     # A new subscriber of the region before the next week is in the next run, which is a broadcast of its own.
     newcomer = UserRef("telegram", "123456")
