@@ -443,6 +443,9 @@ class BroadcastDesk:
                 hint = f"; did you mean {', '.join(close)}?" if close else f" (there are {len(self.lessons)} lessons)"
                 raise InputError(f"there is no lesson {draft.lesson_id!r}{hint}")
             texts = {lang: render_lesson(lesson, lang) for lang in LANGS}
+            problem = next((p for p in (text_problem(x, channels) for x in texts.values()) if p), None)
+            if problem:  # content grew past one message: say so rather than let the platform refuse it
+                raise InputError(f"lesson {lesson.id} is too long to broadcast: {problem}")
             if not segment.topics:  # a lesson goes to those who asked for its topic
                 segment = replace(segment, topics=(lesson.topic,))
             text, status = texts["vi"], SCHEDULED  # a lesson of the knowledge base needs no approval
