@@ -286,9 +286,8 @@ class BroadcastStore:
                     _D.c.attempts,
                 )
                 .join(_B, _B.c.id == _D.c.broadcast_id)
-                .outerjoin(
-                    _T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang)
-                )  # a lesson's, in theirs
+                # A lesson's text in the recipient's language; a free text is the broadcast's own.
+                .outerjoin(_T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang))
                 .where(
                     _D.c.status == PENDING,
                     _D.c.next_attempt_at <= (at or now()),
