@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from storage.people_store import SqlPeopleStore
 from storage.stores import SqlLearningStore
 from tests.support.fake_telegram import BOT_ID, TOKEN, FakeTelegram
 from tests.support.learning_support import migrated_database
+from tests.test_broadcast import _config, _env, _wait, _worker
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # a Monday, 10:00 in Hà Nội: outside quiet hours
@@ -598,3 +600,35 @@ def test_the_cli_creates_previews_approves_and_reports(
     assert code == 0 and "every mon 08:00" in out and "scheduled" in out
     code, out, _ = hocvu("list")
     assert "awaiting" not in out and "lesson-vneid-01" in out
+
+
+def test_the_sqlite_worker_starts_a_plan_when_it_is_due(tmp_path: Path, lessons: dict[str, Lesson]) -> None:
+    """`hocvu worker` makes the due run itself (nobody ran create or approve just now) and sends it."""
+    with FakeTelegram() as fake:
+        config = _config(tmp_path, fake)
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw["people"] = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}  # any hour of the real clock
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        db = Database(raw["database"]["url"])
+        db.upgrade(quiet=True)
+        try:
+            for n in range(3):
+                user = UserRef("telegram", str(600 + n))
+                SqlPeopleStore(db).save_profile(user, Profile(_province("Ha Noi"), None, None, True))
+                SqlPeopleStore(db).subscribe(user, "vneid", NOW)
+            desk = desk_of(db, lessons, Clock(datetime.now(UTC) - timedelta(minutes=1)))
+            plan = desk.check(Draft(ADMIN_KEY, Segment(), lesson_id="lesson-vneid-01"))
+            broadcast_id = SqlBroadcasts(db).save(plan)  # due a minute ago, not started
+            worker = _worker(config, _env(), tmp_path / "worker.log")
+            try:
+                _wait(lambda: len(fake.sent()) == 3, 60, "the worker sends the lesson")
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(20) == 0
+            finally:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.wait()
+            assert SqlBroadcasts(db).report(broadcast_id).counts["sent"] == 3  # type: ignore[union-attr]
+            assert all("/quiz lesson-vneid-01" in r.params["text"] for r in fake.sent())
+        finally:
+            db.dispose()
