@@ -44,7 +44,7 @@ class CharNgramIndex:
         order = sorted(range(len(texts)), key=lambda i: labels[i])
         counts = [char_ngrams(texts[i]) for i in order]
         df: Counter[str] = Counter(gram for c in counts for gram in c)
-        df = Counter({gram: n for gram, n in df.items() if n <= MAX_DF * len(texts)})
+        df = Counter({gram: n for gram, n in df.items() if n <= max(MAX_DF * len(texts), 1)})
         counts = [Counter({g: tf for g, tf in c.items() if g in df}) for c in counts]
         self._ids = {gram: i for i, gram in enumerate(df)}
         self._idf = np.array([math.log((1 + len(texts)) / (1 + n)) + 1 for n in df.values()], dtype=np.float32)
