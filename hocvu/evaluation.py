@@ -110,6 +110,7 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
                     "kind": item.kind,
                     "expect": list(item.expect),
                     "got": ranking[:3],
+                    "rank": rank,  # of the right article among the top five; None when further down
                     "fallback": response.fallback,
                     "score": round(response.score, 3),
                 }
