@@ -26,11 +26,13 @@ from tqdm import tqdm
 
 from embeddings.embedder import Embedder, Vectors
 from knowledge_base.articles import Article, KnowledgeBase
-from language.normalize import NORMALIZER_VERSION, document_terms, fold, to_nfc
+from language.charngrams import CharNgramIndex
+from language.diacritics import DiacriticRestorer
+from language.normalize import NORMALIZER_VERSION, document_terms, fold, normalize, to_nfc
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = "2"
+INDEX_FORMAT_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,32 @@ def lexical_document(article: Article) -> list[str]:
     )
 
 
+def article_texts(article: Article) -> list[str]:
+    return [
+        article.title,
+        *article.questions,
+        article.summary,
+        *article.steps,
+        *(s.heading + ". " + s.text for s in article.sections),
+    ]
+
+
+def learn_spelling(kb: KnowledgeBase, article_ids: Sequence[str]) -> tuple[DiacriticRestorer, CharNgramIndex]:
+    """What retrieval needs to read questions as people type them, learned from the articles with the
+    index: the diacritic restorer from the Vietnamese text, and the character n-gram index over every title
+    and question phrasing, folded."""
+    restorer = DiacriticRestorer.learn(
+        text for article in kb if article.lang == "vi" for text in article_texts(article)
+    )
+    position = {article_id: i for i, article_id in enumerate(article_ids)}
+    phrasings = [
+        (normalize(text, article.lang).folded, position[article.id])
+        for article in kb
+        for text in (article.title, *article.questions)
+    ]
+    return restorer, CharNgramIndex([t for t, _ in phrasings], [a for _, a in phrasings], len(article_ids))
+
+
 def content_hash(kb: KnowledgeBase, embedder: Embedder) -> str:
     digest = hashlib.sha256()
     for part in (INDEX_FORMAT_VERSION, NORMALIZER_VERSION, embedder.fingerprint):
@@ -89,6 +117,8 @@ class SearchIndex:
         passage_article: npt.NDArray[np.int32],
         lexical: bm25s.BM25,
         document_article: npt.NDArray[np.int32],
+        restorer: DiacriticRestorer,
+        phrasings: CharNgramIndex,
     ) -> None:
         self.article_ids = list(article_ids)
         self.dense = dense
@@ -96,6 +126,8 @@ class SearchIndex:
         self.lexical = lexical
         self.document_article = document_article
         self.vocabulary: dict[str, int] = dict(lexical.vocab_dict)
+        self.restorer = restorer
+        self.phrasings = phrasings
 
     @property
     def passage_count(self) -> int:
@@ -108,6 +140,8 @@ class SearchIndex:
         np.save(directory / "document_article.npy", self.document_article)
         (directory / "articles.json").write_text(json.dumps(self.article_ids), encoding="utf-8")
         self.lexical.save(str(directory / "bm25"), show_progress=False)
+        (directory / "restorer.json").write_text(self.restorer.to_json(), encoding="utf-8")
+        self.phrasings.save(directory / "phrasings")
 
     @classmethod
     def load(cls, directory: Path) -> SearchIndex:
@@ -117,6 +151,8 @@ class SearchIndex:
             np.load(directory / "passage_article.npy"),
             bm25s.BM25.load(str(directory / "bm25"), show_progress=False),
             np.load(directory / "document_article.npy"),
+            DiacriticRestorer.from_json((directory / "restorer.json").read_text(encoding="utf-8")),
+            CharNgramIndex.load(directory / "phrasings"),
         )
 
 
@@ -152,6 +188,7 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, *, progress: bool = False
         np.array([position[p.article_id] for p in passages], dtype=np.int32),
         lexical,
         np.array([position[a.id] for a in kb], dtype=np.int32),
+        *learn_spelling(kb, article_ids),
     )
 
 

@@ -325,6 +325,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def has_diacritics(text: str) -> bool:
+    """Whether any Vietnamese mark (or đ) was typed: "dang ky" has none, "đăng ký" and "dang kí" do."""
+    return _VIETNAMESE_MARKED.search(text.casefold()) is not None
+
+
 def tokens(text: str) -> list[str]:
     """Word/syllable tokens of an already lower-cased text."""
     return _TOKEN.findall(text)

@@ -24,3 +24,10 @@ class Query:
         if self._vector is None:
             self._vector = self._embedder.embed_queries([self.text.clean])[0]
         return self._vector
+
+    def embed(self, other: str) -> Vectors:
+        """Another reading of the same message (its diacritics restored, for retrieval), embedded likewise."""
+        if other == self.text.clean:
+            return self.vector
+        vector: Vectors = self._embedder.embed_queries([other])[0]
+        return vector

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from embeddings.embedder import Vectors
 from knowledge_base.articles import load_articles
 from knowledge_base.index import load_or_build
 from knowledge_base.retriever import RetrievalSettings, Retriever
@@ -67,3 +69,37 @@ def test_retrieval_uses_lexical_evidence_for_text_without_diacritics(articles: P
     result = retriever.search(Query(normalize("phieu ly lich tu phap tren vneid"), embedder))
     assert result.best is not None and result.best.article_id == "vneid-criminal-record"
     assert result.best.lexical > 0
+
+
+class RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        self.texts.extend(texts)
+        return super().embed_queries(texts)
+
+
+def test_a_question_typed_without_diacritics_is_embedded_with_them_restored(articles: Path, tmp_path: Path) -> None:
+    embedder = RecordingEmbedder()
+    index = load_or_build(load_articles(articles), embedder, tmp_path / "data")
+    retriever = Retriever(index, RetrievalSettings(answer_threshold=0.0, suggest_threshold=0.0))
+    accented = normalize("cách cài VNeID trên điện thoại").clean
+    embedder.texts.clear()
+    retriever.search(Query(normalize("cach cai vneid tren dien thoai"), embedder))
+    assert embedder.texts[-1] == accented  # "cai" read as "cài" (install), not "cái"
+    for as_typed in ("cách cài VNeID trên điện thoại", "how do I install VNeID"):
+        embedder.texts.clear()
+        retriever.search(Query(normalize(as_typed), embedder))
+        assert embedder.texts == [normalize(as_typed).clean]  # one embedding, of the text as typed
+
+
+def test_near_spellings_count_and_survive_the_saved_index(articles: Path, tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    load_or_build(load_articles(articles), embedder, tmp_path / "data")
+    reloaded = load_or_build(load_articles(articles), embedder, tmp_path / "data")  # from disk this time
+    retriever = Retriever(reloaded, RetrievalSettings(answer_threshold=0.0, suggest_threshold=0.0))
+    result = retriever.search(Query(normalize("quen mat khua vneid"), embedder))  # "khẩu" mistyped
+    assert result.best is not None and result.best.article_id == "vneid-forgot-passcode"
+    assert result.best.char > 0
