@@ -77,15 +77,19 @@ class Article:
         return "\n".join(parts)
 
 
+ANYONE_PUBLISHES = frozenset({"zalo.me"})
+
+
 def official_hosts(articles: Iterable[Article]) -> frozenset[str]:
     """The sites the knowledge base cites as official sources (each article's `sources`), without "www.":
-    the allow-list of what a broadcast's free text may link to (bot/broadcasts.py)."""
+    the allow-list of what a broadcast's free text may link to (bot/broadcasts.py). Hosts where anyone can make a
+    page are left out: a zalo.me link may be any user's group invite, the usual road into a scam group."""
     hosts = set()
     for article in articles:
         for source in article.sources:
             host = source.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
             hosts.add(host.removeprefix("www."))
-    return frozenset(hosts)
+    return frozenset(hosts - ANYONE_PUBLISHES)
 
 
 class KnowledgeBase:

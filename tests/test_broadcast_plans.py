@@ -390,6 +390,8 @@ def test_the_official_sites_are_the_knowledge_bases_sources() -> None:
     hosts = official_hosts(load_articles(REPO / "knowledge_base" / "articles"))
     assert {"vneid.gov.vn", "dichvucong.gov.vn", "sbv.gov.vn"} <= hosts
     assert unofficial_links("https://dichvucong.bocongan.gov.vn/x", hosts) == []
+    # Cited as a source, but anyone can make a zalo.me group: a scam group's invite is no official link.
+    assert unofficial_links("Vào nhóm: https://zalo.me/g/abcdef", hosts) == ["https://zalo.me/g/abcdef"]
 
 
 # -- times -------------------------------------------------------------------------------------------------
