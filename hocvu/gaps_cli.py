@@ -39,7 +39,7 @@ def add_parser(kb: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gaps.add_argument(
         "--below",
         type=float,
-        help="answers scored below this count as low-confidence (default: retrieval.answer_threshold + 0.02)",
+        help="answers scored below this count as low-confidence (default: retrieval.answer_threshold + 0.03)",
     )
 
 
