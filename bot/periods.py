@@ -29,9 +29,12 @@ class Period:
     start: datetime  # naive UTC, included
     end: datetime  # naive UTC, excluded
 
-    def __contains__(self, moment: datetime) -> bool:
-        """`moment` naive UTC, as stored."""
-        return self.start <= moment < self.end
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) as naive UTC, what the database stores."""
+        return self.start, self.end
+
+    def __str__(self) -> str:
+        return self.label
 
 
 def _bound(year: int, month: int) -> datetime:

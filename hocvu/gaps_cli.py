@@ -54,18 +54,19 @@ def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
         _check_writable(output)
     below = args.below if args.below is not None else settings.retrieval.answer_threshold + gaps.LOW_CONFIDENCE_MARGIN
     where = f" in {region.describe()}" if region else ""
-    title = f"Content gaps {period.label}{where}"
+    title = f"Content gaps {period}{where}"
     empty = (
-        f"No question of {period.label}{where} went unanswered, got 👎 or was answered with a score below "
+        f"No question of {period}{where} went unanswered, got 👎 or was answered with a score below "
         f"{below:.3f}: there is nothing to write."
     )
+    start, end = period.bounds()
     db = _database(settings)
     try:
         candidates: list[GapCandidate] = (
             gap_candidates(
                 db,
-                period.start,
-                period.end,
+                start,
+                end,
                 below=below,
                 province_code=region.province_code if region else None,
                 commune_codes=region.commune_codes if region else (),
@@ -91,9 +92,9 @@ def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _summary(period: Period, where: str, found: list[Gap], output: Path) -> str:
     if not found:
-        return f"{output}: no gaps in {period.label}{where}\n"
+        return f"{output}: no gaps in {period}{where}\n"
     questions = sum(len(g.questions) for g in found)
-    return f"{output}: {len(found)} group(s) of {questions} question(s) from {period.label}{where}\n"
+    return f"{output}: {len(found)} group(s) of {questions} question(s) from {period}{where}\n"
 
 
 def _group(settings: Settings, candidates: list[GapCandidate]) -> list[Gap]:
