@@ -31,7 +31,7 @@ from knowledge_base import gaps
 from knowledge_base.articles import load_articles
 from knowledge_base.index import load_or_build
 from knowledge_base.retriever import Retriever
-from language.normalize import lexical_terms, normalize
+from language.normalize import has_diacritics, lexical_terms, normalize
 
 REPO = Path(__file__).resolve().parent.parent
 Matrix = npt.NDArray[np.float32]
@@ -86,11 +86,22 @@ def main() -> None:
     started = time.perf_counter()
     shipped = gaps._vectors(clean, folded, embedder, retriever, kb)
     vectors_time = time.perf_counter() - started
+    restored = [
+        retriever.index.restorer.restore(n.clean) if n.lang == "vi" and not has_diacritics(n.original) else n.clean
+        for n in normalized
+    ]
+    words = normalised(tfidf.transform(folded).toarray())
+    restored_dense = normalised(embedder.embed_queries(restored) - mean)
+    folded_dense = normalised(embedder.embed_queries(folded) - mean)
     variants: dict[str, Matrix] = {
         "e5 as typed": typed,
         "e5 as typed, centred": normalised(typed - mean),
         "TF-IDF of folded syllables and bigrams": normalised(tfidf.transform(folded).toarray()),
         "shipped: e5 typed + folded, centred, with TF-IDF (weight 2)": shipped,
+        "e5 restored + folded, centred, with TF-IDF (weight 2)": np.hstack(
+            [normalised(restored_dense + folded_dense), 2 * words]
+        ),
+        "e5 restored, centred, with TF-IDF (weight 2)": np.hstack([restored_dense, 2 * words]),
     }
     cuts = [round(c, 2) for c in np.arange(0.05, 1.40, 0.05)]
     print("| vectors | clustering | best cut | ARI | pair precision | pair recall | groups |")
