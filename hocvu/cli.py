@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from errors import ConfigError, ContentError, HocvuError, ServiceError
-from hocvu import broadcast_cli, logs, nlu_cli
+from hocvu import broadcast_cli, gaps_cli, logs, nlu_cli
 from hocvu.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -493,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
     kb.add_parser("check", help="validate articles, quizzes, lessons and evaluation sets")
+    gaps_cli.add_parser(kb)
 
     serve = sub.add_parser(
         "serve", help="serve every configured channel, /healthz, /readyz and /metrics from one web app (uvicorn)"
@@ -600,6 +601,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return cmd_ask(settings, args, stdin, stdout)
         if args.command == "index":
             return cmd_index_build(settings, args)
+        if args.command == "kb" and args.kb_command == "gaps":
+            return gaps_cli.run(settings, args, stdout)
         if args.command == "kb":
             return cmd_kb_check(settings, args)
         if args.command == "nlu":
