@@ -567,7 +567,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Basic digital skills: holds the certificates (final test passed at {percent}% or more) of at least "
         "{n} of the topics: {topics}.",
     },
-    "report_definition_elderly": {"vi": "Người cao tuổi: nhóm tuổi {bands}.", "en": "Elderly: the age band {bands}."},
+    "report_definition_elderly": {"vi": "Người cao tuổi: {bands}.", "en": "Elderly: {bands}."},
     "report_no_data": {
         "vi": "Không có dữ liệu cho {region}, {period}: chưa có người dùng nào và không có hoạt động nào.",
         "en": "No data for {region}, {period}: no user and no activity.",
@@ -587,8 +587,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "report_col_answered": {"vi": "Trả lời được", "en": "Answered"},
     "report_col_dont_know": {"vi": "Chưa trả lời được", "en": "Don't know"},
     "report_col_answered_share": {"vi": "Tỷ lệ trả lời được", "en": "Answered share"},
-    "report_col_feedback_up": {"vi": "Phản hồi tốt 👍", "en": "Helpful 👍"},
-    "report_col_feedback_down": {"vi": "Phản hồi chưa tốt 👎", "en": "Not helpful 👎"},
+    "report_col_feedback_up": {"vi": "Phản hồi tốt", "en": "Helpful"},
+    "report_col_feedback_down": {"vi": "Phản hồi chưa tốt", "en": "Not helpful"},
     "report_col_quiz_attempts": {"vi": "Lượt làm bài kiểm tra", "en": "Quiz attempts"},
     "report_col_quiz_passed": {"vi": "Lượt đạt", "en": "Passed"},
     "report_col_pass_rate": {"vi": "Tỷ lệ đạt", "en": "Pass rate"},

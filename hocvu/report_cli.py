@@ -512,21 +512,25 @@ def render_png(view: View) -> bytes:
                 fontsize=16,
             )
         else:
-            shown = sorted(communes, key=lambda r: (-r.area.now.registered, r.commune))[:CHART_COMMUNES][::-1]
-            total = [r for r in view.rows() if r.area.level != "commune"][-1:]
-            bars = [*total, *shown][::-1] if total else shown
-            labels = [r.commune or f"{r.level}: {r.province}" for r in bars][::-1]
+            several = len({r.province for r in communes}) > 1
+            shown = sorted(communes, key=lambda r: (-r.area.now.registered, r.province, r.commune))[:CHART_COMMUNES]
+            bars = [*shown, *[r for r in view.rows() if r.area.level != "commune"][-1:]]
+            labels = [
+                (f"{r.commune} ({r.province})" if several else r.commune) if r.commune else f"{r.level}: {r.province}"
+                for r in bars
+            ]
             places = range(len(labels))
-            everyone = [value(r.area.now, "skilled_share") or 0.0 for r in bars][::-1]
-            elderly = [value(r.area.now, "elderly_skilled_share") or 0.0 for r in bars][::-1]
+            everyone = [value(r.area.now, "skilled_share") or 0.0 for r in bars]
+            elderly = [value(r.area.now, "elderly_skilled_share") or 0.0 for r in bars]
             height = 0.4
             axes.barh(
-                [p + height / 2 for p in places], everyone, height, label=view.t("report_chart_all"), color="#1f6feb"
+                [p - height / 2 for p in places], everyone, height, label=view.t("report_chart_all"), color="#1f6feb"
             )
             axes.barh(
-                [p - height / 2 for p in places], elderly, height, label=view.t("report_chart_elderly"), color="#e8a33d"
+                [p + height / 2 for p in places], elderly, height, label=view.t("report_chart_elderly"), color="#e8a33d"
             )
             axes.set_yticks(list(places), labels)
+            axes.invert_yaxis()  # the most users on top, the roll-up last
             axes.set_xlim(0, 100)
             axes.set_xlabel(view.t("report_chart_axis"))
             axes.legend(loc="lower right")
