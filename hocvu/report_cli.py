@@ -260,6 +260,11 @@ class View:
             found.append(Row(self.t("report_total"), self.region, "", self.report.total))
         return found
 
+    def summary_levels(self) -> tuple[str, ...]:
+        """The roll-ups' levels, or the commune's when the report is of communes alone."""
+        levels = {row.area.level for row in self.rows()} - {"commune"}
+        return tuple(levels) or ("commune",)
+
     def headers(self) -> list[str]:
         return [
             self.t("report_col_level"),
@@ -402,14 +407,12 @@ def render_table(view: View) -> str:
     ]
     out += [
         view.t("report_section_change"),
-        *_aligned(
-            view.change_headers(), view.change_rows(("total",) if rows[-1].area.level == "total" else ("province",))
-        ),
+        *_aligned(view.change_headers(), view.change_rows((rows[-1].area.level,))),
         "",
     ]
     if view.report.topics:
         out += [view.t("report_section_topics"), *_aligned(view.topic_headers(), view.topic_rows()), ""]
-    articles = view.article_rows(("total", "province"))
+    articles = view.article_rows(view.summary_levels())
     if articles:
         out += [view.t("report_section_articles"), *_aligned(view.article_headers(), articles), ""]
     return "\n".join(out)
@@ -608,7 +611,7 @@ def render_html(view: View) -> str:
             f"<h2>{html.escape(view.t('report_section_areas'))}</h2>",
             _html_table(view.headers(), [[r.level, r.province, r.commune, *figures(r)] for r in rows], sums),
             f"<h2>{html.escape(view.t('report_section_change'))} ({html.escape(view.previous)})</h2>",
-            _html_table(view.change_headers(), view.change_rows(("total", "province"))),
+            _html_table(view.change_headers(), view.change_rows(view.summary_levels())),
             f"<h2>{html.escape(view.t('report_section_topics'))}</h2>",
             _html_table(view.topic_headers(), view.topic_rows()),
             f"<h2>{html.escape(view.t('report_section_articles'))}</h2>",
