@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
+from sqlalchemy import ColumnElement, Integer, and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.sql import Select
 
 from bot import regions
@@ -45,8 +45,10 @@ from storage.models import (
 ANSWERED_INTENT = "ask_question"  # bot/handlers.py logs an article shown for a question with this intent
 BUTTON_TURN = "<button %"  # the journal's text of a pressed button (bot/assistant.py): no question typed
 
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
 Key = tuple[int | None, int | None]  # (province code, commune code)
-STEPS = 11  # the queries of one report, for a progress bar
+WORK_MEM = "64MB"
+STEPS = 9  # the queries of one report, for a progress bar
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,11 @@ class SqlReports:
         then: defaultdict[Key, dict[str, int]] = defaultdict(dict)
         topics: defaultdict[str, list[int]] = defaultdict(lambda: [0] * 6)
         with self.db.read() as connection:
-            run: Callable[[Select[Any]], list[Any]] = lambda query: list(connection.execute(query))  # noqa: E731
+            if not self.db.is_sqlite:
+                # Grouping a quarter's messages by place sorts or hashes a few hundred thousand rows: in memory
+                # rather than in temporary files (the default 4 MB), for this transaction only.
+                connection.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            run: Callable[[AnySelect], list[Any]] = lambda query: list(connection.execute(query))  # noqa: E731
             for row in run(self._users(b, region)):
                 _put(now, then, row, "registered", "new_users", "elderly", "skilled", "skilled_elderly")
             step("users")
@@ -106,7 +112,9 @@ class SqlReports:
                     found[_level_key(row, level)] = (row.broadcasts, row.broadcasts_before)
                 broadcasts[level] = found
                 step(f"broadcasts by {level}")
-            top = {level: self._top(run, b, region, level) for level in ("commune", "province", "total")}
+            top: dict[str, dict[Any, list[tuple[str, int]]]] = {"commune": {}, "province": {}, "total": {}}
+            for row in run(self._top(b, region)):
+                top[row.level].setdefault(_level_key(row, row.level), []).append((row.article_id, int(row.n)))
             step("top articles")
 
         keys = set(now) | set(then)
@@ -140,7 +148,7 @@ class SqlReports:
 
     # -- the queries ---------------------------------------------------------------------------------------
 
-    def _users(self, b: _Bounds, region: Region | None) -> Select[Any]:
+    def _users(self, b: _Bounds, region: Region | None) -> AnySelect:
         d, c = self.definition, CertificateRow
         held = (
             select(
@@ -171,25 +179,39 @@ class SqlReports:
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code)
 
-    def _log(self, b: _Bounds, region: Region | None) -> Select[Any]:
+    def _log(self, b: _Bounds, region: Region | None) -> AnySelect:
+        """Turns are summed per user first, then per place: the join to users and the grouping by place then
+        see one row per user instead of one per message, and "active" needs no COUNT(DISTINCT)."""
         log = ConversationLog
         answered = and_(log.intent == ANSWERED_INTENT, log.fallback.is_(False), ~log.redacted_text.like(BUTTON_TURN))
         dont_know = log.fallback.is_(True)
-        columns: list[ColumnElement[Any]] = []
+        inner: list[ColumnElement[Any]] = []
         for suffix, inside in (("", log.created_at >= b.start), ("_before", log.created_at < b.start)):
-            columns += [
-                func.count(distinct(case((inside, log.user_id)))).label("active_users" + suffix),
+            inner += [
+                func.max(case((inside, 1), else_=0)).label("active" + suffix),
                 _sum(and_(inside, answered)).label("answered" + suffix),
                 _sum(and_(inside, dont_know)).label("dont_know" + suffix),
             ]
-        query = (
-            select(User.province_code, User.commune_code, *columns)
-            .select_from(log.__table__.outerjoin(User.__table__, User.id == log.user_id))
+        per_user = (
+            select(log.user_id, *inner)
             .where(log.created_at >= b.before, log.created_at < b.end)
+            .group_by(log.user_id)
+            .subquery()
+        )
+        known = per_user.c.user_id.is_not(None)  # turns of forgotten users count, but as nobody
+        columns: list[ColumnElement[Any]] = []
+        for suffix in ("", "_before"):
+            columns += [
+                _sum(and_(known, per_user.c["active" + suffix] == 1)).label("active_users" + suffix),
+                func.coalesce(func.sum(per_user.c["answered" + suffix]), 0).label("answered" + suffix),
+                func.coalesce(func.sum(per_user.c["dont_know" + suffix]), 0).label("dont_know" + suffix),
+            ]
+        query = select(User.province_code, User.commune_code, *columns).select_from(
+            per_user.outerjoin(User.__table__, User.id == per_user.c.user_id)
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code)
 
-    def _quizzes(self, b: _Bounds, region: Region | None) -> Select[Any]:
+    def _quizzes(self, b: _Bounds, region: Region | None) -> AnySelect:
         q = QuizSessionRow
         # A finished quiz's position is its number of questions (bot/learning.py): passed as bot/quiz.py says.
         passed = 100 * q.correct >= self.definition.pass_percent * q.position
@@ -206,7 +228,7 @@ class SqlReports:
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code, q.topic)
 
-    def _certificates(self, b: _Bounds, region: Region | None) -> Select[Any]:
+    def _certificates(self, b: _Bounds, region: Region | None) -> AnySelect:
         c = CertificateRow
         columns: list[Any] = [
             User.province_code,
@@ -222,7 +244,7 @@ class SqlReports:
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code, c.topic)
 
-    def _feedback(self, b: _Bounds, region: Region | None) -> Select[Any]:
+    def _feedback(self, b: _Bounds, region: Region | None) -> AnySelect:
         f = AnswerFeedback
         columns: list[ColumnElement[Any]] = []
         for suffix, inside in (("", f.created_at >= b.start), ("_before", f.created_at < b.start)):
@@ -237,7 +259,7 @@ class SqlReports:
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code)
 
-    def _deliveries(self, b: _Bounds, region: Region | None, level: str) -> Select[Any]:
+    def _deliveries(self, b: _Bounds, region: Region | None, level: str) -> AnySelect:
         """Broadcasts created in the period with a recipient in the area, and their deliveries there.
 
         A broadcast reaches many communes, so it is counted at each level (commune, province, total) by its
@@ -263,40 +285,58 @@ class SqlReports:
         query = _in_region(query, region)
         return query.group_by(*groups) if groups else query
 
-    def _top(
-        self, run: Callable[[Select[Any]], list[Any]], b: _Bounds, region: Region | None, level: str
-    ) -> dict[Any, list[tuple[str, int]]]:
-        """The articles that answered most questions in each area of `level`, ranked in the database."""
+    def _top(self, b: _Bounds, region: Region | None) -> AnySelect:
+        """The articles that answered most questions in each commune, each province and overall, ranked in the
+        database: the log is read once into counts per (place, article), which the three rankings share."""
         log = ConversationLog
-        groups = _level_columns(level)
-        counted = _in_region(
-            select(*groups, log.article_id, func.count().label("n"))
-            .select_from(log.__table__.outerjoin(User.__table__, User.id == log.user_id))
-            .where(
-                log.created_at >= b.start,
-                log.created_at < b.end,
-                log.intent == ANSWERED_INTENT,
-                log.fallback.is_(False),
-                log.article_id.is_not(None),
-                ~log.redacted_text.like(BUTTON_TURN),
-            ),
-            region,
-        ).group_by(*groups, log.article_id)
-        counts = counted.subquery()
-        partition = [counts.c[column.key] for column in groups]
-        rank = func.row_number().over(partition_by=partition or None, order_by=(counts.c.n.desc(), counts.c.article_id))
-        ranked = select(counts, rank.label("rank")).subquery()
-        query = select(ranked).where(ranked.c.rank <= self.definition.top_articles).order_by(ranked.c.rank)
-        found: dict[Any, list[tuple[str, int]]] = defaultdict(list)
-        for row in run(query):
-            found[_level_key(row, level)].append((row.article_id, row.n))
-        return found
+        counts = (
+            _in_region(
+                select(User.province_code, User.commune_code, log.article_id, func.count().label("n"))
+                .select_from(log.__table__.outerjoin(User.__table__, User.id == log.user_id))
+                .where(
+                    log.created_at >= b.start,
+                    log.created_at < b.end,
+                    log.intent == ANSWERED_INTENT,
+                    log.fallback.is_(False),
+                    log.article_id.is_not(None),
+                    ~log.redacted_text.like(BUTTON_TURN),
+                ),
+                region,
+            )
+            .group_by(User.province_code, User.commune_code, log.article_id)
+            .cte("article_counts")
+        )
+        ranked = []
+        for level, groups in (
+            ("commune", [counts.c.province_code, counts.c.commune_code]),
+            ("province", [counts.c.province_code]),
+            ("total", []),
+        ):
+            n = func.sum(counts.c.n)
+            rank = func.row_number().over(partition_by=groups or None, order_by=(n.desc(), counts.c.article_id))
+            province = counts.c.province_code if groups else literal(None, Integer)
+            commune = counts.c.commune_code if level == "commune" else literal(None, Integer)
+            inner = (
+                select(
+                    literal(level).label("level"),
+                    province.label("province_code"),
+                    commune.label("commune_code"),
+                    counts.c.article_id,
+                    n.label("n"),
+                    rank.label("rank"),
+                )
+                .group_by(*groups, counts.c.article_id)
+                .subquery()
+            )
+            ranked.append(select(inner).where(inner.c.rank <= self.definition.top_articles))
+        every = union_all(*ranked).subquery()
+        return select(every).order_by(every.c.level, every.c.rank)
 
 
 # -- helpers --------------------------------------------------------------------------------------------
 
 
-def _in_region(query: Select[Any], region: Region | None) -> Select[Any]:
+def _in_region(query: AnySelect, region: Region | None) -> AnySelect:
     if region is None:
         return query
     if region.province_code is not None:
