@@ -334,6 +334,10 @@ class SqlReports:
             ("province", [counts.c.province_code]),
             ("total", []),
         ):
+            if level == "commune" and region is None:
+                # Ranking every article of some 3,300 communes is most of a country report's time, for a list
+                # nobody reads at that scale: a province's or a commune's report has them.
+                continue
             commune_level = level == "commune"  # the counts are already per commune: ranked as they are
             n = counts.c.n if commune_level else func.sum(counts.c.n)
             rank = func.row_number().over(partition_by=groups or None, order_by=(n.desc(), counts.c.article_id))
