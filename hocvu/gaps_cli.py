@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.people import PeopleError, Region, parse_region
-from bot.periods import Period, parse_period
+from bot.reports import Period, parse_period
 from errors import ConfigError, InputError
 from hocvu.config import Settings
 

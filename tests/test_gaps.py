@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -20,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot import regions
 from bot.guard import scan
-from bot.periods import VIETNAM, parse_period
-from errors import InputError
+from bot.reports import ZONE, parse_period
 from hocvu.app import App
 from hocvu.cli import main
 from hocvu.config import Settings
@@ -58,7 +58,7 @@ SINGLETONS = [WEATHER, OTP_QUESTION, ID_QUESTION, TRANSFER]
 
 def vn(day: int, hour: int = 10, minute: int = 0, month: int = 11) -> datetime:
     """A moment in Viet Nam in 2026, as the database stores it (naive UTC)."""
-    return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM).astimezone(UTC).replace(tzinfo=None)
+    return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo(ZONE)).astimezone(UTC).replace(tzinfo=None)
 
 
 class Log:
@@ -163,28 +163,6 @@ def november(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         write_november(db)
         yield db
         db.dispose()
-
-
-# -- periods -----------------------------------------------------------------------------------------
-
-
-def test_periods_are_calendar_months_quarters_and_years_in_vietnam_time() -> None:
-    november = parse_period("2026-11")
-    start, end = november.bounds()
-    assert (start, end) == (datetime(2026, 10, 31, 17), datetime(2026, 11, 30, 17))
-    assert start <= vn(1, 0, 10) < end and start <= vn(30, 23, 30) < end
-    assert vn(31, 23, 50, month=10) < start and vn(1, 0, 30, month=12) >= end
-    q4 = parse_period("2026-Q4")
-    assert (str(q4), q4.bounds()) == ("2026-Q4", (datetime(2026, 9, 30, 17), datetime(2026, 12, 31, 17)))
-    assert parse_period("2026-q4") == q4
-    assert parse_period("2026").bounds() == (datetime(2025, 12, 31, 17), datetime(2026, 12, 31, 17))
-    assert str(parse_period("2026-3")) == "2026-03"
-
-
-@pytest.mark.parametrize("text", ["2026-13", "2026-Q5", "tháng 11", "", "1999-01"])
-def test_a_malformed_period_is_named_in_the_message(text: str) -> None:
-    with pytest.raises(InputError, match=re.escape(repr(text))):
-        parse_period(text)
 
 
 # -- the candidates, in SQL ----------------------------------------------------------------------------
