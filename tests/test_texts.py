@@ -25,6 +25,7 @@ NOT_UI = {
     "bot/guard.py": "the placeholders that replace secrets are stored text, read by Vietnamese volunteers",
     "hocvu/cli.py": "the command line is for operators, in English; the movement's name is a proper noun",
     "knowledge_base/checks.py": "the content checks match Vietnamese wording in articles (retired authorities' names)",
+    "knowledge_base/gaps.py": "article skeletons for content authors, with the section headings articles are written with",
 }
 
 
