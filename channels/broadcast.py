@@ -1,7 +1,9 @@
 """The delivery engine: broadcasts' deliveries sent at the platform's pace, each row at most once.
 
 One loop per process (the embedded default runs it in-process; `hocvu worker` runs it in procrastinate
-jobs, channels/broadcast_worker.py). Per due row, in this order:
+jobs, channels/broadcast_worker.py). Nothing goes out inside the quiet hours (people.quiet_hours_*,
+default 21:00-07:00 Asia/Ho_Chi_Minh): then the due rows are held until the morning (their next attempt is
+moved there; none is claimed, failed or counted as an attempt). Per due row, in this order:
 1. wait while every worker is paused (a 429's `retry_after`, shared through the gate);
 2. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
    someone else's and is skipped;
@@ -31,9 +33,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from channels.broadcast_store import FAILED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome
+from bot.people import QuietHours, next_allowed_send
+from channels.broadcast_store import FAILED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome, now
 
 log = logging.getLogger(__name__)
 
@@ -176,12 +180,17 @@ class DeliveryEngine:
         settings: EngineSettings | None = None,
         *,
         on_outcome: Callable[[Due, Outcome], Any] | None = None,
+        quiet: QuietHours | None = None,
+        clock: Callable[[], datetime] = now,
     ) -> None:
         self.store = store
         self.senders = {s.channel: s for s in senders}
         self.gate = gate
         self.settings = settings or EngineSettings()
         self.on_outcome = on_outcome
+        self.quiet = quiet  # None: deliveries go out at any hour
+        self.clock = clock  # naive UTC, as in the database; the tests' own clock crosses the night at once
+        self._held: datetime | None = None  # the morning until which this process last held the due rows
         self._busy: set[int] = set()  # rows this process is working on
         self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
 
@@ -200,11 +209,13 @@ class DeliveryEngine:
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.settings.concurrency)]
         try:
             while not self._past_deadline():
-                candidates = await asyncio.to_thread(self.store.due, self.settings.batch, self.channels)
+                if await self._hold_if_quiet(always=True):
+                    break
+                candidates = await self._due()
                 fresh = [d for d in candidates if d.id not in self._busy]
                 if not fresh:
                     await queue.join()  # the rows in flight finish; some may come back due
-                    candidates = await asyncio.to_thread(self.store.due, self.settings.batch, self.channels)
+                    candidates = await self._due()
                     if not [d for d in candidates if d.id not in self._busy]:
                         break
                     continue
@@ -220,16 +231,41 @@ class DeliveryEngine:
             self._deadline = None
         return worked
 
+    async def _due(self) -> list[Due]:
+        return await asyncio.to_thread(self.store.due, self.settings.batch, self.channels, self.clock())
+
+    def quiet_until(self) -> datetime | None:
+        """The end of the quiet hours (naive UTC) when it is quiet now; None when deliveries may go out."""
+        if self.quiet is None:
+            return None
+        at = self.clock().replace(tzinfo=UTC)
+        allowed = next_allowed_send(at, self.quiet)
+        return allowed.astimezone(UTC).replace(tzinfo=None) if allowed > at else None
+
+    async def _hold_if_quiet(self, *, always: bool = False) -> bool:
+        """In quiet hours, the due rows are held until the morning (their next attempt moved there: not
+        claimed, not failed, no attempt counted) and True is returned. `always`: even when this process held
+        them for the same morning already (rows created or put back since are held too)."""
+        until = self.quiet_until()
+        if until is None:
+            return False
+        if always or self._held != until:
+            held = await asyncio.to_thread(self.store.hold, until, self.channels)
+            if self._held != until:
+                log.info("broadcast: quiet hours; %d deliveries held until %s UTC", held, f"{until:%Y-%m-%d %H:%M}")
+            self._held = until
+        return True
+
     def _past_deadline(self) -> bool:
         return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
 
     async def run(self, stop: asyncio.Event, *, poll: float = 1.0, recover_after: float = 120.0) -> None:
         """The in-process loop: send what is due, sleep until the next row is due (at most `poll` s)."""
         while not stop.is_set():
-            await asyncio.to_thread(self.store.recover, recover_after)
+            await asyncio.to_thread(self.store.recover, recover_after, self.clock())
             await self.run_until_idle()
             await asyncio.to_thread(self.store.close_finished)
-            wait = await asyncio.to_thread(self.store.next_due_in, self.channels)
+            wait = await asyncio.to_thread(self.store.next_due_in, self.channels, self.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(poll, wait) if wait is not None else poll)
 
@@ -252,7 +288,9 @@ class DeliveryEngine:
         """One row: None when it was not this process's to send (claimed elsewhere, or no longer due)."""
         while (paused := await self.gate.paused_for()) > 0:
             await asyncio.sleep(paused)
-        if not await asyncio.to_thread(self.store.claim, due.id):
+        if await self._hold_if_quiet():  # the night may have begun while the row waited its turn
+            return None
+        if not await asyncio.to_thread(self.store.claim, due.id, self.clock()):
             return None
         try:  # after the claim, so nothing stands between the pace's checks and the request
             await self.gate.slot()
@@ -286,7 +324,7 @@ class DeliveryEngine:
         return outcome
 
     async def _finish(self, due: Due, outcome: Outcome) -> None:
-        await asyncio.to_thread(self.store.finish, due.id, outcome)
+        await asyncio.to_thread(self.store.finish, due.id, outcome, self.clock())
         if self.on_outcome is not None:
             result = self.on_outcome(due, outcome)
             if isinstance(result, Awaitable):

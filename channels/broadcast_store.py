@@ -293,15 +293,16 @@ class BroadcastStore:
             ).all()
         return [Due(*row) for row in rows]
 
-    def next_due_in(self, channels: Sequence[str]) -> float | None:
+    def next_due_in(self, channels: Sequence[str], at: datetime | None = None) -> float | None:
         """Seconds until the next pending row of a sending broadcast is due (0: now), or None when none is."""
+        at = at or now()
         with self.db.read() as connection:
             first = connection.scalar(
                 select(func.min(_D.c.next_attempt_at))
                 .join(_B, _B.c.id == _D.c.broadcast_id)
                 .where(_D.c.status == PENDING, _D.c.channel.in_(list(channels)), _B.c.status == B_SENDING)
             )
-        return None if first is None else max(0.0, (first - now()).total_seconds())
+        return None if first is None else max(0.0, (first - at).total_seconds())
 
     @contextmanager
     def _statement(self) -> Iterator[Connection]:
@@ -355,5 +356,17 @@ class BroadcastStore:
             return int(
                 connection.execute(
                     update(_B).where(and_(_B.c.status == B_SENDING, ~open_rows.exists())).values(status=B_DONE)
+                ).rowcount
+            )
+
+    def hold(self, until: datetime, channels: Sequence[str]) -> int:
+        """Quiet hours: the pending rows due before `until` become due at `until` (nothing is claimed, failed
+        or counted as an attempt); how many were held."""
+        with self.db.write() as connection:
+            return int(
+                connection.execute(
+                    update(_D)
+                    .where(_D.c.status == PENDING, _D.c.next_attempt_at < until, _D.c.channel.in_(list(channels)))
+                    .values(next_attempt_at=until)
                 ).rowcount
             )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import procrastinate
 
+from bot.people import QuietHours
 from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate, RedisGate, Sender
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
@@ -48,6 +49,7 @@ class WorkerConfig:
     request_timeout: float
     recover_after: float
     zalo_oa: Callable[[Database], Sender] | None = None  # the Zalo OA's sender, when the OA is configured
+    quiet: QuietHours | None = None  # no delivery inside them (people.quiet_hours_*); None: at any hour
 
 
 def conninfo(database_url: str) -> str:
@@ -87,7 +89,7 @@ async def _work() -> int:
         return 0
     async with _runtime.running:
         store = _runtime.engine.store
-        await asyncio.to_thread(store.recover, _runtime.recover_after)
+        await asyncio.to_thread(store.recover, _runtime.recover_after, _runtime.engine.clock())
         worked = await _runtime.engine.run_until_idle(budget=JOB_BUDGET)
         await asyncio.to_thread(store.close_finished)
     return worked
@@ -152,7 +154,7 @@ async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: context
         senders.append(zalo)
     if not senders:
         raise ConfigError("no channel to deliver to: set TELEGRAM_BOT_TOKEN, or the Zalo OA's variables (docs/zalo.md)")
-    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine)
+    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine, quiet=config.quiet)
 
 
 async def run(config: WorkerConfig, *, stop: asyncio.Event | None = None) -> None:

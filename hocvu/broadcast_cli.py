@@ -183,6 +183,7 @@ def run_worker(settings: Settings) -> int:
         request_timeout=b.request_timeout,
         recover_after=b.recover_after,
         zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
+        quiet=settings.people.quiet_hours(),
     )
     asyncio.run(run_delivery(config))
     return 0
