@@ -4,13 +4,19 @@ One loop per process (the embedded default runs it in-process; `hocvu worker` ru
 jobs, channels/broadcast_worker.py). Nothing goes out inside the quiet hours (people.quiet_hours_*,
 default 21:00-07:00 Asia/Ho_Chi_Minh): then the due rows are held until the morning (their next attempt is
 moved there; none is claimed, failed or counted as an attempt). Per due row, in this order:
-1. wait while every worker is paused (a 429's `retry_after`, shared through the gate);
-2. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
+1. wait while every worker is paused (a 429's `retry_after`, shared through the gate), then for a slot of
+   the global rate (default 25 messages/s, shared through the gate); a pause begun meanwhile is waited
+   out and a new slot taken;
+2. the chat's own limit (one message per second per chat): a chat that is not free is put back for a
+   second, unclaimed;
+3. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
    someone else's and is skipped;
-3. a slot of the global rate (default 25 messages/s, shared through the gate), then the chat's own limit
-   (one message per second per chat: a chat that is not free is put back, the attempt not counted), right
-   before the request, so the platform sees the pace the gate kept;
 4. the send, through the channel's sender, whose Outcome is written over the claim.
+Every wait comes before the claim, so a claimed row is held for one request only: `recover` can take any
+row left `sending` longer than `recover_after` (which must exceed a request's timeout) for a dead worker's
+without ever mislabelling a live one waiting its turn. Only the claim's one round trip (about a
+millisecond) stands between the gate's slot and the request, so the platform still sees the gate's pace
+(the benchmark's 28/s against a fake enforcing 30/s: no 429).
 Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
 failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
 not count; a transient error before the request left: after a back-off with jitter); uncertain (the request
@@ -193,17 +199,19 @@ class DeliveryEngine:
         self._held: datetime | None = None  # the morning until which this process last held the due rows
         self._busy: set[int] = set()  # rows this process is working on
         self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
+        self._stop: asyncio.Event | None = None  # of the current run_until_idle: set, no row is started
 
     @property
     def channels(self) -> list[str]:
         return list(self.senders)
 
-    async def run_until_idle(self, budget: float | None = None) -> int:
-        """Send what is due now, until nothing is, or until `budget` seconds have passed: then no new row
-        is started and the sends under way finish (a job that ends in time is never cancelled mid-send).
-        Returns how many rows were worked on."""
+    async def run_until_idle(self, budget: float | None = None, stop: asyncio.Event | None = None) -> int:
+        """Send what is due now, until nothing is, or until `budget` seconds have passed or `stop` is set:
+        then no new row is claimed and the sends under way finish (a job that ends in time is never
+        cancelled mid-send). Returns how many rows were worked on."""
         loop = asyncio.get_running_loop()
         self._deadline = None if budget is None else loop.time() + budget
+        self._stop = stop
         worked = 0
         queue: asyncio.Queue[Due | None] = asyncio.Queue(maxsize=self.settings.batch)
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.settings.concurrency)]
@@ -228,7 +236,7 @@ class DeliveryEngine:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            self._deadline = None
+            self._deadline = self._stop = None
         return worked
 
     async def _due(self) -> list[Due]:
@@ -257,13 +265,23 @@ class DeliveryEngine:
         return True
 
     def _past_deadline(self) -> bool:
+        if self._stop is not None and self._stop.is_set():
+            return True
         return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
+
+    async def _sleep(self, seconds: float) -> None:
+        """A wait before any claim, cut short by a stop (nothing is held yet, so nothing is left half done)."""
+        if self._stop is None:
+            await asyncio.sleep(seconds)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def run(self, stop: asyncio.Event, *, poll: float = 1.0, recover_after: float = 120.0) -> None:
         """The in-process loop: send what is due, sleep until the next row is due (at most `poll` s)."""
         while not stop.is_set():
             await asyncio.to_thread(self.store.recover, recover_after, self.clock())
-            await self.run_until_idle()
+            await self.run_until_idle(stop=stop)
             await asyncio.to_thread(self.store.close_finished)
             wait = await asyncio.to_thread(self.store.next_due_in, self.channels, self.clock())
             with contextlib.suppress(TimeoutError):
@@ -285,22 +303,27 @@ class DeliveryEngine:
                 queue.task_done()
 
     async def deliver(self, due: Due) -> Outcome | None:
-        """One row: None when it was not this process's to send (claimed elsewhere, or no longer due)."""
-        while (paused := await self.gate.paused_for()) > 0:
-            await asyncio.sleep(paused)
+        """One row: None when it was not this process's to send (claimed elsewhere, no longer due, held
+        for the night, or its chat not free yet)."""
+        # Every wait comes before the claim, so a claimed row is held only for its one request: a row left
+        # `sending` longer than that belongs to a worker that died (`recover`), never to one waiting its turn.
+        while True:
+            while (paused := await self.gate.paused_for()) > 0 and not self._past_deadline():
+                await self._sleep(paused)
+            if self._past_deadline():
+                return None
+            await self.gate.slot()
+            if await self.gate.paused_for() <= 0:  # a 429 may have come while this row waited for its slot
+                break
+        if self._past_deadline():  # stopped (or out of time) while it waited: it stays pending, unclaimed
+            return None
         if await self._hold_if_quiet():  # the night may have begun while the row waited its turn
             return None
-        if not await asyncio.to_thread(self.store.claim, due.id, self.clock()):
+        if not await self.gate.chat_free(due.channel, due.user_id):
+            await asyncio.to_thread(self.store.postpone, due.id, self.settings.chat_interval, self.clock())
             return None
-        try:  # after the claim, so nothing stands between the pace's checks and the request
-            await self.gate.slot()
-            if not await self.gate.chat_free(due.channel, due.user_id):
-                outcome = Outcome(PENDING, retry_in=self.settings.chat_interval, refund=True)
-                await self._finish(due, outcome)
-                return outcome
-        except asyncio.CancelledError:  # stopped before the request left: it is simply pending again
-            await asyncio.shield(self._finish(due, Outcome(PENDING, refund=True)))
-            raise
+        if not await self._claim(due):
+            return None
         try:
             outcome = await self.senders[due.channel].send(due)
         except asyncio.CancelledError:
@@ -322,6 +345,15 @@ class DeliveryEngine:
                     outcome = Outcome(PENDING, error=outcome.error, retry_in=delay)
         await self._finish(due, outcome)
         return outcome
+
+    async def _claim(self, due: Due) -> bool:
+        claim = asyncio.ensure_future(asyncio.to_thread(self.store.claim, due.id, self.clock()))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:  # stopped during the claim: a row it took goes back, nothing was sent
+            if await claim:
+                await asyncio.shield(self._finish(due, Outcome(PENDING, refund=True)))
+            raise
 
     async def _finish(self, due: Due, outcome: Outcome) -> None:
         await asyncio.to_thread(self.store.finish, due.id, outcome, self.clock())

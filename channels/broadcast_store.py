@@ -3,8 +3,10 @@
 The `deliveries` table is the truth: one row per (broadcast, recipient), unique. A send **claims** its row
 with one conditional UPDATE (pending → sending, only if still pending, due, and its broadcast is sending)
 before it calls the platform; whoever's UPDATE changed the row sends it, everyone else skips it, so two
-workers (threads, processes, machines) never send one row. A row left `sending` by a worker that died
-cannot be told from one the platform received: `recover` makes it `uncertain`, never pending again.
+workers (threads, processes, machines) never send one row. The engine claims a row only once it may send
+it at once (its waits for the rate and a pause come first), so a row is `sending` for one request only; one
+left `sending` longer belongs to a worker that died, and cannot be told from one the platform received:
+`recover` makes it `uncertain`, never pending again.
 """
 
 from __future__ import annotations
@@ -369,4 +371,14 @@ class BroadcastStore:
                     .where(_D.c.status == PENDING, _D.c.next_attempt_at < until, _D.c.channel.in_(list(channels)))
                     .values(next_attempt_at=until)
                 ).rowcount
+            )
+
+    def postpone(self, delivery_id: int, seconds: float, at: datetime | None = None) -> None:
+        """A pending row not sent now (its chat had a message this second) becomes due `seconds` later;
+        unclaimed, so no attempt is counted. A row someone claimed meanwhile is left alone."""
+        with self._statement() as connection:
+            connection.execute(
+                update(_D)
+                .where(_D.c.id == delivery_id, _D.c.status == PENDING)
+                .values(next_attempt_at=(at or now()) + timedelta(seconds=seconds))
             )

@@ -161,7 +161,7 @@ async def run(config: WorkerConfig, *, stop: asyncio.Event | None = None) -> Non
     db = open_database(config.database_url)
     try:
         if db.is_sqlite:
-            await _run_embedded(config, db, stop or _stop_on_signals())
+            await run_embedded(config, db, stop or _stop_on_signals())
         else:
             await _run_procrastinate(config, db)
     finally:
@@ -176,7 +176,9 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event) -> None:
+async def run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event) -> None:
+    """The in-process loop on SQLite (`hocvu worker`, or inside `hocvu serve` on the app's database) until
+    `stop` is set: then no new row is claimed and the sends under way finish, so none is left sending."""
     async with contextlib.AsyncExitStack() as stack:
         engine = await _engine(config, db, MemoryGate(config.rate), stack)
         log.info("broadcast: delivering in this process (SQLite), at most %d messages/s", config.rate)

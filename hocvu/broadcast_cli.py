@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
+    from channels.broadcast_worker import WorkerConfig
     from storage.database import Database
 
 
@@ -168,12 +169,24 @@ def _follow(store: BroadcastStore, broadcast_id: int, stdout: TextIO) -> None:
 
 
 def run_worker(settings: Settings) -> int:
-    from channels.broadcast import EngineSettings
-    from channels.broadcast_worker import WorkerConfig
     from channels.broadcast_worker import run as run_delivery
 
+    asyncio.run(run_delivery(worker_config(settings)))
+    return 0
+
+
+def can_deliver(settings: Settings) -> bool:
+    """Whether a channel the engine sends to is configured."""
+    return bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) or settings.zalo_oa_on
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    """The delivery engine's configuration, for `hocvu worker` and for delivery inside `hocvu serve`."""
+    from channels.broadcast import EngineSettings
+    from channels.broadcast_worker import WorkerConfig
+
     b = settings.broadcast
-    config = WorkerConfig(
+    return WorkerConfig(
         database_url=settings.database_url,
         redis_url=settings.secrets.get("REDIS_URL"),
         telegram_token=settings.secrets.get("TELEGRAM_BOT_TOKEN", ""),
@@ -185,8 +198,6 @@ def run_worker(settings: Settings) -> int:
         zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
         quiet=settings.people.quiet_hours(),
     )
-    asyncio.run(run_delivery(config))
-    return 0
 
 
 def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
@@ -213,3 +224,4 @@ def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
         return ZaloOaBroadcastSender(api, ZaloOaStore(db, app_id), monthly_allowance=z.monthly_allowance)
 
     return build
+

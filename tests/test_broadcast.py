@@ -309,6 +309,7 @@ def _config(tmp_path: Path, fake: FakeTelegram, **broadcast: Any) -> Path:
         "database": {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"},
         "telegram": {"base_url": fake.base_url},
         "broadcast": {**settings, **broadcast},
+        "people": {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"},  # none: tests run at any hour
     }
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -6,6 +6,8 @@ and PostgreSQL; time is the engine's injected clock, never a sleep until the mor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -19,9 +21,13 @@ from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
 from channels.broadcast_store import PENDING, SENT, BroadcastStore, Recipient
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
+from hocvu.app import App
+from hocvu.config import Settings
 from storage.database import Database
 from tests.support.fake_telegram import TOKEN, FakeTelegram
-from tests.support.learning_support import migrated_database
+from tests.support.learning_support import learning_app, migrated_database
+from tests.support.services import require_postgres
+from tests.support.serving import serving
 from tests.test_broadcast import check_invariant, rows
 
 FIRST_CHAT = 900_000
@@ -172,3 +178,167 @@ def test_no_quiet_hours_when_start_equals_end(db: Database, fake: FakeTelegram) 
     engine.quiet = QuietHours()
     engine.clock = Clock(hanoi(8, 6, 59) + timedelta(seconds=59))
     assert engine.quiet_until() == hanoi(8, 7, 0)
+
+
+# -- recovery --------------------------------------------------------------------------------------------
+
+
+class HeldGate(MemoryGate):
+    """A gate whose slots the test hands out: rows wait their turn for as long as the test likes."""
+
+    def __init__(self) -> None:
+        super().__init__(1_000_000.0, per_chat=0.0)
+        self.waiting = 0
+        self.slots = asyncio.Semaphore(0)
+        self.held = False  # every sender paused (as after a 429) until the test lets go
+        self.pause_checks = 0
+
+    async def paused_for(self) -> float:
+        self.pause_checks += 1
+        return 0.01 if self.held else 0.0
+
+    async def slot(self) -> None:
+        self.waiting += 1
+        try:
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+
+
+async def wait_until(predicate: object, what: str, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert loop.time() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_rows_waiting_their_turn_are_not_taken_for_a_dead_workers(db: Database, fake: FakeTelegram) -> None:
+    clock = Clock(hanoi(7, 10, 0))
+    store = BroadcastStore(db)
+    broadcast = store.create("Bài một", recipients(30), "operator", at=clock())
+    first = min(r.id for r in rows(db, broadcast).values())
+    assert store.claim(first, at=clock())  # a worker claimed this one, then died before sending it
+    gate = HeldGate()
+    engine = DeliveryEngine(
+        store,
+        [TelegramBroadcastSender(make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT))],
+        gate,
+        EngineSettings(concurrency=8),
+        clock=clock,
+    )
+    async with bot_of(engine):  # type: ignore[attr-defined]
+        working = asyncio.create_task(engine.run_until_idle())
+        await wait_until(lambda: gate.waiting == 8, "every sender waits for its turn")
+        # Hours pass (for the recovery) while eight rows wait: another worker's recovery takes none of them.
+        clock.at += timedelta(hours=3)
+        assert store.recover(older_than=120, at=clock()) == 1  # the dead worker's row only
+        counts = store.report(broadcast).counts
+        assert (counts["sending"], counts["uncertain"], counts[PENDING]) == (0, 1, 29)
+        for _ in range(29):
+            gate.slots.release()
+        await working
+    found = check_invariant(db, fake, broadcast, 30)
+    assert Counter(r.status for r in found.values()) == {SENT: 29, "uncertain": 1}
+    assert "worker sending it stopped" in (next(r for r in found.values() if r.id == first).error or "")
+    assert all(int(r.params["chat_id"]) != FIRST_CHAT for r in fake.sent())  # never sent without the operator
+
+
+async def test_a_pause_is_waited_out_before_the_claim(db: Database, fake: FakeTelegram) -> None:
+    clock = Clock(hanoi(7, 10, 0))
+    store = BroadcastStore(db)
+    broadcast = store.create("Bài một", recipients(10), "operator", at=clock())
+    engine = telegram_engine(db, fake, clock)
+    gate = HeldGate()
+    gate.held = True
+    engine.gate = gate
+    async with bot_of(engine):  # type: ignore[attr-defined]
+        working = asyncio.create_task(engine.run_until_idle())
+        await wait_until(lambda: gate.pause_checks >= 100, "the senders wait out the pause")
+        clock.at += timedelta(hours=3)
+        assert store.recover(older_than=120, at=clock()) == 0
+        assert store.report(broadcast).counts[PENDING] == 10
+        gate.held = False
+        for _ in range(10):
+            gate.slots.release()
+        await working
+    found = check_invariant(db, fake, broadcast, 10)
+    assert Counter(r.status for r in found.values()) == {SENT: 10}
+
+
+def test_a_recovery_shorter_than_a_request_is_refused(tmp_path: Path) -> None:
+    from errors import ConfigError
+    from hocvu.config import load_settings
+
+    config = tmp_path / "config.yml"
+    config.write_text("broadcast:\n  request_timeout: 30\n  recover_after: 20\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'broadcast.recover_after' \(20 s\) must be longer than"):
+        load_settings(config, {})
+
+
+# -- inside `hocvu serve` ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serve_app(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The product (FakeEmbedder) on a SQLite file of its own, quiet hours off, a modest rate."""
+    data_dir = tmp_path_factory.mktemp("delivery-serve")
+    configured = dataclasses.replace(
+        settings,
+        people=dataclasses.replace(settings.people, quiet_hours_start="00:00", quiet_hours_end="00:00"),
+        broadcast=dataclasses.replace(settings.broadcast, telegram_rate=40, request_timeout=CLIENT_TIMEOUT),
+    )
+    app = learning_app(configured, data_dir, f"sqlite:///{data_dir / 'hocvu.db'}")
+    yield app
+    assert app.database is not None
+    app.database.dispose()
+
+
+def delivery_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "broadcast-delivery"]
+
+
+async def test_hocvu_serve_delivers_on_sqlite_and_stops_with_nothing_left_sending(
+    serve_app: App, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    assert serve_app.database is not None
+    store = BroadcastStore(serve_app.database)
+    count = 400  # 10 s at 40/s: the server stops long before the end
+    broadcast = store.create("Lịch học tuần này", recipients(count), "operator")
+    async with serving(serve_app, fake, tmp_path):
+        assert len(delivery_tasks()) == 1
+        await wait_until(lambda: len(fake.sent()) >= 40, "40 deliveries are out")
+    assert delivery_tasks() == []
+    report = store.report(broadcast)
+    assert (report.counts["sending"], report.counts["uncertain"]) == (0, 0)  # the sends under way finished
+    assert report.counts[SENT] == len(fake.sent()) < count
+    assert report.counts[PENDING] == count - report.counts[SENT]  # the rest waits for the next start
+
+    async with serving(serve_app, fake, tmp_path):  # the next start goes on where it stopped
+        await wait_until(lambda: store.report(broadcast).counts[SENT] == count, "the broadcast is sent", 60)
+    check_invariant(serve_app.database, fake, broadcast, count)
+
+
+async def test_hocvu_serve_does_not_deliver_with_several_workers_or_on_postgresql(
+    serve_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hocvu.web import _start_delivery, delivery_refused
+
+    settings = dataclasses.replace(serve_app.settings, secrets={"TELEGRAM_BOT_TOKEN": TOKEN})
+    two = dataclasses.replace(settings, server=dataclasses.replace(settings.server, workers=2))
+    with caplog.at_level(logging.INFO, logger="hocvu.web"):
+        assert _start_delivery(two, serve_app) is None  # what the lifespan does at start
+    assert (
+        "not delivered by `hocvu serve` with 2 web workers (each would deliver): run one `hocvu worker`" in caplog.text
+    )
+    assert delivery_tasks() == []
+
+    postgresql = Database(require_postgres())
+    try:
+        on_server = dataclasses.replace(serve_app, database=postgresql)
+        assert "on PostgreSQL: run `hocvu worker`" in (delivery_refused(settings, on_server) or "")
+    finally:
+        postgresql.dispose()
+    off = dataclasses.replace(settings, broadcast=dataclasses.replace(settings.broadcast, deliver_in_serve=False))
+    assert "deliver_in_serve is off" in (delivery_refused(off, serve_app) or "")
+    assert delivery_refused(settings, serve_app) is None
