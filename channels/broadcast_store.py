@@ -39,7 +39,7 @@ FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN})
 B_SENDING, B_PAUSED, B_CANCELLED, B_DONE = "sending", "paused", "cancelled", "done"
 
 CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
-SENDABLE = ("telegram", "zalo_oa")  # channels the engine has a sender for (the Zalo Bot's: not built yet)
+SENDABLE = ("telegram", "zalo_oa", "zalo_bot")  # channels the engine has a sender for
 MAX_TEXT = {"telegram": 4096, "zalo_oa": 2000, "zalo_bot": 2000}  # Telegram counts UTF-16 units
 _IDS = {"telegram": re.compile(r"-?[1-9][0-9]{0,19}"), "zalo_oa": re.compile(r"[0-9A-Za-z_-]{1,64}")}
 _IDS["zalo_bot"] = _IDS["zalo_oa"]

@@ -49,6 +49,7 @@ class WorkerConfig:
     request_timeout: float
     recover_after: float
     zalo_oa: Callable[[Database], Sender] | None = None  # the Zalo OA's sender, when the OA is configured
+    zalo_bot: Callable[[Database], Sender] | None = None  # the Zalo Bot's sender, when ZALO_BOT_TOKEN is set
     quiet: QuietHours | None = None  # no delivery inside them (people.quiet_hours_*); None: at any hour
 
 
@@ -147,13 +148,16 @@ async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: context
         if not bot_id.isdigit():
             raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<bot id>:<secret>)")
         senders.append(TelegramBroadcastSender(bot, SqlTelegramStore(db, int(bot_id))))
-    if config.zalo_oa is not None:
-        zalo = config.zalo_oa(db)
-        await zalo.start()  # type: ignore[attr-defined]
-        stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
-        senders.append(zalo)
+    for build in (config.zalo_oa, config.zalo_bot):
+        if build is not None:
+            zalo = build(db)
+            await zalo.start()  # type: ignore[attr-defined]
+            stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
+            senders.append(zalo)
     if not senders:
-        raise ConfigError("no channel to deliver to: set TELEGRAM_BOT_TOKEN, or the Zalo OA's variables (docs/zalo.md)")
+        raise ConfigError(
+            "no channel to deliver to: set TELEGRAM_BOT_TOKEN, the Zalo OA's variables or ZALO_BOT_TOKEN (docs/zalo.md)"
+        )
     return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine, quiet=config.quiet)
 
 

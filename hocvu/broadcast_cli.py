@@ -177,7 +177,7 @@ def run_worker(settings: Settings) -> int:
 
 def can_deliver(settings: Settings) -> bool:
     """Whether a channel the engine sends to is configured."""
-    return bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) or settings.zalo_oa_on
+    return bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) or settings.zalo_oa_on or settings.zalo_bot_on
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -196,6 +196,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         request_timeout=b.request_timeout,
         recover_after=b.recover_after,
         zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
+        zalo_bot=_zalo_bot_sender(settings) if settings.zalo_bot_on else None,
         quiet=settings.people.quiet_hours(),
     )
 
@@ -225,3 +226,15 @@ def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
 
     return build
 
+
+def _zalo_bot_sender(settings: Settings) -> Callable[[Database], Sender]:
+    from channels.broadcast_zalo_bot import ZaloBotBroadcastSender
+    from channels.zalo_bot_api import ZaloBotApi
+
+    token = settings.secrets["ZALO_BOT_TOKEN"]
+    timeout = settings.broadcast.request_timeout  # one send: after it the outcome is unknown, as for Telegram
+
+    def build(db: Database) -> Sender:
+        return ZaloBotBroadcastSender(ZaloBotApi(settings.zalo_bot.api_base_url, token, timeout=timeout))
+
+    return build

@@ -342,3 +342,131 @@ async def test_hocvu_serve_does_not_deliver_with_several_workers_or_on_postgresq
     off = dataclasses.replace(settings, broadcast=dataclasses.replace(settings.broadcast, deliver_in_serve=False))
     assert "deliver_in_serve is off" in (delivery_refused(off, serve_app) or "")
     assert delivery_refused(settings, serve_app) is None
+
+
+# -- the Zalo Bot ----------------------------------------------------------------------------------------
+
+
+async def test_zalo_bot_deliveries_are_classified_like_the_other_channels(db: Database) -> None:
+    from channels.broadcast_store import BLOCKED, FAILED, UNCERTAIN
+    from channels.broadcast_zalo_bot import ZaloBotBroadcastSender
+    from channels.zalo_bot_api import ZaloBotApi
+    from tests.support.fake_http import ABANDONED
+    from tests.support.fake_zalo_bot import TOKEN as BOT_TOKEN
+    from tests.support.fake_zalo_bot import FakeZaloBot
+    from tests.test_broadcast import drain
+
+    text = "Bài học: nhận biết tin nhắn lừa đảo"
+    store = BroadcastStore(db)
+    with FakeZaloBot() as fake:
+        sender = ZaloBotBroadcastSender(ZaloBotApi(fake.base_url, BOT_TOKEN, timeout=CLIENT_TIMEOUT))
+        # One at a time, in order, each fault meant for its own broadcast's recipient.
+        settings = EngineSettings(concurrency=1, base_delay=0.05, max_attempts=4)
+        engine = DeliveryEngine(store, [sender], MemoryGate(100.0), settings)
+        faults = {
+            "flaky": {"status": 500, "times": 2},  # retried, then sent
+            "busy": {"status": 429},  # put back for a second, the attempt not counted, then sent
+            "slow": {"delay": 2 * CLIENT_TIMEOUT + 1},  # the client gives up after the request left
+            "gone": {"status": 403},
+            "wrong": {"refuse": "chat not found"},
+            "broken": {"status": 502, "times": 10},  # never goes through
+        }
+        broadcasts = {}
+        await sender.start()
+        try:
+            for user, fault in faults.items():
+                fake.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+                broadcasts[user] = store.create(text, [Recipient("zalo_bot", user)], "operator")
+                await drain(engine)
+        finally:
+            await sender.close()
+        found = {user: rows(db, b)[user] for user, b in broadcasts.items()}
+        assert {u: r.status for u, r in found.items()} == {
+            "flaky": SENT,
+            "busy": SENT,
+            "slow": UNCERTAIN,
+            "gone": BLOCKED,
+            "wrong": FAILED,
+            "broken": FAILED,
+        }
+        assert (found["flaky"].attempts, found["busy"].attempts) == (3, 1)
+        assert found["flaky"].message_id and found["flaky"].message_id.startswith("sent-")
+        assert "chat not found" in (found["wrong"].error or "")
+        assert "gave up after 4 attempts" in (found["broken"].error or "")
+        assert all(r.error for u, r in found.items() if r.status != SENT)
+        for user in faults:  # at most one send that may have reached each of them
+            reached = [
+                r for r in fake.calls("sendMessage") if r.body["chat_id"] == user and r.status in (200, ABANDONED)
+            ]
+            assert len(reached) <= 1, user
+        assert fake.texts("flaky") == fake.texts("busy") == [text]
+
+    # Zalo gone altogether: the request never left, so it is tried again, then failed with the reason.
+    unreachable = ZaloBotBroadcastSender(ZaloBotApi("http://127.0.0.1:9", BOT_TOKEN, timeout=CLIENT_TIMEOUT))
+    engine = DeliveryEngine(store, [unreachable], MemoryGate(100.0), EngineSettings(base_delay=0.05, max_attempts=2))
+    closed = store.create(text, [Recipient("zalo_bot", "nobody")], "operator")
+    await unreachable.start()
+    try:
+        await drain(engine)
+    finally:
+        await unreachable.close()
+    row = rows(db, closed)["nobody"]
+    assert row.status == FAILED and "could not connect" in (row.error or "") and row.attempts == 2
+
+
+def test_a_zalo_bot_answer_that_is_not_the_apis_is_uncertain() -> None:
+    from channels.broadcast_store import UNCERTAIN
+    from channels.broadcast_zalo_bot import _refused
+    from channels.zalo_bot_api import ZaloBotError
+
+    garbled = ZaloBotError("sendMessage", "HTTP 200 with an answer that is not a JSON object")
+    assert _refused(garbled).status == UNCERTAIN
+    proxy_error = ZaloBotError("sendMessage", "HTTP 502 with an answer that is not a JSON object", retry=True, code=502)
+    assert _refused(proxy_error).status == PENDING
+
+
+def test_hocvu_worker_sends_to_the_zalo_bot_when_its_token_is_set(settings: Settings) -> None:
+    from hocvu.broadcast_cli import can_deliver, worker_config
+
+    with_bot = dataclasses.replace(settings, secrets={"ZALO_BOT_TOKEN": "123:secret"})
+    assert can_deliver(with_bot) and not can_deliver(dataclasses.replace(settings, secrets={}))
+    config = worker_config(with_bot)
+    assert config.zalo_bot is not None and config.zalo_oa is None and config.telegram_token == ""
+
+
+def test_the_sqlite_worker_delivers_a_zalo_bot_broadcast_from_the_cli(tmp_path: Path) -> None:
+    import signal
+
+    import yaml
+
+    from tests.support.fake_zalo_bot import TOKEN as BOT_TOKEN
+    from tests.support.fake_zalo_bot import FakeZaloBot
+    from tests.test_broadcast import _env, _wait, _worker, hocvu
+
+    with FakeZaloBot() as fake:
+        config = tmp_path / "config.yml"
+        settings = {
+            "data_dir": str(tmp_path / "data"),
+            "database": {"url": f"sqlite:///{tmp_path / 'hocvu.db'}"},
+            "zalo_bot": {"api_base_url": fake.base_url},
+            "broadcast": {"request_timeout": CLIENT_TIMEOUT, "retry_delay": 0.05, "recover_after": 30.0},
+            "people": {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"},
+        }
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        env = {**_env(), "ZALO_BOT_TOKEN": BOT_TOKEN}
+        del env["TELEGRAM_BOT_TOKEN"]
+        created = hocvu(
+            config, "broadcast", "create", "--text", "Chào bà con", "--to", "zalo_bot:u1,zalo_bot:u2", env=env
+        )
+        assert "broadcast 1 created for 2 recipient(s)" in created.stdout, created.stderr
+        worker = _worker(config, env, tmp_path / "worker.log")
+        try:
+            _wait(lambda: "done" in hocvu(config, "broadcast", "list", env=env).stdout, 60, "the broadcast is done")
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(20) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        assert fake.texts("u1") == fake.texts("u2") == ["Chào bà con"]
+        assert "sent 2, pending 0" in hocvu(config, "broadcast", "status", "1", env=env).stdout
