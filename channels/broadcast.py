@@ -24,6 +24,12 @@ left and no answer came: never retried automatically, `hocvu broadcast resend-un
 operator's call). An exception no sender foresaw after the claim makes the row uncertain too: it may have
 been sent.
 
+The database in groups: the claims that come while one batch of claims is in the database go together in
+the next (one UPDATE ... RETURNING for all, each row taken on its own conditions, as alone), and so do the
+outcomes (one executemany): group commit, without holding any row back to wait for company. A worker
+waits for its row's outcome to be written before it takes another, so no more rows than sends in flight
+are ever `sending`. At 32 sends in flight this is about 0.2 database round trips per delivery instead of 2.
+
 The gates: `MemoryGate` (one process: the rate and the pause in memory) and `RedisGate` (several
 processes: the global rate in Redis through `limits`, the pause as a Redis key). Both also pace each
 process evenly (one slot every 1/rate s), so a second's messages are spread over it rather than sent in a
@@ -40,12 +46,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.people import QuietHours, next_allowed_send
 from channels.broadcast_store import FAILED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome, now
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Sender(Protocol):
@@ -168,6 +176,42 @@ class RedisGate:
         await self._pool.aclose()
 
 
+class _GroupCommit(Generic[T, R]):
+    """Calls that come while a batch is in the database go together in the next one: one statement (one
+    round trip, one thread hop) for many rows, without holding any row back to wait for company."""
+
+    def __init__(self, run: Callable[[list[T]], Sequence[R]], limit: int = 500) -> None:
+        self._run = run
+        self._limit = limit
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """The item's result to come; the batch runs whether or not the caller still waits for it."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
+                try:
+                    results = await asyncio.to_thread(self._run, [item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._task = None
+
+
 @dataclass
 class EngineSettings:
     concurrency: int = 16  # sends in flight in this process
@@ -197,6 +241,9 @@ class DeliveryEngine:
         self.quiet = quiet  # None: deliveries go out at any hour
         self.clock = clock  # naive UTC, as in the database; the tests' own clock crosses the night at once
         self._held: datetime | None = None  # the morning until which this process last held the due rows
+        # Claims and outcomes written in groups: the rows' own conditions decide each, as one by one.
+        self._claims = _GroupCommit[int, bool](self._claim_batch)
+        self._outcomes = _GroupCommit[tuple[int, Outcome], None](self._finish_batch)
         self._busy: set[int] = set()  # rows this process is working on
         self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
         self._stop: asyncio.Event | None = None  # of the current run_until_idle: set, no row is started
@@ -346,8 +393,16 @@ class DeliveryEngine:
         await self._finish(due, outcome)
         return outcome
 
+    def _claim_batch(self, ids: list[int]) -> list[bool]:
+        claimed = self.store.claim_many(ids, self.clock())
+        return [i in claimed for i in ids]
+
+    def _finish_batch(self, outcomes: list[tuple[int, Outcome]]) -> list[None]:
+        self.store.finish_many(outcomes, self.clock())
+        return [None] * len(outcomes)
+
     async def _claim(self, due: Due) -> bool:
-        claim = asyncio.ensure_future(asyncio.to_thread(self.store.claim, due.id, self.clock()))
+        claim = self._claims.submit(due.id)
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:  # stopped during the claim: a row it took goes back, nothing was sent
@@ -356,7 +411,9 @@ class DeliveryEngine:
             raise
 
     async def _finish(self, due: Due, outcome: Outcome) -> None:
-        await asyncio.to_thread(self.store.finish, due.id, outcome, self.clock())
+        # Waited for: a row is written before its worker takes another, so no more rows than sends in
+        # flight are ever `sending` (what a kill -9 can leave uncertain).
+        await self._outcomes.submit((due.id, outcome))
         if self.on_outcome is not None:
             result = self.on_outcome(due, outcome)
             if isinstance(result, Awaitable):

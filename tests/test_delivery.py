@@ -470,3 +470,52 @@ def test_the_sqlite_worker_delivers_a_zalo_bot_broadcast_from_the_cli(tmp_path: 
                 worker.wait()
         assert fake.texts("u1") == fake.texts("u2") == ["Chào bà con"]
         assert "sent 2, pending 0" in hocvu(config, "broadcast", "status", "1", env=env).stdout
+
+
+# -- claims and outcomes in batches ----------------------------------------------------------------------
+
+
+def test_two_batch_claimers_never_claim_one_row(db: Database) -> None:
+    import threading
+
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào", recipients(600), "operator")
+    ids = sorted(r.id for r in rows(db, broadcast).values())
+    won: list[set[int]] = [set(), set()]
+    start = threading.Barrier(2)
+
+    def claimer(index: int) -> None:
+        mine = BroadcastStore(Database(db.url))  # its own engine and connections: another worker
+        start.wait()
+        order = ids if index == 0 else ids[::-1]  # they meet in the middle, batch against batch
+        for first in range(0, len(order), 50):
+            won[index] |= mine.claim_many(order[first : first + 50])
+        mine.db.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert won[0] | won[1] == set(ids)
+    assert not won[0] & won[1]
+    assert store.claim_many(ids) == set()  # all sending now: none is claimed again
+
+
+async def test_two_engines_sharing_a_broadcast_send_each_row_once(db: Database, fake: FakeTelegram) -> None:
+    store = BroadcastStore(db)
+    broadcast = store.create("Xin chào bà con", recipients(400), "operator")
+    other = Database(db.url)
+    try:
+        engines = [telegram_engine(db, fake, Clock(hanoi(7, 10))), telegram_engine(other, fake, Clock(hanoi(7, 10)))]
+        for engine in engines:
+            engine.quiet = None
+            engine.clock = lambda: datetime.now(ZoneInfo("UTC")).replace(tzinfo=None)
+        async with bot_of(engines[0]), bot_of(engines[1]):  # type: ignore[attr-defined]
+            worked = await asyncio.gather(*(engine.run_until_idle() for engine in engines))
+    finally:
+        other.dispose()
+    found = check_invariant(db, fake, broadcast, 400)
+    assert Counter(r.status for r in found.values()) == {SENT: 400}
+    assert len(fake.sent()) == 400
+    assert sum(worked) >= 400  # both read the same candidates; each row went to whichever claimed it
