@@ -12,11 +12,12 @@ moved there; none is claimed, failed or counted as an attempt). Per due row, in 
 3. the claim: pending → sending, one conditional UPDATE (channels/broadcast_store.py); lost, the row is
    someone else's and is skipped;
 4. the send, through the channel's sender, whose Outcome is written over the claim.
-Every wait comes before the claim, so a claimed row is held for one request only: `recover` can take any
-row left `sending` longer than `recover_after` (which must exceed a request's timeout) for a dead worker's
-without ever mislabelling a live one waiting its turn. Only the claim's one round trip (about a
-millisecond) stands between the gate's slot and the request, so the platform still sees the gate's pace
-(the benchmark's 28/s against a fake enforcing 30/s: no 429).
+Every wait for the rate comes before the claim, so a claimed row is held for one request only (and at
+most about one 1/rate interval of spacing, below): `recover` can take any row left `sending` longer than
+`recover_after` (which must exceed a request's timeout) for a dead worker's without ever mislabelling a
+live one waiting its turn. Between the claim and its request, the gate spaces this process's requests at
+least 1/rate apart (measured from when each really left, never catching up), so the claim's round trip,
+or a busy machine's late wake-up, cannot bunch requests that the slots had spread out.
 Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
 failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
 not count; a transient error before the request left: after a back-off with jitter); uncertain (the request
@@ -77,6 +78,10 @@ class Gate(Protocol):
         """Wait for a slot of the global rate."""
         ...
 
+    async def spaced(self) -> None:
+        """Right before a request: wait until this process's last one is 1/rate s old."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -98,11 +103,27 @@ class _Pacer:
             await asyncio.sleep(at - now)
 
 
+class _Spacer:
+    """At least 1/rate seconds between two requests of this process, measured from when each really left:
+    whatever stood between a slot and its request (the claim's round trip, a busy machine's late wake-up),
+    requests never bunch. It never catches up, so it waits at most about one interval per request."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._last = -1e9
+
+    async def wait(self) -> None:
+        while (gap := self._last + self.interval - time.monotonic()) > 0:
+            await asyncio.sleep(gap)
+        self._last = time.monotonic()
+
+
 class MemoryGate:
     """One process: the global rate paced in memory, the chats' last sends and the pause in memory."""
 
     def __init__(self, rate: float, *, per_chat: float = 1.0) -> None:
         self._pacer = _Pacer(rate)
+        self._spacer = _Spacer(rate)
         self.per_chat = per_chat
         self._chats: dict[tuple[str, str], float] = {}
         self._paused_until = 0.0
@@ -128,6 +149,9 @@ class MemoryGate:
     async def slot(self) -> None:
         await self._pacer.wait()
 
+    async def spaced(self) -> None:
+        await self._spacer.wait()
+
     async def close(self) -> None:
         return None
 
@@ -151,6 +175,7 @@ class RedisGate:
         self._rate = RateLimitItemPerSecond(rate)
         self._chat = RateLimitItemPerSecond(1)
         self._pacer = _Pacer(rate)
+        self._spacer = _Spacer(rate)
         self._pause_key = f"{prefix}:paused"
 
     async def paused_for(self) -> float:
@@ -170,6 +195,9 @@ class RedisGate:
         while not await self._limiter.hit(self._rate, "global"):
             stats = await self._limiter.get_window_stats(self._rate, "global")
             await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+
+    async def spaced(self) -> None:
+        await self._spacer.wait()
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -352,8 +380,9 @@ class DeliveryEngine:
     async def deliver(self, due: Due) -> Outcome | None:
         """One row: None when it was not this process's to send (claimed elsewhere, no longer due, held
         for the night, or its chat not free yet)."""
-        # Every wait comes before the claim, so a claimed row is held only for its one request: a row left
-        # `sending` longer than that belongs to a worker that died (`recover`), never to one waiting its turn.
+        # The waits for a pause and the rate come before the claim, so a claimed row is held only for its one
+        # request (and a spacing of about 1/rate): a row left `sending` longer than that belongs to a worker
+        # that died (`recover`), never to one waiting its turn.
         while True:
             while (paused := await self.gate.paused_for()) > 0 and not self._past_deadline():
                 await self._sleep(paused)
@@ -371,6 +400,11 @@ class DeliveryEngine:
             return None
         if not await self._claim(due):
             return None
+        try:  # a claim's round trip must not bunch requests that the slots spread out
+            await self.gate.spaced()
+        except asyncio.CancelledError:  # stopped before the request left: it is simply pending again
+            await asyncio.shield(self._finish(due, Outcome(PENDING, refund=True)))
+            raise
         try:
             outcome = await self.senders[due.channel].send(due)
         except asyncio.CancelledError:
