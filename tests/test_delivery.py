@@ -266,16 +266,6 @@ async def test_a_pause_is_waited_out_before_the_claim(db: Database, fake: FakeTe
     assert Counter(r.status for r in found.values()) == {SENT: 10}
 
 
-def test_a_recovery_shorter_than_a_request_is_refused(tmp_path: Path) -> None:
-    from errors import ConfigError
-    from hocvu.config import load_settings
-
-    config = tmp_path / "config.yml"
-    config.write_text("broadcast:\n  request_timeout: 30\n  recover_after: 20\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"'broadcast.recover_after' \(20 s\) must be longer than"):
-        load_settings(config, {})
-
-
 # -- inside `hocvu serve` ---------------------------------------------------------------------------------
 
 
