@@ -44,6 +44,7 @@ from channels.telegram import TelegramChannel, webhook
 from channels.zalo_bot import ZaloBotChannel
 from channels.zalo_oa import ZaloOaChannel
 from embeddings.embedder import Embedder
+from errors import ConfigError
 from hocvu.app import App, build_app, build_runner, build_telegram, build_zalo_bot, build_zalo_oa, zalo_bot_webhook
 from hocvu.config import Settings, load_settings
 
@@ -180,7 +181,9 @@ def delivery_refused(settings: Settings, product: App) -> str | None:
     """Why this process must not deliver broadcasts (a log line for the operator), or None when it may."""
     if not settings.broadcast.deliver_in_serve:
         return "broadcasts are not delivered by `hocvu serve` (broadcast.deliver_in_serve is off): run `hocvu worker`"
-    if product.database is None or not product.database.is_sqlite:
+    if product.database is None:
+        return "broadcasts are not delivered by `hocvu serve` without a database"
+    if not product.database.is_sqlite:
         return (
             "broadcasts are not delivered by `hocvu serve` on PostgreSQL: run `hocvu worker` (procrastinate, REDIS_URL)"
         )
@@ -205,8 +208,12 @@ def _start_delivery(settings: Settings, product: App) -> tuple[asyncio.Event, as
     from hocvu.broadcast_cli import worker_config
 
     assert product.database is not None
+    try:
+        config, database = worker_config(settings), product.database
+    except ConfigError as exc:  # serving goes on; the operator sees why nothing is delivered
+        log.error("broadcasts are not delivered by `hocvu serve`: %s", exc)
+        return None
     stop = asyncio.Event()
-    config, database = worker_config(settings), product.database
 
     async def deliver() -> None:
         try:

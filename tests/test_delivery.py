@@ -322,6 +322,10 @@ async def test_hocvu_serve_does_not_deliver_with_several_workers_or_on_postgresq
         "not delivered by `hocvu serve` with 2 web workers (each would deliver): run one `hocvu worker`" in caplog.text
     )
     assert delivery_tasks() == []
+    incomplete = dataclasses.replace(settings, secrets={"ZALO_APP_ID": "1", "ZALO_OA_SECRET_KEY": "k"})
+    with caplog.at_level(logging.INFO, logger="hocvu.web"):
+        assert _start_delivery(incomplete, serve_app) is None  # serving goes on, saying why nothing is sent
+    assert "broadcasts are not delivered by `hocvu serve`: the Zalo OA channel needs ZALO_APP_SECRET" in caplog.text
 
     postgresql = Database(require_postgres())
     try:
