@@ -53,7 +53,7 @@ NOW, AT, WEEKLY = "now", "at", "weekly"
 # A broadcast's status before the engine's (sending, paused, cancelled, done): waiting for an admin, refused by
 # one, or approved and waiting for its time (a weekly plan stays scheduled; each week's run is a broadcast).
 AWAITING_APPROVAL, REJECTED, SCHEDULED = "awaiting_approval", "rejected", "scheduled"
-SENDABLE = ("telegram", "zalo_oa")  # the channels the engine has a sender for (the Zalo Bot's: not yet)
+SENDABLE = ("telegram", "zalo_oa", "zalo_bot")  # the channels the engine has a sender for
 LANGS = ("vi", "en")
 MAX_TEXT = {"telegram": 4096, "zalo_oa": 2000, "zalo_bot": 2000}  # one message; Telegram counts UTF-16 units
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -3,8 +3,11 @@
 The `deliveries` table is the truth: one row per (broadcast, recipient), unique. A send **claims** its row
 with one conditional UPDATE (pending → sending, only if still pending, due, and its broadcast is sending)
 before it calls the platform; whoever's UPDATE changed the row sends it, everyone else skips it, so two
-workers (threads, processes, machines) never send one row. A row left `sending` by a worker that died
-cannot be told from one the platform received: `recover` makes it `uncertain`, never pending again.
+workers (threads, processes, machines) never send one row. The engine claims a row only once it may send
+it at once (its waits for the rate and a pause come first), so a row is `sending` for one request only; one
+left `sending` longer belongs to a worker that died, and cannot be told from one the platform received:
+`recover` makes it `uncertain`, never pending again. The engine claims and finishes rows in batches
+(`claim_many`, `finish_many`: one statement for many rows, each row on its own conditions).
 """
 
 from __future__ import annotations
@@ -44,16 +47,18 @@ _IDS["zalo_bot"] = _IDS["zalo_oa"]
 _D = Base.metadata.tables[Delivery.__tablename__]
 _B = Base.metadata.tables[Broadcast.__tablename__]
 _T = Base.metadata.tables[BroadcastText.__tablename__]
-# The claim: one statement, conditional on the row being pending and due and its broadcast sending.
+# The claim: one statement, conditional on each row being pending and due and its broadcast sending; it
+# returns the rows it took (UPDATE ... RETURNING: PostgreSQL, and SQLite since 3.35).
 _CLAIM = (
     update(_D)
     .where(
-        _D.c.id == bindparam("b_id"),
+        _D.c.id.in_(bindparam("b_ids", expanding=True)),
         _D.c.status == PENDING,
         _D.c.next_attempt_at <= bindparam("b_now"),
         _D.c.broadcast_id.in_(select(_B.c.id).where(_B.c.status == B_SENDING).scalar_subquery()),
     )
     .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=bindparam("b_now"))
+    .returning(_D.c.id)
 )
 # Every outcome is written only over the claim it ends: a row is never moved out of another's hands.
 _FINISH = (
@@ -299,15 +304,16 @@ class BroadcastStore:
             ).all()
         return [Due(*row) for row in rows]
 
-    def next_due_in(self, channels: Sequence[str]) -> float | None:
+    def next_due_in(self, channels: Sequence[str], at: datetime | None = None) -> float | None:
         """Seconds until the next pending row of a sending broadcast is due (0: now), or None when none is."""
+        at = at or now()
         with self.db.read() as connection:
             first = connection.scalar(
                 select(func.min(_D.c.next_attempt_at))
                 .join(_B, _B.c.id == _D.c.broadcast_id)
                 .where(_D.c.status == PENDING, _D.c.channel.in_(list(channels)), _B.c.status == B_SENDING)
             )
-        return None if first is None else max(0.0, (first - now()).total_seconds())
+        return None if first is None else max(0.0, (first - at).total_seconds())
 
     @contextmanager
     def _statement(self) -> Iterator[Connection]:
@@ -323,23 +329,11 @@ class BroadcastStore:
     def claim(self, delivery_id: int, at: datetime | None = None) -> bool:
         """pending → sending, only if still pending and due and its broadcast still sending: True when this
         caller now owns the row and may send it."""
-        with self._statement() as connection:
-            return bool(connection.execute(_CLAIM, {"b_id": delivery_id, "b_now": at or now()}).rowcount)
+        return delivery_id in self.claim_many([delivery_id], at)
 
     def finish(self, delivery_id: int, outcome: Outcome, at: datetime | None = None) -> None:
         """Record what the claimed send came to."""
-        at = at or now()
-        params = {
-            "b_id": delivery_id,
-            "b_status": outcome.status,
-            "b_next": at + timedelta(seconds=outcome.retry_in),
-            "b_refund": -1 if outcome.refund else 0,
-            "b_sent_at": at if outcome.status == SENT else None,
-            "b_message_id": outcome.message_id,
-            "b_error": outcome.error,
-        }
-        with self._statement() as connection:
-            connection.execute(_FINISH, params)
+        self.finish_many([(delivery_id, outcome)], at)
 
     def recover(self, older_than: float, at: datetime | None = None) -> int:
         """Rows left `sending` for longer than `older_than` seconds: their worker died mid-send, and whether
@@ -363,3 +357,56 @@ class BroadcastStore:
                     update(_B).where(and_(_B.c.status == B_SENDING, ~open_rows.exists())).values(status=B_DONE)
                 ).rowcount
             )
+
+    def hold(self, until: datetime, channels: Sequence[str]) -> int:
+        """Quiet hours: the pending rows due before `until` become due at `until` (nothing is claimed, failed
+        or counted as an attempt); how many were held."""
+        with self.db.write() as connection:
+            return int(
+                connection.execute(
+                    update(_D)
+                    .where(_D.c.status == PENDING, _D.c.next_attempt_at < until, _D.c.channel.in_(list(channels)))
+                    .values(next_attempt_at=until)
+                ).rowcount
+            )
+
+    def postpone(self, delivery_id: int, seconds: float, at: datetime | None = None) -> None:
+        """A pending row not sent now (its chat had a message this second) becomes due `seconds` later;
+        unclaimed, so no attempt is counted. A row someone claimed meanwhile is left alone."""
+        with self._statement() as connection:
+            connection.execute(
+                update(_D)
+                .where(_D.c.id == delivery_id, _D.c.status == PENDING)
+                .values(next_attempt_at=(at or now()) + timedelta(seconds=seconds))
+            )
+
+    # -- in batches: the engine's group commit (channels/broadcast.py) ------------------------------------
+
+    def claim_many(self, delivery_ids: Sequence[int], at: datetime | None = None) -> set[int]:
+        """`claim` for several rows in one statement (UPDATE ... RETURNING): the ids this caller now owns.
+        Each row is claimed or not on its own terms, exactly as by `claim`."""
+        if not delivery_ids:
+            return set()
+        with self._statement() as connection:
+            found = connection.execute(_CLAIM, {"b_ids": list(delivery_ids), "b_now": at or now()}).scalars()
+            return {int(i) for i in found}
+
+    def finish_many(self, outcomes: Sequence[tuple[int, Outcome]], at: datetime | None = None) -> None:
+        """`finish` for several claimed rows in one round trip (executemany: psycopg pipelines it)."""
+        if not outcomes:
+            return
+        at = at or now()
+        params = [
+            {
+                "b_id": delivery_id,
+                "b_status": outcome.status,
+                "b_next": at + timedelta(seconds=outcome.retry_in),
+                "b_refund": -1 if outcome.refund else 0,
+                "b_sent_at": at if outcome.status == SENT else None,
+                "b_message_id": outcome.message_id,
+                "b_error": outcome.error,
+            }
+            for delivery_id, outcome in outcomes
+        ]
+        with self._statement() as connection:
+            connection.execute(_FINISH, params)

@@ -51,7 +51,8 @@ class WorkerConfig:
     request_timeout: float
     recover_after: float
     zalo_oa: Callable[[Database], Sender] | None = None  # the Zalo OA's sender, when the OA is configured
-    quiet: QuietHours | None = None  # the runs of broadcast plans are held until these end (people.quiet_hours_*)
+    zalo_bot: Callable[[Database], Sender] | None = None  # the Zalo Bot's sender, when ZALO_BOT_TOKEN is set
+    quiet: QuietHours | None = None  # no delivery inside them, and plans' runs held until they end; None: at any hour
 
 
 def conninfo(database_url: str) -> str:
@@ -94,7 +95,7 @@ async def _work() -> int:
     async with _runtime.running:
         store = _runtime.engine.store
         await asyncio.to_thread(_runtime.plans.materialise_due, datetime.now(UTC), _runtime.quiet)
-        await asyncio.to_thread(store.recover, _runtime.recover_after)
+        await asyncio.to_thread(store.recover, _runtime.recover_after, _runtime.engine.clock())
         worked = await _runtime.engine.run_until_idle(budget=JOB_BUDGET)
         await asyncio.to_thread(store.close_finished)
     return worked
@@ -152,21 +153,24 @@ async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: context
         if not bot_id.isdigit():
             raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<bot id>:<secret>)")
         senders.append(TelegramBroadcastSender(bot, SqlTelegramStore(db, int(bot_id))))
-    if config.zalo_oa is not None:
-        zalo = config.zalo_oa(db)
-        await zalo.start()  # type: ignore[attr-defined]
-        stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
-        senders.append(zalo)
+    for build in (config.zalo_oa, config.zalo_bot):
+        if build is not None:
+            zalo = build(db)
+            await zalo.start()  # type: ignore[attr-defined]
+            stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
+            senders.append(zalo)
     if not senders:
-        raise ConfigError("no channel to deliver to: set TELEGRAM_BOT_TOKEN, or the Zalo OA's variables (docs/zalo.md)")
-    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine)
+        raise ConfigError(
+            "no channel to deliver to: set TELEGRAM_BOT_TOKEN, the Zalo OA's variables or ZALO_BOT_TOKEN (docs/zalo.md)"
+        )
+    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine, quiet=config.quiet)
 
 
 async def run(config: WorkerConfig, *, stop: asyncio.Event | None = None) -> None:
     db = open_database(config.database_url)
     try:
         if db.is_sqlite:
-            await _run_embedded(config, db, stop or _stop_on_signals())
+            await run_embedded(config, db, stop or _stop_on_signals())
         else:
             await _run_procrastinate(config, db)
     finally:
@@ -181,7 +185,9 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event) -> None:
+async def run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event) -> None:
+    """The in-process loop on SQLite (`hocvu worker`, or inside `hocvu serve` on the app's database) until
+    `stop` is set: then no new row is claimed and the sends under way finish, so none is left sending."""
     async with contextlib.AsyncExitStack() as stack:
         engine = await _engine(config, db, MemoryGate(config.rate), stack)
         log.info("broadcast: delivering in this process (SQLite), at most %d messages/s", config.rate)

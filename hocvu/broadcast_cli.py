@@ -1,4 +1,4 @@
-"""`hocvu broadcast ...` (an operator's commands; admins only once roles exist) and `hocvu worker`."""
+"""`hocvu broadcast ...` (an operator's, an admin's or a volunteer's commands) and `hocvu worker`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.broadcasts import BroadcastDesk, BroadcastReport, Created, Draft, Preview
     from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
+    from channels.broadcast_worker import WorkerConfig
     from knowledge_base.learning import Lesson
     from storage.database import Database
 
@@ -238,7 +239,9 @@ def _explicit(settings: Settings, args: argparse.Namespace, stdout: TextIO, oper
             if desk.role(args.by).role != "admin":
                 raise InputError(f"{args.by} is a volunteer: an explicit list (--to) is for admins; use a segment")
         broadcast_id = BroadcastStore(db).create(text, recipients, created_by=args.by or operator)
-        stdout.write(f"broadcast {broadcast_id} created for {len(recipients)} recipient(s); `hocvu worker` sends it\n")
+        stdout.write(
+            f"broadcast {broadcast_id} created for {len(recipients)} recipient(s); the delivery worker sends it\n"
+        )
         if getattr(args, "follow", False):
             _follow(BroadcastStore(db), broadcast_id, stdout)
     finally:
@@ -276,10 +279,10 @@ def _created(created: Created, stdout: TextIO) -> None:
     if plan.status == AWAITING_APPROVAL:
         stdout.write(f"  nothing is sent before an admin runs `hocvu broadcast approve {created.id} --by KEY`\n")
     elif created.runs:
-        stdout.write(f"  started; `hocvu worker` sends it (`hocvu broadcast status {created.runs[0]} --follow`)\n")
+        stdout.write(f"  started; the delivery worker sends it (`hocvu broadcast status {created.runs[0]} --follow`)\n")
     else:
         stdout.write(
-            f"  scheduled: `hocvu worker` starts it at {plan.send_at.astimezone(ZONE):%Y-%m-%d %H:%M} (Asia/Ho_Chi_Minh)\n"
+            f"  scheduled: the delivery worker starts it at {plan.send_at.astimezone(ZONE):%Y-%m-%d %H:%M} (Asia/Ho_Chi_Minh)\n"
         )
 
 
@@ -340,12 +343,24 @@ def _follow(store: BroadcastStore, broadcast_id: int, stdout: TextIO) -> None:
 
 
 def run_worker(settings: Settings) -> int:
-    from channels.broadcast import EngineSettings
-    from channels.broadcast_worker import WorkerConfig
     from channels.broadcast_worker import run as run_delivery
 
+    asyncio.run(run_delivery(worker_config(settings)))
+    return 0
+
+
+def can_deliver(settings: Settings) -> bool:
+    """Whether a channel the engine sends to is configured."""
+    return bool(settings.secrets.get("TELEGRAM_BOT_TOKEN")) or settings.zalo_oa_on or settings.zalo_bot_on
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    """The delivery engine's configuration, for `hocvu worker` and for delivery inside `hocvu serve`."""
+    from channels.broadcast import EngineSettings
+    from channels.broadcast_worker import WorkerConfig
+
     b = settings.broadcast
-    config = WorkerConfig(
+    return WorkerConfig(
         database_url=settings.database_url,
         redis_url=settings.secrets.get("REDIS_URL"),
         telegram_token=settings.secrets.get("TELEGRAM_BOT_TOKEN", ""),
@@ -355,10 +370,9 @@ def run_worker(settings: Settings) -> int:
         request_timeout=b.request_timeout,
         recover_after=b.recover_after,
         zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
+        zalo_bot=_zalo_bot_sender(settings) if settings.zalo_bot_on else None,
         quiet=settings.people.quiet_hours(),
     )
-    asyncio.run(run_delivery(config))
-    return 0
 
 
 def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
@@ -383,5 +397,18 @@ def _zalo_oa_sender(settings: Settings) -> Callable[[Database], Sender]:
         )
         api = ZaloOaApi(z.api_base_url, tokens, timeout=z.request_timeout)
         return ZaloOaBroadcastSender(api, ZaloOaStore(db, app_id), monthly_allowance=z.monthly_allowance)
+
+    return build
+
+
+def _zalo_bot_sender(settings: Settings) -> Callable[[Database], Sender]:
+    from channels.broadcast_zalo_bot import ZaloBotBroadcastSender
+    from channels.zalo_bot_api import ZaloBotApi
+
+    token = settings.secrets["ZALO_BOT_TOKEN"]
+    timeout = settings.broadcast.request_timeout  # one send: after it the outcome is unknown, as for Telegram
+
+    def build(db: Database) -> Sender:
+        return ZaloBotBroadcastSender(ZaloBotApi(settings.zalo_bot.api_base_url, token, timeout=timeout))
 
     return build

@@ -163,6 +163,8 @@ class BroadcastSettings:
     request_timeout: float = setting(10.0, minimum=0.1, kind="seconds")  # one send; after it the outcome is unknown
     # A delivery left "sending" this long belongs to a worker that died mid-send: it becomes uncertain.
     recover_after: float = setting(120.0, minimum=1, kind="seconds")
+    # `hocvu serve` delivers too, in its own process, when it can alone: on SQLite with one web worker.
+    deliver_in_serve: bool = True
 
 
 @dataclass(frozen=True)
@@ -371,6 +373,10 @@ def _value(kind: Any, value: Any, meta: Mapping[str, Any], base: Path) -> tuple[
                 return None, expected
             items.append(converted)
         return tuple(items), ""
+    if kind is bool:
+        if not isinstance(value, bool):  # YAML's true/false only: 1 or "yes" is likelier a slip than a choice
+            return None, f"must be true or false, got {value!r}"
+        return value, ""
     if kind is Path:
         if not isinstance(value, str) or not value:
             return None, f"must be a path, got {value!r}"
@@ -464,6 +470,12 @@ def _check(settings: Settings) -> list[str]:
         (
             bool(tg.webhook_url) and not tg.webhook_url.startswith("https://"),
             f"'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL, got {tg.webhook_url!r}",
+        ),
+        (
+            settings.broadcast.recover_after <= settings.broadcast.request_timeout,
+            f"'broadcast.recover_after' ({settings.broadcast.recover_after:g} s) must be longer than "
+            f"'broadcast.request_timeout' ({settings.broadcast.request_timeout:g} s): a delivery being sent would be "
+            "taken for one left by a dead worker",
         ),
         (
             bool(bot.webhook_url) and not bot.webhook_url.startswith("https://"),

@@ -16,6 +16,11 @@ Routes:
   "stopped" (and in the metric hocvu_channel_stopped) without making the process unready;
 - `GET /metrics`: Prometheus text (channels/metrics.py).
 Bodies over 1 MB are refused with 413 before any route reads them.
+
+Broadcasts: on the embedded default (SQLite, one web worker) the lifespan also runs the delivery engine's
+in-process loop on the app's database (`broadcast.deliver_in_serve`, on by default); at shutdown it stops
+claiming rows and the sends under way finish, so none is left `sending`. On PostgreSQL, or with several web
+workers, `hocvu serve` never delivers: `hocvu worker` does, and the log says so at start.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from channels.telegram import TelegramChannel, webhook
 from channels.zalo_bot import ZaloBotChannel
 from channels.zalo_oa import ZaloOaChannel
 from embeddings.embedder import Embedder
+from errors import ConfigError
 from hocvu.app import App, build_app, build_runner, build_telegram, build_zalo_bot, build_zalo_oa, zalo_bot_webhook
 from hocvu.config import Settings, load_settings
 
@@ -109,6 +115,9 @@ def create_app(
                 stack.push_async_callback(services.zalo_bot.close, config.server.shutdown_grace)
             await runner.start()
             stack.push_async_callback(runner.stop, config.server.shutdown_grace)
+            delivery = _start_delivery(config, product)
+            if delivery is not None:  # before the channels close, after the pollers stop
+                stack.push_async_callback(_stop_delivery, *delivery)
             if services.telegram is not None and not webhook_on:
                 services.tasks.append(asyncio.create_task(services.telegram.poll(runner), name="telegram-poll"))
             if services.zalo_bot is not None and zalo_bot_hook is None:
@@ -166,6 +175,58 @@ def _describe(settings: Settings, services: Services) -> list[str]:
         else:
             described.append("zalo_bot long polling")
     return described
+
+
+def delivery_refused(settings: Settings, product: App) -> str | None:
+    """Why this process must not deliver broadcasts (a log line for the operator), or None when it may."""
+    if not settings.broadcast.deliver_in_serve:
+        return "broadcasts are not delivered by `hocvu serve` (broadcast.deliver_in_serve is off): run `hocvu worker`"
+    if product.database is None:
+        return "broadcasts are not delivered by `hocvu serve` without a database"
+    if not product.database.is_sqlite:
+        return (
+            "broadcasts are not delivered by `hocvu serve` on PostgreSQL: run `hocvu worker` (procrastinate, REDIS_URL)"
+        )
+    if settings.server.workers > 1:
+        return (
+            f"broadcasts are not delivered by `hocvu serve` with {settings.server.workers} web workers "
+            "(each would deliver): run one `hocvu worker`"
+        )
+    return None
+
+
+def _start_delivery(settings: Settings, product: App) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
+    from hocvu.broadcast_cli import can_deliver
+
+    if not can_deliver(settings):
+        return None  # no channel the engine sends to: nothing to say
+    refused = delivery_refused(settings, product)
+    if refused is not None:
+        log.info("%s", refused)
+        return None
+    from channels.broadcast_worker import run_embedded
+    from hocvu.broadcast_cli import worker_config
+
+    assert product.database is not None
+    try:
+        config, database = worker_config(settings), product.database
+    except ConfigError as exc:  # serving goes on; the operator sees why nothing is delivered
+        log.error("broadcasts are not delivered by `hocvu serve`: %s", exc)
+        return None
+    stop = asyncio.Event()
+
+    async def deliver() -> None:
+        try:
+            await run_embedded(config, database, stop)
+        except Exception:  # serving goes on: the operator can still run `hocvu worker`
+            log.exception("broadcast: delivery inside hocvu serve stopped")
+
+    return stop, asyncio.create_task(deliver(), name="broadcast-delivery")
+
+
+async def _stop_delivery(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()  # no new claim; the sends under way finish (within a request's timeout)
+    await task
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

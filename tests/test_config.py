@@ -133,6 +133,8 @@ def other_value(kind: Any, f: dataclasses.Field[Any]) -> Any:
         return "elsewhere/file.yml"
     if typing.get_origin(kind) is tuple:  # logger names, or the volunteers' Telegram user ids
         return ["telegram", "aiohttp"] if typing.get_args(kind)[0] is str else [123456789, 987654321]
+    if kind is bool:
+        return not default
     if kind is float:
         return default * 1.01
     return default + 1 if isinstance(default, int) else -100123  # the volunteer chat id, None by default
@@ -191,6 +193,11 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
         ("telegram:\n  volunteer_chat_id: abc\n", "telegram: 'volunteer_chat_id' must be a chat id (a whole number)"),
         ("telegram:\n  webhook_path: hook\n", "'telegram.webhook_path' must start with '/'"),
         ("server:\n  host: 8080\n", "server: 'host' must be text, got 8080"),
+        ("broadcast:\n  deliver_in_serve: 'yes'\n", "broadcast: 'deliver_in_serve' must be true or false, got 'yes'"),
+        (
+            "broadcast:\n  request_timeout: 30\n  recover_after: 30\n",
+            "'broadcast.recover_after' (30 s) must be longer than 'broadcast.request_timeout' (30 s)",
+        ),
         (
             "telegram:\n  webhook_url: http://bot.example.org/hook\n",
             "'telegram.webhook_url' (or TELEGRAM_WEBHOOK_URL) must be an https:// URL",
