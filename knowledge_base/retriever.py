@@ -30,9 +30,9 @@ if TYPE_CHECKING:  # configuration imports RetrievalSettings: keep faiss and bm2
 @dataclass(frozen=True)
 class RetrievalSettings:
     # Confidence below this gets the polite fallback. A fused score is a cosine (≤ 1) plus at most the weight.
-    answer_threshold: float = field(default=0.957, metadata={"minimum": 0, "maximum": 2})
+    answer_threshold: float = field(default=0.959, metadata={"minimum": 0, "maximum": 2})
     # Fallback candidates above this are offered as "did you mean".
-    suggest_threshold: float = field(default=0.912, metadata={"minimum": 0, "maximum": 2})
+    suggest_threshold: float = field(default=0.914, metadata={"minimum": 0, "maximum": 2})
     lexical_weight: float = field(default=0.1, metadata={"minimum": 0, "maximum": 2})
     # The BM25 score at which lexical evidence counts in full.
     lexical_saturation: float = field(default=20.0, metadata={"minimum": 0.001, "maximum": 1000})

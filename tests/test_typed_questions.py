@@ -67,6 +67,28 @@ TYPED = [
     ("dien thoai bi mat co app ngan hang phai lam gi", "pay-lost-phone"),
     ("vay tien online lai thap co phai lua dao ko", "safe-loan-scams"),
     ("lam sao biet link gia mao", "safe-phishing-links"),
+    # Ways of asking the articles' phrasings lacked until issue 17's second round (a card handed over at a
+    # shop's POS, a snatched phone, where a named app is really published), written here in other words.
+    ("bị cướp điện thoại trên xe buýt, khoá app ngân hàng thế nào", "pay-lost-phone"),
+    ("tải app ngân hàng ở đâu mới là app chính chủ", "skills-install-official-apps"),
+    ("quẹt thẻ ở siêu thị có bị lộ số thẻ không", "pay-card-safety"),
+    # Long, polite questions with a story before the question: the whole message is embedded as it is
+    # (embedding its clauses, or the message without greetings, measured no better on dev: docs/retrieval.md).
+    (
+        "Dạ cháu chào cô, bà nội cháu ở quê mới được tặng cái điện thoại, bà muốn xem thời sự mà không biết"
+        " vào mạng, cô chỉ giúp cháu cách bật wifi cho bà với ạ",
+        "skills-wifi-mobile-data",
+    ),
+    (
+        "Cho bác hỏi, bác già rồi hay quên, hôm qua mở VNeID thì không nhớ mật khẩu nữa, giờ lấy lại mật khẩu"
+        " thế nào hả cháu",
+        "vneid-forgot-passcode",
+    ),
+    (
+        "cháu ơi bác bấm nhầm chuyển khoản sang số tài khoản lạ rồi, tiền chưa tới người cần nhận, bác phải làm"
+        " gì để lấy lại tiền",
+        "pay-wrong-transfer",
+    ),
 ]
 
 
