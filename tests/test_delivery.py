@@ -18,6 +18,7 @@ import pytest
 
 from bot.people import QuietHours
 from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
+from channels.broadcast_plans import SqlBroadcasts
 from channels.broadcast_store import PENDING, SENT, BroadcastStore, Recipient
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
@@ -155,7 +156,7 @@ async def test_the_in_process_loop_and_the_worker_job_keep_quiet_hours(db: Datab
         await asyncio.sleep(0.5)  # several rounds of the loop in the night
         assert fake.sent() == []
         # The procrastinate job's body, as a worker on PostgreSQL runs it each second.
-        broadcast_worker._runtime = broadcast_worker._Runtime(engine, 120.0, asyncio.Lock())
+        broadcast_worker._runtime = broadcast_worker._Runtime(engine, 120.0, asyncio.Lock(), SqlBroadcasts(db), None)
         try:
             stop.set()
             await loop
