@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import actions, answers, handover, profiles
+from bot import actions, answers, handover, profiles, stepmode
 from bot.actions import Verb
 from bot.messages import Button, Reply, Response
+from bot.people import user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
 from bot.tutor import LearningReply, Tutor
@@ -100,7 +101,7 @@ def insult(core: Assistant, turn: Turn) -> Response:
 def stop(core: Assistant, turn: Turn) -> Response:
     """ "thôi", "không hỏi nữa", "dừng": the open quiz and the walk-through are closed, kindly."""
     quiz_stopped = core.tutor is not None and core.tutor.stop(turn.user)
-    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None)
+    turn.update(step_article=None, step_index=0, paused=(), unclear=0, profile_step=None, profile_province=None)
     return _fixed(turn, "quiz_stopped" if quiz_stopped else "flow_stopped", intent="stop")
 
 
@@ -179,10 +180,13 @@ def answer(core: Assistant, turn: Turn) -> Response:
 def _show_article(
     core: Assistant, turn: Turn, article: Article, score: float, ranking: tuple[str, ...] = ()
 ) -> Response:
-    """The whole answer; a walk-through started before ends here (the user moved on)."""
-    turn.update(last_article=article.id, step_article=None, step_index=0)
+    """The short first answer (the full text where nothing can be tapped next). A walk-through open before is
+    paused, so "quay lại" after this side answer resumes it where it was."""
+    stepmode.pause_open_procedure(turn, article.id)
+    turn.update(last_article=article.id, step_article=None, step_index=0, unclear=0, follow_up=article.id)
+    shown = answers.brief_answer if core.brief_answers else answers.full_answer
     return turn.reply(
-        [answers.full_answer(core.kb, article, turn.lang)],
+        [shown(core.kb, article, turn.lang)],
         intent="ask_question",
         topic=article.topic,
         article_id=article.id,
@@ -195,6 +199,10 @@ def step(core: Assistant, turn: Turn) -> Response:
     """ "tiếp", "quay lại", "nhắc lại", "xem tất cả các bước": step mode in the last article."""
     assert turn.intent is not None
     intent, state, lang = turn.intent.intent, turn.state, turn.lang
+    # "tiếp" or "quay lại" right after a side answer: back to the procedure it interrupted, where it was.
+    resumes = state.paused and state.step_article is None and intent in ("next_step", "previous_step")
+    if resumes and (resumed := stepmode.resume(core, turn)) is not None:
+        return resumed
     article_id = state.step_article or state.last_article
     if article_id is None or article_id not in core.kb:
         return turn.reply([Reply(text=t("step_mode_none", lang))], intent=intent)
@@ -205,6 +213,11 @@ def step(core: Assistant, turn: Turn) -> Response:
         return turn.reply([answers.all_steps(article, lang)], intent=intent)
     if state.step_article is None:  # "tiếp" right after an answer starts the walk-through
         index = 0
+    elif intent == "next_step" and state.step_index >= len(article.steps) - 1 and state.paused:
+        # the side procedure is done: back to the one it interrupted
+        if (resumed := stepmode.resume(core, turn)) is not None:
+            return resumed
+        index = state.step_index
     elif intent == "next_step":
         index = min(state.step_index + 1, len(article.steps) - 1)
     elif intent == "previous_step":
@@ -215,8 +228,7 @@ def step(core: Assistant, turn: Turn) -> Response:
         index = state.step_index - 1
     else:
         index = state.step_index
-    turn.update(step_article=article.id, step_index=index)
-    return turn.reply([answers.step_reply(article, index, lang)], intent=intent)
+    return stepmode.show_step(core, turn, article, index, intent)
 
 
 def article_button(core: Assistant, turn: Turn) -> Response:
@@ -236,9 +248,21 @@ def step_button(core: Assistant, turn: Turn) -> Response:
         index = max(0, min(int(turn.action.arg(1, "0")), len(article.steps) - 1))
     except ValueError:
         index = 0
-    turn.update(last_article=article.id, step_article=article.id, step_index=index)
+    stepmode.pause_open_procedure(turn, article.id)
+    return stepmode.show_step(core, turn, article, index, "next_step")
+
+
+def full_text_button(core: Assistant, turn: Turn) -> Response:
+    """ "Xem đầy đủ": the article's whole text after its short first answer."""
+    article = _button_article(core, turn)
+    if article is None:
+        return stale_button(core, turn)
+    turn.update(last_article=article.id, follow_up=article.id)
     return turn.reply(
-        [answers.step_reply(article, index, turn.lang)], intent="next_step", topic=article.topic, article_id=article.id
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="full_text",
+        topic=article.topic,
+        article_id=article.id,
     )
 
 
@@ -281,6 +305,83 @@ def stale_button(core: Assistant, turn: Turn) -> Response:
 def _button_article(core: Assistant, turn: Turn) -> Article | None:
     article_id = turn.action.arg(0) if turn.action is not None else ""
     return core.kb.get(article_id, turn.lang) if article_id in core.kb else None
+
+
+# -- step mode as elderly users follow it (bot/stepmode.py) -------------------------------------------
+
+
+def goto_step(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.go_to(core, turn)
+
+
+def where_am_i(core: Assistant, turn: Turn) -> Response:
+    return stepmode.where_am_i(core, turn)
+
+
+def not_understood(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.unclear(core, turn)
+
+
+def resume(core: Assistant, turn: Turn) -> Response:
+    return stepmode.resume_asked(core, turn)
+
+
+def follow_up(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.follow_up(core, turn)
+
+
+def typed_step_by_step(core: Assistant, turn: Turn) -> Response | None:
+    """The button's label typed ("làm từng bước"): the walk-through of the last answer from step 1."""
+    article_id = turn.state.last_article
+    if article_id is None or article_id not in core.kb:
+        return turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="next_step")
+    article = core.kb.get(article_id, turn.lang)
+    if not article.steps:
+        return turn.reply([Reply(text=t("no_steps", turn.lang))], intent="next_step")
+    return stepmode.show_step(core, turn, article, 0, "next_step")
+
+
+def typed_full_text(core: Assistant, turn: Turn) -> Response | None:
+    """ "xem đầy đủ" typed: the last answer's whole text."""
+    article_id = turn.state.last_article
+    if article_id is None or article_id not in core.kb:
+        return None
+    article = core.kb.get(article_id, turn.lang)
+    turn.update(follow_up=article.id)
+    return turn.reply(
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="full_text",
+        topic=article.topic,
+        article_id=article.id,
+    )
+
+
+# -- what volunteers and officials ask: an honest answer for their role (texts role_*) ----------------
+
+
+def _staff(core: Assistant, turn: Turn) -> bool:
+    return core.people is not None and core.people.role_of(user_key(turn.user)) is not None
+
+
+def _for_role(core: Assistant, turn: Turn, name: str) -> Response:
+    key = f"role_{name}_staff" if _staff(core, turn) else f"role_{name}_citizen"
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=f"role_{name}")
+
+
+def role_stats(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "stats")
+
+
+def role_broadcast(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "broadcast")
+
+
+def role_volunteer(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "volunteer")
+
+
+def role_share(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("role_share", turn.lang))], intent="role_share")
 
 
 # -- learning: the Tutor owns quizzes, review, progress, certificates and data deletion ---------------
@@ -408,7 +509,12 @@ def roles(core: Assistant, turn: Turn) -> Response:
 def talk_to_volunteer(core: Assistant, turn: Turn) -> Response:
     lang, state = turn.lang, turn.state
     if turn.message.channel not in core.handover_channels:
-        return turn.reply([Reply(text=t("handover_unavailable", lang))], intent="talk_to_volunteer")
+        # Nobody on duty here: the configured local contacts, else where to go in person.
+        if core.contacts:
+            text = t("handover_contacts", lang, contacts=stepmode.contact_lines(core.contacts))
+        else:
+            text = t("handover_advice", lang)
+        return turn.reply([Reply(text=text)], intent="talk_to_volunteer")
     shown = state.last_article
     last = core.kb.get(shown, lang).title if shown is not None and shown in core.kb else None
     replies, turn.state, event = handover.open_request(

@@ -79,6 +79,7 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.PROFILE: handlers.profile_button,
     Verb.SUBSCRIBE: handlers.subscribe_button,
     Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
+    Verb.FULL_TEXT: handlers.full_text_button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,
@@ -125,6 +126,7 @@ class Phrase:
     marked: tuple[str, ...] = ()
     whole: bool = False
     unless: tuple[str, ...] = ()
+    max_words: int = 0
     _compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None] = field(
         init=False, repr=False, compare=False
     )
@@ -140,6 +142,8 @@ class Phrase:
 
     def matches(self, folded: str, marked: str) -> bool:
         by_folded, by_marked, unless = self._compiled
+        if self.max_words and len(folded.split()) > self.max_words:
+            return False
         if self.whole:
             folded, marked = core_phrase(folded), core_phrase(marked)
         found = (by_folded is not None and by_folded.search(folded)) or (
@@ -339,10 +343,121 @@ PHRASES: tuple[Phrase, ...] = (
 )
 
 
+# After the open flows (the /profile question, a quiz answer) and before NLU: what the user says about the
+# procedure they follow (bot/stepmode.py), a button's label typed, and what volunteers and officials ask
+# (answered for their role). In order: the first that matches and whose handler takes the turn answers.
+_NUMBER = r"(?:\d{1,2}|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi(?: mot| hai)?|cuoi(?: cung)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|last)"
+_PLACE = r"(?:xa|phuong|thon|ap|ban|to dan pho|khu pho|dia phuong|commune|ward|village)"
+FLOWS: tuple[Phrase, ...] = (
+    Phrase(
+        "where_am_i",
+        handlers.where_am_i,
+        folded=(
+            r"(?:dang |o |lam |toi |den )+(?:o |den |toi )?buoc (?:may|nao|thu may|bao nhieu|so may)",
+            r"buoc (?:may|nao|thu may|so may)(?: roi| vay| the| nhi)*",
+            r"(?:lam |doc )?(?:den|toi) (?:dau|cho nao)(?: roi)?",
+            r"where am i|where was i|where were we|which step|what step(?: am i| was i| is this| are we)?",
+        ),
+        unless=(r"\bhoc\b",),  # "tôi học đến đâu rồi" is /progress
+        max_words=10,
+    ),
+    Phrase(
+        "goto_step", handlers.goto_step, folded=(rf"(?:buoc|step)(?: so| thu| number| no)? {_NUMBER}",), max_words=9
+    ),
+    Phrase("goto_step", handlers.goto_step, folded=(r"\d{1,2}",), whole=True),
+    Phrase(
+        "resume",
+        handlers.resume,
+        folded=(
+            r"(?:quay |tro )?(?:lai|ve|tiep(?: tuc)?) (?:cai|bai|viec|phan|huong dan|thu tuc|cho)? ?(?:luc nay|ban nay|hoi nay|dang lam|dang do|lam do|truoc(?: do)?|cu|kia)",
+            r"(?:back|return|go back) to (?:the |my )?(?:previous|earlier|first|other|last) (?:one|procedure|guide|steps|article)",
+            r"continue (?:the |my )?(?:previous|earlier|first|other) (?:one|procedure|guide|steps)",
+        ),
+        unless=(r"^(?:quay lai|tro lai)$",),
+        max_words=10,
+    ),
+    Phrase(
+        "not_understood",
+        handlers.not_understood,
+        folded=(
+            r"(?:van |con )?(?:chua|khong) (?:hieu|ro|thay|lam duoc|bam duoc|duoc)(?: gi| dau| lam| lam sao| nut(?: do| nao)?| cho nao| ca| het| nua| roi| a)*",
+            r"cham (?:thoi|lai|chut|mot chut|hon|qua)|nhanh qua|(?:noi|giai thich|huong dan|chi) (?:lai )?(?:ro|cham|ky|de hieu)(?: hon| lai| chut| cho| nua)*",
+            r"(?:bam|an|cham|lam) (?:roi|xong|vao)(?: roi)? ma (?:khong|chua|van khong) (?:thay|duoc|co|ra|hien)(?: gi| ca| het)*",
+            r"khong (?:thay|co) (?:gi|nut)(?: ca| het| xay ra| hien ra| do)*|khong hien(?: gi| ra)?|(?:man hinh )?khong (?:giong|nhu) (?:vay|the|tren)",
+            r"(?:i )?(?:don t|do not|dont|cannot|can t|cant) (?:understand|get it|see it|see the button|find (?:it|the button))",
+            r"(?:too fast|slow(?:er)?(?: down)?(?: please)?|nothing happen(?:s|ed)|it does not work|it didn t work|"
+            r"(?:say|explain)(?: it| that)? (?:again )?more (?:clearly|slowly)|what do you mean|i m lost|i am lost)",
+        ),
+        max_words=9,
+    ),
+    Phrase(
+        "step_by_step",
+        handlers.typed_step_by_step,
+        folded=(
+            r"(?:lam|huong dan|chi|xem|doc)?(?: (?:cho|giup) (?:toi|tui|ba|ong|minh|em|bac|con|chau))? ?(?:lam )?tung buoc(?: mot)?(?: di| nhe)?|step by step|one step at a time",
+        ),
+        whole=True,
+    ),
+    Phrase(
+        "full_text",
+        handlers.typed_full_text,
+        folded=(
+            r"(?:xem|doc|cho xem) (?:day du|ca bai|toan bo(?: bai)?|het bai|chi tiet|het)|full text|read (?:it )?all|show (?:me )?(?:everything|the full text|it all)",
+        ),
+        whole=True,
+    ),
+    Phrase(
+        "role_stats",
+        handlers.role_stats,
+        folded=(
+            r"thong ke|so lieu|bao nhieu (?:nguoi|ho|ba con|nguoi dan)(?: da| dang)? (?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat)",
+            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
+            r"ty le (?:nguoi|ho|ba con)",
+            r"statistic\w*|figures|how many (?:people|users|citizens|residents)|usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
+        ),
+        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
+    ),
+    Phrase(
+        "role_broadcast",
+        handlers.role_broadcast,
+        folded=(
+            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
+            + _PLACE[3:-1]
+            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
+            r"phat (?:song|tin) (?:bai hoc|thong bao)",
+            r"broadcast\w*|send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
+        ),
+    ),
+    Phrase(
+        "role_share",
+        handlers.role_share,
+        folded=(
+            r"(?:chia se|gioi thieu|gui|moi|quang ba) (?:cai |con )?(?:bot|tro ly|chatbot|kenh|ung dung) (?:nay|nay cho|cho|toi|den|voi)",
+            r"(?:moi|ru) (?:ba con|nguoi dan|hang xom|moi nguoi|nguoi than) (?:dung|tham gia|hoc)(?: bot| tro ly| cai nay)?",
+            r"(?:share|recommend|invite \w+ to) (?:this |the )?(?:bot|assistant|chatbot)",
+        ),
+    ),
+    Phrase(
+        "role_volunteer",
+        handlers.role_volunteer,
+        folded=(
+            r"(?:lam|tro thanh|dang ky(?: lam)?|muon lam|tham gia|xin lam) (?:tinh nguyen vien|tnv|to cong nghe so|doi tinh nguyen|thanh vien to cong nghe)",
+            r"become a volunteer|volunteer sign ?up|sign up (?:as|to be) a volunteer|join (?:as a )?volunteer|how (?:can|do) i volunteer|want to volunteer",
+        ),
+    ),
+)
+
+
 def phrase(text: NormalizedText) -> Phrase | None:
     """The first of PHRASES that the message says, if any."""
     marked = " ".join(text.clean.split())
     return next((p for p in PHRASES if p.matches(text.folded, marked)), None)
+
+
+def flow(text: NormalizedText) -> Phrase | None:
+    """The first of FLOWS that the message says, if any."""
+    marked = " ".join(text.clean.split())
+    return next((p for p in FLOWS if p.matches(text.folded, marked)), None)
 
 
 def menu(lang: str) -> list[tuple[str, str]]:

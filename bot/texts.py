@@ -134,6 +134,115 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "🎉 Bạn đã làm xong tất cả các bước. Nếu gặp lỗi, hãy bấm **Xem tất cả bước** hoặc hỏi tôi.",
         "en": "🎉 You have finished all the steps. If something went wrong, press **Show all steps** or ask me.",
     },
+    "brief_hint_steps": {
+        "vi": "Có {n} bước. Bấm **Làm từng bước** để tôi hướng dẫn từng bước một, hoặc **Xem đầy đủ** để đọc cả bài.",
+        "en": "There are {n} steps. Press **Step by step** and I will guide you one step at a time, "
+        "or **Full text** to read it all.",
+    },
+    "brief_hint": {"vi": "Bấm **Xem đầy đủ** để đọc cả bài.", "en": "Press **Full text** to read it all."},
+    "step_word": {"vi": "Bước {n}", "en": "Step {n}"},
+    "step_again": {
+        "vi": "Không sao, mình làm lại chậm bước này nhé. Đọc từng chữ, làm xong thì gõ **tiếp**.",
+        "en": "No problem, let's do this step again slowly. Read it word by word, then type **next** when done.",
+    },
+    "step_again_tips": {
+        "vi": "Không sao, mình làm lại chậm bước này nhé. Nếu trên máy không giống như mô tả:\n{tips}",
+        "en": "No problem, let's do this step again slowly. If your phone does not show what it describes:\n{tips}",
+    },
+    "step_start_slowly": {
+        "vi": "Mình hướng dẫn từng bước một nhé. Làm xong bước nào thì gõ **tiếp**.",
+        "en": "Let's go one step at a time. Type **next** when you have done each step.",
+    },
+    "where_am_i": {
+        "vi": "Bạn đang ở bước {n}/{total} của bài **{title}**.",
+        "en": "You are at step {n} of {total} in **{title}**.",
+    },
+    "step_out_of_range": {
+        "vi": "Bài **{title}** chỉ có {total} bước. Gõ một số từ 1 đến {total}, ví dụ **bước 1**.",
+        "en": "**{title}** has only {total} steps. Type a number from 1 to {total}, for example **step 1**.",
+    },
+    "resumed": {
+        "vi": "Quay lại bài **{title}**, đúng chỗ bạn đang làm dở:",
+        "en": "Back to **{title}**, where you left off:",
+    },
+    "nothing_paused": {
+        "vi": "Không có hướng dẫn nào đang làm dở. Bạn cứ hỏi thủ tục cần làm nhé.",
+        "en": "There is no guide left unfinished. Just ask about the procedure you need.",
+    },
+    "offer_person": {
+        "vi": "Nếu vẫn khó, bạn có thể nhờ người hỗ trợ trực tiếp: gõ /volunteer để gặp tình nguyện viên.",
+        "en": "If it is still hard, a person can help you: type /volunteer to reach a volunteer.",
+    },
+    "offer_contacts": {
+        "vi": "Nếu vẫn khó, bạn có thể nhờ người hỗ trợ trực tiếp:\n{contacts}",
+        "en": "If it is still hard, a person can help you directly:\n{contacts}",
+    },
+    "offer_advice": {
+        "vi": "Nếu vẫn khó, hãy nhờ người thân hoặc đến Ủy ban nhân dân xã, phường nơi bạn ở (bộ phận một cửa, "
+        "Trung tâm phục vụ hành chính công) hay công an xã, phường: cán bộ và tổ công nghệ số cộng đồng sẽ hướng dẫn trực tiếp.",
+        "en": "If it is still hard, ask a family member, or go to your commune or ward People's Committee (its one-stop "
+        "desk, the Public Administrative Service Center) or the commune police: officers and the community digital "
+        "technology team will show you in person.",
+    },
+    "handover_contacts": {
+        "vi": "Hiện chưa có tình nguyện viên trực trên kênh này. Bạn có thể liên hệ trực tiếp:\n{contacts}",
+        "en": "No volunteer is on duty on this channel yet. You can contact directly:\n{contacts}",
+    },
+    "handover_advice": {
+        "vi": "Hiện chưa có tình nguyện viên trực trên kênh này. Bạn có thể đến Ủy ban nhân dân xã, phường nơi bạn ở "
+        "(bộ phận một cửa, Trung tâm phục vụ hành chính công) hoặc công an xã, phường để được hướng dẫn trực tiếp; "
+        "tổ công nghệ số cộng đồng ở thôn, tổ dân phố cũng giúp bà con dùng điện thoại. Bạn cũng có thể tiếp tục hỏi tôi.",
+        "en": "No volunteer is on duty on this channel yet. You can go to your commune or ward People's Committee (its "
+        "one-stop desk, the Public Administrative Service Center) or the commune police for help in person; the "
+        "community digital technology team in your village or neighbourhood also helps people use their phones. "
+        "You can also keep asking me.",
+    },
+    # What volunteers and officials ask for, answered honestly with what exists today. When /stats and
+    # /broadcast arrive, only these texts change.
+    "role_stats_staff": {
+        "vi": "Tôi chưa có số liệu thống kê trong khung chat. Quản trị viên xem được danh sách vai trò (/roles); "
+        "số liệu học tập theo xã sẽ có sau. Bạn hỏi quản trị viên của hệ thống nếu cần số liệu ngay.",
+        "en": "I cannot show figures in the chat yet. Administrators can list roles (/roles); learning figures by "
+        "commune will come later. Ask the system's administrator if you need figures now.",
+    },
+    "role_stats_citizen": {
+        "vi": "Số liệu thống kê là việc của cán bộ và tình nguyện viên, chưa có trong khung chat. Nếu bạn là cán bộ, "
+        "hãy nhờ quản trị viên của hệ thống cấp vai trò cho bạn. Tôi vẫn giúp bạn học: gõ /progress để xem tiến độ của mình.",
+        "en": "Figures are for officials and volunteers and are not in the chat yet. If you are an official, ask the "
+        "system's administrator to give you a role. I can still help you learn: type /progress to see your own progress.",
+    },
+    "role_broadcast_staff": {
+        "vi": "Gửi bài học cho bà con trong xã: người dân tự đăng ký nhận bài bằng /subscribe (và chọn nơi ở bằng "
+        "/profile); quản trị viên gửi bài bằng lệnh `hocvu broadcast` trên máy chủ. Gửi bài ngay trong khung chat chưa có: "
+        "hãy nhờ quản trị viên gửi giúp.",
+        "en": "Sending a lesson to people in your commune: people sign up with /subscribe (and set where they live "
+        "with /profile); an administrator sends lessons with the `hocvu broadcast` command on the server. Sending "
+        "from the chat is not available yet: ask an administrator to send it.",
+    },
+    "role_broadcast_citizen": {
+        "vi": "Gửi bài học cho cả xã là việc của cán bộ qua quản trị viên hệ thống. Bạn có thể tự nhận bài học "
+        "hằng tuần: gõ /subscribe.",
+        "en": "Sending lessons to a whole commune is done by officials through the system's administrator. You can "
+        "get lessons yourself: type /subscribe.",
+    },
+    "role_share": {
+        "vi": "Cảm ơn bạn muốn giới thiệu trợ lý! Hãy chia sẻ tên trợ lý **Bình dân học vụ số** trên Telegram hoặc Zalo "
+        "cho người thân, hàng xóm: ai cũng hỏi được, có dấu hay không dấu. Người mới gõ /start để bắt đầu.",
+        "en": "Thank you for sharing the assistant! Share the **Digital Literacy for All** assistant's name on Telegram "
+        "or Zalo with family and neighbours: anyone can ask, in Vietnamese or English. Newcomers type /start.",
+    },
+    "role_volunteer_staff": {
+        "vi": "Bạn đã có vai trò tình nguyện viên hoặc quản trị viên. Hãy hướng dẫn bà con bằng trợ lý này, "
+        "và nhắc họ gõ /subscribe để nhận bài học.",
+        "en": "You already have a volunteer's or administrator's role. Guide people with this assistant, "
+        "and remind them to type /subscribe to get lessons.",
+    },
+    "role_volunteer_citizen": {
+        "vi": "Cảm ơn bạn muốn làm tình nguyện viên! Hãy liên hệ tổ công nghệ số cộng đồng hoặc Ủy ban nhân dân xã, "
+        "phường nơi bạn ở; quản trị viên của hệ thống sẽ cấp vai trò tình nguyện viên cho bạn trong khung chat.",
+        "en": "Thank you for wanting to volunteer! Contact the community digital technology team or your commune or "
+        "ward People's Committee; the system's administrator will then give you the volunteer role in the chat.",
+    },
     "first_step_already": {"vi": "Đây đã là bước đầu tiên.", "en": "This is already the first step."},
     "feedback_thanks_positive": {"vi": "Cảm ơn bạn! Rất vui vì đã giúp được bạn.", "en": "Thank you! Glad it helped."},
     "feedback_thanks_negative": {
@@ -161,10 +270,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     "handover_already": {
         "vi": "Bạn đang được nối với tình nguyện viên. Cứ nhắn tiếp, họ sẽ trả lời bạn tại đây.",
         "en": "You are already connected to a volunteer. Keep writing and they will reply here.",
-    },
-    "handover_unavailable": {
-        "vi": "Xin lỗi, trên kênh này chưa có tình nguyện viên trực. Bạn thử hỏi tôi, hoặc gõ /help.",
-        "en": "Sorry, there are no volunteers on this channel yet. Try asking me, or type /help.",
     },
     "handover_failed": {
         "vi": "Xin lỗi, tôi chưa chuyển được yêu cầu tới tình nguyện viên. Bạn thử lại sau ít phút nhé (/volunteer).",
@@ -633,6 +738,7 @@ BUTTONS: dict[str, dict[str, str]] = {
     "previous": {"vi": "◀️ Bước trước", "en": "◀️ Back"},
     "repeat": {"vi": "🔁 Nhắc lại", "en": "🔁 Repeat"},
     "all_steps": {"vi": "📋 Xem tất cả bước", "en": "📋 Show all steps"},
+    "full_text": {"vi": "📖 Xem đầy đủ", "en": "📖 Full text"},
     "helpful": {"vi": "👍 Hữu ích", "en": "👍 Helpful"},
     "not_helpful": {"vi": "👎 Chưa đúng", "en": "👎 Not helpful"},
     "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},

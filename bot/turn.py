@@ -34,6 +34,7 @@ class Turn:
     action: Action | None = None  # a pressed button
     intent: IntentResult | None = None  # the NLU's reading of the text
     query: Query | None = None
+    after: str | None = None  # the article answered on the previous turn: a short message may follow up on it
 
     @property
     def user(self) -> UserRef:
