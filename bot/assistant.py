@@ -75,9 +75,9 @@ class Assistant:
         if message.display_name:  # a profile name is user text too: it reaches the volunteers and the database
             message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
-        # The article answered last turn is a follow-up's subject for this turn only.
-        turn = Turn(message, dataclasses.replace(state, follow_up=None), self.reply_lang(state, message))
-        turn.after = state.follow_up
+        # What the last turn showed (an answer, a step) matters to this turn only.
+        turn = Turn(message, dataclasses.replace(state, follow_up=None, on_step=False), self.reply_lang(state, message))
+        turn.after, turn.after_step = state.follow_up, state.on_step
         try:
             response = self._route(turn)
             state = turn.state
@@ -196,7 +196,7 @@ class Assistant:
         if (followed := handlers.follow_up(self, turn)) is not None:
             return followed
 
-        turn.query = Query(turn.normalized, self.embedder)
+        turn.query = turn.query or Query(turn.normalized, self.embedder)
         turn.intent = self.nlu.parse(turn.query)
         handler = routes.INTENTS.get(turn.intent.intent) if self.confident(turn.intent) else None
         if handler is not None and (response := handler(self, turn)) is not None:

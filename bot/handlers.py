@@ -17,6 +17,7 @@ from bot.texts import button_label, help_text, t
 from bot.turn import Turn
 from bot.tutor import LearningReply, Tutor
 from knowledge_base.articles import Article
+from language.query import Query
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -153,7 +154,7 @@ def language_menu(lang: str) -> Reply:
 def answer(core: Assistant, turn: Turn) -> Response:
     """Retrieval: the last step of every text message nothing else took."""
     assert turn.query is not None
-    result = core.retriever.search(turn.query)
+    result = turn.result or core.retriever.search(turn.query)
     turn.update(recent_questions=turn.state.with_question(turn.redacted).recent_questions)
     intent = turn.intent
     ranking = tuple(h.article_id for h in result.hits)
@@ -213,6 +214,11 @@ def step(core: Assistant, turn: Turn) -> Response:
         return turn.reply([answers.all_steps(article, lang)], intent=intent)
     if state.step_article is None:  # "tiếp" right after an answer starts the walk-through
         index = 0
+    elif intent == "previous_step" and not turn.after_step:
+        # "quay lại" after something else came in between (an emergency, a question): back to the step
+        # the user was on, not the one before it.
+        back = Reply(text=t("resumed", lang, title=article.title))
+        return stepmode.show_step(core, turn, article, state.step_index, "resume", back)
     elif intent == "next_step" and state.step_index >= len(article.steps) - 1 and state.paused:
         # the side procedure is done: back to the one it interrupted
         if (resumed := stepmode.resume(core, turn)) is not None:
@@ -331,7 +337,17 @@ def follow_up(core: Assistant, turn: Turn) -> Response | None:
 
 
 def typed_step_by_step(core: Assistant, turn: Turn) -> Response | None:
-    """The button's label typed ("làm từng bước"): the walk-through of the last answer from step 1."""
+    """The button's label typed ("làm từng bước"): the last answer's walk-through from step 1. With a subject
+    ("cài smart otp từng bước"), the walk-through of the article that answers it."""
+    assert turn.normalized is not None
+    if stepmode.names_a_subject(turn.normalized.folded):
+        turn.query = Query(turn.normalized, core.embedder)
+        turn.result = core.retriever.search(turn.query)
+        best = turn.result.best
+        if not turn.result.fallback and best is not None and core.kb.get(best.article_id, turn.lang).steps:
+            article = core.kb.get(best.article_id, turn.lang)
+            stepmode.pause_open_procedure(turn, article.id)
+            return stepmode.show_step(core, turn, article, 0, "next_step")
     article_id = turn.state.last_article
     if article_id is None or article_id not in core.kb:
         return turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="next_step")

@@ -319,7 +319,7 @@ PHRASES: tuple[Phrase, ...] = (
         "stop",
         handlers.stop,
         folded=(
-            r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
+            r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh |ba |ong |tao )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
             r"thoi(?: (?:khoi|bo qua|khong hoi nua|nghi|de sau|khong can|khong lam nua|khong hoc nua))?",
             r"khoi(?: can)?",
             r"dung lai|thoi dung|ngung lai|ngung",
@@ -393,10 +393,20 @@ FLOWS: tuple[Phrase, ...] = (
     Phrase(
         "step_by_step",
         handlers.typed_step_by_step,
+        folded=(r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)",),
+        unless=(r"tat ca|het|all|toan bo|ca bai|moi buoc|every",),  # "xem tất cả các bước": every step at once
+        max_words=8,
+    ),
+    Phrase(
+        "talk_to_volunteer",
+        handlers.talk_to_volunteer,
         folded=(
-            r"(?:lam|huong dan|chi|xem|doc)?(?: (?:cho|giup) (?:toi|tui|ba|ong|minh|em|bac|con|chau))? ?(?:lam )?tung buoc(?: mot)?(?: di| nhe)?|step by step|one step at a time",
+            r"nguoi that|gap (?:nguoi|can bo|tinh nguyen vien)|noi chuyen (?:voi|cung) (?:nguoi|ai|can bo|tinh nguyen vien)",
+            r"co ai (?:giup|ho tro|chi|huong dan|lam giup)|nho (?:nguoi|ai|can bo) (?:giup|ho tro|chi|lam)",
+            r"(?:talk|speak) (?:to|with) (?:a )?(?:human|person|real person|someone|volunteer)|real person|human (?:agent|being)",
         ),
-        whole=True,
+        unless=(r"lua dao|scam\w*|gia danh|mao danh",),
+        max_words=14,
     ),
     Phrase(
         "full_text",
@@ -410,7 +420,10 @@ FLOWS: tuple[Phrase, ...] = (
         "role_stats",
         handlers.role_stats,
         folded=(
-            r"thong ke|so lieu|bao nhieu (?:nguoi|ho|ba con|nguoi dan)(?: da| dang)? (?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat)",
+            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
+            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
+            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
+            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
             r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
             r"ty le (?:nguoi|ho|ba con)",
             r"statistic\w*|figures|how many (?:people|users|citizens|residents)|usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
@@ -421,7 +434,7 @@ FLOWS: tuple[Phrase, ...] = (
         "role_broadcast",
         handlers.role_broadcast,
         folded=(
-            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
+            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
             + _PLACE[3:-1]
             + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
             r"phat (?:song|tin) (?:bai hoc|thong bao)",
@@ -435,6 +448,9 @@ FLOWS: tuple[Phrase, ...] = (
             r"(?:chia se|gioi thieu|gui|moi|quang ba) (?:cai |con )?(?:bot|tro ly|chatbot|kenh|ung dung) (?:nay|nay cho|cho|toi|den|voi)",
             r"(?:moi|ru) (?:ba con|nguoi dan|hang xom|moi nguoi|nguoi than) (?:dung|tham gia|hoc)(?: bot| tro ly| cai nay)?",
             r"(?:share|recommend|invite \w+ to) (?:this |the )?(?:bot|assistant|chatbot)",
+            r"nguoi khac (?:cung )?(?:dung|biet|xai|hoc) (?:bot|tro ly|cai nay|ung dung nay|chatbot)",
+            r"(?:gui|chia se|dang) (?:link|duong dan|ma qr)(?: cua)? (?:bot|tro ly|kenh|chatbot)",
+            r"(?:link|duong dan) (?:cua |den |toi )?(?:bot|tro ly|chatbot)",
         ),
     ),
     Phrase(

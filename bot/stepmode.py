@@ -18,6 +18,7 @@ from bot.messages import Reply, Response
 from bot.texts import t
 from bot.turn import Turn
 from knowledge_base.articles import Article
+from language.query import Query
 
 if TYPE_CHECKING:
     from bot.assistant import Assistant
@@ -45,6 +46,19 @@ def wanted_step(folded: str) -> int | str | None:
     return _NUMBERS.get(word) if match else None
 
 
+# Words of a request for step-by-step help that name no subject (folded).
+_REQUEST_WORDS = (
+    "lam tung buoc mot cac chi huong dan cho giup xem doc di nhe a oi ba ong toi tui minh em bac con chau "
+    "step by show me the steps one at a time please guide"
+)
+_NOT_A_SUBJECT = frozenset(_REQUEST_WORDS.split())
+
+
+def names_a_subject(folded: str) -> bool:
+    """Whether a request for step-by-step help also says what about ("cài smart otp từng bước")."""
+    return any(word not in _NOT_A_SUBJECT for word in re.sub(r"[^\w\s]", " ", folded).split())
+
+
 def _procedure(core: Assistant, turn: Turn) -> Article | None:
     """The procedure the user is in, else the last article answered if it has steps."""
     article_id = turn.state.step_article or turn.state.last_article
@@ -58,7 +72,11 @@ def show_step(core: Assistant, turn: Turn, article: Article, index: int, intent:
     index = max(0, min(index, len(article.steps) - 1))
     changed = (turn.state.step_article, turn.state.step_index) != (article.id, index)
     turn.update(
-        last_article=article.id, step_article=article.id, step_index=index, unclear=0 if changed else turn.state.unclear
+        last_article=article.id,
+        step_article=article.id,
+        step_index=index,
+        unclear=0 if changed else turn.state.unclear,
+        on_step=True,
     )
     return turn.reply(
         [*before, answers.step_reply(article, index, turn.lang)],
@@ -177,6 +195,13 @@ def follow_up(core: Assistant, turn: Turn) -> Response | None:
     article = core.kb.get(article_id, turn.lang)
     part = answers.follow_up_part(article, turn.text)
     if part is None:
+        return None
+    # A confident answer from another article wins: "cán bộ bảo bổ sung giấy tờ" after the tracking article
+    # is the article about supplementing a dossier, not the tracking article's step that mentions it.
+    turn.query = Query(turn.normalized, core.embedder)
+    turn.result = core.retriever.search(turn.query)
+    best = turn.result.best
+    if not turn.result.fallback and best is not None and best.article_id != article.id:
         return None
     turn.update(last_article=article.id, follow_up=article.id)
     return turn.reply(
