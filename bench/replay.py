@@ -64,7 +64,7 @@ KINDS = (
 _STEP = re.compile(r"(?:Bước|Step) (\d+)/(\d+)")
 _OPTIONS = re.compile(r"^A\. .+\n(?:.*\n)*?^B\. ", re.MULTILINE)
 # Where a person can be found, as the replies say it: a volunteer, the local contacts, the commune's offices.
-_PERSON = (
+PERSON_MARKERS = (
     "/volunteer",
     "tình nguyện viên",
     "volunteer",
@@ -132,8 +132,9 @@ def check(kind: str, wanted: Any, response: Response, previous_step: int | None)
             str(w).casefold() in _everything(response) for w in (wanted if isinstance(wanted, list) else [wanted])
         ),
         "fallback": lambda: response.fallback == bool(wanted),
-        "handover": lambda: (response.handover is not None or any(p in _everything(response) for p in _PERSON))
-        == bool(wanted),
+        "handover": lambda: (
+            (response.handover is not None or any(p in _everything(response) for p in PERSON_MARKERS)) == bool(wanted)
+        ),
         "declined": lambda: (response.intent or "").startswith("decline_") == bool(wanted),
         "closed": lambda: (response.intent == "stop") == bool(wanted),
         "quiz": lambda: _is_quiz(response) == bool(wanted),
@@ -188,7 +189,9 @@ class Report:
             "turns": self.turns,
             "correct": self.correct,
             "correct_percent": round(100 * self.correct / max(1, self.turns), 1),
-            "by_kind": {k: {"correct": c, "turns": n, "percent": round(100 * c / n, 1)} for k, (c, n) in self.by_kind().items()},
+            "by_kind": {
+                k: {"correct": c, "turns": n, "percent": round(100 * c / n, 1)} for k, (c, n) in self.by_kind().items()
+            },
             "procedure_first_reply_chars_median": statistics.median(firsts) if firsts else None,
             "procedure_first_reply_chars_max": max(firsts) if firsts else None,
             "procedure_first_replies": len(firsts),
@@ -202,6 +205,7 @@ def replay(assistant: Assistant, kb: KnowledgeBase, dialogues: Iterable[Dialogue
     for number, dialogue in enumerate(dialogues):
         user = f"replay-{number}-{dialogue.name}"
         previous_step: int | None = None
+        answered: set[str] = set()
         for turn in dialogue.turns:
             started = time.perf_counter()
             response = assistant.handle(UserMessage(channel, user, text=turn.say))
@@ -211,9 +215,13 @@ def replay(assistant: Assistant, kb: KnowledgeBase, dialogues: Iterable[Dialogue
             failed = [kind for kind, wanted in expect.items() if not check(kind, wanted, response, previous_step)]
             text = response.plain_text()
             report.results.append(TurnResult(dialogue.name, turn.say, turn.expect, failed, ms, len(text), text))
-            wanted_article = turn.expect.get("article")
-            if wanted_article in kb and kb.get(wanted_article, dialogue.lang).steps and response.article_id == wanted_article:
-                report.procedure_first_replies.append(len(text))
+            # The first reply to a question about a procedure: the article answered for the first time in the
+            # dialogue, not as a step, a follow-up's part or its full text asked for later.
+            article = response.article_id
+            if article is not None and article not in answered and shown_step(response) is None:
+                answered.add(article)
+                if turn.expect.get("article") == article and kb.get(article, dialogue.lang).steps:
+                    report.procedure_first_replies.append(len(text))
             previous_step = shown_step(response)
     return report
 
@@ -257,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in report.results:
             if r.failed:
                 reply = " ".join(r.reply.split())[:160]
-                print(f"- [{r.dialogue}] {r.say!r} expected {r.expect} failed {r.failed}\n    got: {reply}", file=sys.stderr)
+                print(
+                    f"- [{r.dialogue}] {r.say!r} expected {r.expect} failed {r.failed}\n    got: {reply}",
+                    file=sys.stderr,
+                )
     return 0
 
 

@@ -138,6 +138,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "Có {n} bước. Bấm **Làm từng bước** để tôi hướng dẫn từng bước một, hoặc **Xem đầy đủ** để đọc cả bài.",
         "en": "There are {n} steps. Press **Step by step** and I will guide you one step at a time, "
         "or **Full text** to read it all.",
+        "en_one": "There is {n} step. Press **Step by step** to see it, or **Full text** to read it all.",
     },
     "brief_hint": {"vi": "Bấm **Xem đầy đủ** để đọc cả bài.", "en": "Press **Full text** to read it all."},
     "step_word": {"vi": "Bước {n}", "en": "Step {n}"},
@@ -160,6 +161,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "step_out_of_range": {
         "vi": "Bài **{title}** chỉ có {total} bước. Gõ một số từ 1 đến {total}, ví dụ **bước 1**.",
         "en": "**{title}** has only {total} steps. Type a number from 1 to {total}, for example **step 1**.",
+        "en_one": "**{title}** has only {total} step: type **step {total}**.",
     },
     "resumed": {
         "vi": "Quay lại bài **{title}**, đúng chỗ bạn đang làm dở:",

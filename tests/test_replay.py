@@ -1,0 +1,140 @@
+"""Multi-turn dialogues (tests/dialogues/conversations.yml) replayed as users have them: on the core, as the
+terminal channel does, and on Telegram through the fake Bot API, turn by turn against their expectations."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.replay import DEFAULT_FILE, PERSON_MARKERS, Dialogue, load_dialogues, replay, shown_step
+from bot.answers import BRIEF_MAX_CHARS
+from bot.messages import UserMessage
+from hocvu.app import App, build_app
+from hocvu.config import Settings
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.serving import VOLUNTEERS, serving
+
+pytestmark = pytest.mark.slow
+
+DIALOGUES = {d.name: d for d in load_dialogues(DEFAULT_FILE)}
+
+
+def test_the_dialogues_file_is_well_formed() -> None:
+    assert len(DIALOGUES) >= 8 and sum(len(d.turns) for d in DIALOGUES.values()) >= 40
+    kinds = {kind for d in DIALOGUES.values() for turn in d.turns for kind in turn.expect}
+    assert {"article", "step", "repeat_step", "contains", "handover", "role_intent", "closed"} <= kinds
+
+
+def test_every_turn_meets_its_expectations_on_the_core(real_app: App) -> None:
+    report = replay(real_app.assistant, real_app.kb, DIALOGUES.values())
+    misses = [f"[{r.dialogue}] {r.say!r}: {r.failed} in {r.reply[:200]!r}" for r in report.results if r.failed]
+    assert not misses, "\n".join(misses)
+    # the first reply to a procedure question fits one phone screen
+    assert report.procedure_first_replies and max(report.procedure_first_replies) <= BRIEF_MAX_CHARS
+
+
+def test_a_confusing_message_is_never_taken_for_negative_feedback(real_app: App) -> None:
+    user = "never-feedback"
+
+    def say(text: str) -> str:
+        return real_app.assistant.handle(UserMessage("terminal", user, text=text)).plain_text()
+
+    say("quên passcode vneid phải làm sao")
+    say("làm từng bước")
+    for text in ("chưa hiểu", "nói rõ hơn", "không thấy", "chậm thôi", "bấm rồi mà không thấy gì"):
+        reply = say(text)
+        assert "Cảm ơn bạn đã cho biết" not in reply and "Bước 1/" in reply, text
+
+
+def test_a_bare_number_is_a_step_only_in_step_mode(real_app: App) -> None:
+    user = "bare-number"
+    outside = real_app.assistant.handle(UserMessage("terminal", user, text="5"))
+    assert shown_step(outside) is None
+    real_app.assistant.handle(UserMessage("terminal", user, text="cach dang ky vneid muc 2"))
+    real_app.assistant.handle(UserMessage("terminal", user, text="lam tung buoc"))
+    assert shown_step(real_app.assistant.handle(UserMessage("terminal", user, text="5"))) == 5
+
+
+# -- on Telegram, through the fake Bot API -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def telegram_app(settings: Settings, real_app: App, tmp_path_factory: pytest.TempPathFactory) -> App:
+    """The product with the real model (the dialogues' questions need real retrieval) and a database of its own;
+    the search index comes from the shared cache."""
+    database = tmp_path_factory.mktemp("replay-telegram") / "hocvu.db"
+    product = dataclasses.replace(
+        settings,
+        telegram=dataclasses.replace(settings.telegram, volunteer_chat_id=VOLUNTEERS),
+        secrets={**settings.secrets, "DATABASE_URL": f"sqlite:///{database}"},
+    )
+    return build_app(product, embedder=real_app.embedder)
+
+
+_STEP = re.compile(r"(?:Bước|Step) (\d+)/\d+")
+# What a Telegram user can see: the rendered text and the buttons. The rest (the language, the role intent) is
+# the core's, checked above.
+_VISIBLE = ("article", "step", "repeat_step", "contains", "handover")
+
+
+def _seen(fake: FakeTelegram, chat: int, start: int) -> tuple[str, list[str]]:
+    texts = fake.texts(chat)[start:]
+    labels = [
+        b["text"]
+        for request in fake.sent(chat)[start:]
+        for row in (request.params.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    return "\n".join(texts), labels
+
+
+async def _until(predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("name", ["grandmother-level2-walk", "official-asks"])
+async def test_dialogues_replayed_on_telegram(
+    telegram_app: App, name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    dialogue: Dialogue = DIALOGUES[name]
+    chat = 7000 + list(DIALOGUES).index(name)
+    twin = f"twin-{request.node.name}"  # the same turns on the core, to know how many messages each turn sends
+    previous: int | None = None
+    with FakeTelegram() as fake:
+        async with serving(telegram_app, fake, tmp_path):
+            for turn in dialogue.turns:
+                core = telegram_app.assistant.handle(UserMessage("terminal", twin, text=turn.say))
+                start = len(fake.sent(chat))
+                expected = start + len(core.replies)
+                fake.push(fake.message(chat, turn.say))
+                await _until(lambda expected=expected: len(fake.sent(chat)) >= expected)
+                text, labels = _seen(fake, chat, start)
+                steps = [int(n) for n in _STEP.findall(text)]
+                shown = steps[-1] if steps else None
+                for kind in _VISIBLE:
+                    if kind not in turn.expect:
+                        continue
+                    wanted = turn.expect[kind]
+                    if kind == "article":
+                        title = telegram_app.kb.get(wanted, dialogue.lang).title
+                        ok = title.casefold() in text.casefold()
+                    elif kind == "step":
+                        ok = shown == int(wanted)
+                    elif kind == "repeat_step":
+                        ok = shown == int(wanted) == previous and len(fake.sent(chat)) - start > 1
+                    elif kind == "contains":
+                        seen = f"{text} {' '.join(labels)}".casefold()
+                        ok = any(str(w).casefold() in seen for w in (wanted if isinstance(wanted, list) else [wanted]))
+                    else:  # handover: a person offered, or where to find one said
+                        ok = any(marker in text.casefold() for marker in PERSON_MARKERS) == bool(wanted)
+                    assert ok, f"{name}: {turn.say!r} expected {kind}={wanted!r}, Telegram showed {text[:300]!r}"
+                previous = shown
