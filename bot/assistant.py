@@ -186,7 +186,11 @@ class Assistant:
             return answered
         # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
         # NLU: the rule engine would read "B" as a question for the knowledge base.
-        if self.tutor is not None and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang)) is not None:
+        hint = handlers.topic_just_read(self, turn)
+        if (
+            self.tutor is not None
+            and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang, topic_hint=hint)) is not None
+        ):
             return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
 
         # What the user says about the procedure they follow or the answer they just read, and what volunteers

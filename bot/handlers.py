@@ -94,6 +94,21 @@ def decline_private_data(core: Assistant, turn: Turn) -> Response:
     return _fixed(turn, "decline_private_data")
 
 
+def decline_medical(core: Assistant, turn: Turn) -> Response:
+    """ "đau bụng 3 ngày rồi bị bệnh gì": no diagnosis, where to go instead (115 when it is urgent)."""
+    return _fixed(turn, "decline_medical")
+
+
+def decline_secret(core: Assistant, turn: Turn) -> Response:
+    """ "đọc lại mã OTP tôi vừa gửi": nothing secret is kept, so nothing can be read back."""
+    return _fixed(turn, "decline_secret")
+
+
+def decline_harm(core: Assistant, turn: Turn) -> Response:
+    """ "chỉ cách hack Zalo người yêu", "làm app VNeID giả để lừa": refused, with what is offered instead."""
+    return _fixed(turn, "decline_harm")
+
+
 def insult(core: Assistant, turn: Turn) -> Response:
     """A calm reply that offers help again, not "goodbye"."""
     return _fixed(turn, "insult_calm", intent="insult")
@@ -115,7 +130,8 @@ def dont_know(core: Assistant, turn: Turn) -> Response | None:
 
 
 def _fixed(turn: Turn, key: str, *, intent: str | None = None) -> Response:
-    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent or key)
+    # What is declined is not answered from the knowledge base: counted as a fallback, like any off-topic question.
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent or key, fallback=key.startswith("decline_"))
 
 
 def change_language(core: Assistant, turn: Turn) -> Response:
@@ -379,9 +395,17 @@ def _staff(core: Assistant, turn: Turn) -> bool:
     return core.people is not None and core.people.role_of(user_key(turn.user)) is not None
 
 
+# request → (the text for volunteers and admins, the text for everyone else)
+_ROLE_TEXTS = {
+    "stats": ("role_stats_staff", "role_stats_citizen"),
+    "broadcast": ("role_broadcast_staff", "role_broadcast_citizen"),
+    "volunteer": ("role_volunteer_staff", "role_volunteer_citizen"),
+}
+
+
 def _for_role(core: Assistant, turn: Turn, name: str) -> Response:
-    key = f"role_{name}_staff" if _staff(core, turn) else f"role_{name}_citizen"
-    return turn.reply([Reply(text=t(key, turn.lang))], intent=f"role_{name}")
+    staff, citizen = _ROLE_TEXTS[name]
+    return turn.reply([Reply(text=t(staff if _staff(core, turn) else citizen, turn.lang))], intent=f"role_{name}")
 
 
 def role_stats(core: Assistant, turn: Turn) -> Response:
@@ -428,7 +452,14 @@ def start_quiz(core: Assistant, turn: Turn) -> Response | None:
     if core.tutor is None or turn.intent is None:
         return None
     intent = turn.intent
-    return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang))
+    hint = topic_just_read(core, turn)
+    return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang, topic_hint=hint))
+
+
+def topic_just_read(core: Assistant, turn: Turn) -> str | None:
+    """The topic of the article the user last read or followed: a quiz asked for without a topic is on it."""
+    article_id = turn.state.step_article or turn.state.last_article
+    return core.kb.get(article_id, turn.lang).topic if article_id is not None and article_id in core.kb else None
 
 
 def quiz_answer(core: Assistant, turn: Turn) -> Response | None:

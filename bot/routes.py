@@ -226,6 +226,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"danh nhau",
             r"bat coc",
             r"de doa giet",
+            r"doa (?:danh|giet|chem)",
+            r"(?:is |are |s )?(?:threatening|threatened) (?:me|us|to kill)",
             r"dam chem",
             r"(?:i was|i m being|i am being|been) (?:robbed|attacked|mugged|assaulted|kidnapped)",
             r"burglar\w*",
@@ -237,14 +239,21 @@ PHRASES: tuple[Phrase, ...] = (
         "decline_private_data",
         handlers.decline_private_data,
         folded=(
-            r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cho (?:toi|tui|minh|em|chau|bac|con) (?:xin|biet|xem)|find|look up|"
+            r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cung cap|dua|gui|xuat|cho (?:toi|tui|minh|em|chau|bac|con|tao)(?: (?:xin|biet|xem))?|find|look up|"
             r"give me|get|tell me)\b.{0,40}"
             r"(?:so dien thoai|dia chi|thong tin(?: ca nhan)?|so can cuoc|can cuoc(?: cong dan)?|so dinh danh|"
-            r"so tai khoan|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
+            r"so tai khoan|tai khoan(?: ngan hang)?|mat khau|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
             r"(?:cua (?:nguoi khac|nguoi ta|nguoi la|hang xom|ai do|mot nguoi|nguoi nay|nguoi do|"
             r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
-            r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person)|"
+            r"(?:cua )?(?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi|tui|minh|tao|em)|"
+            r"(?:cua )?(?:nguoi dung|nguoi dan|khach hang|tat ca moi nguoi)|"
+            r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person|users|the users)|"
             r"(?:someone|somebody) else s|my neighbou?r s|other people s)",
+            r"danh sach (?:so dien thoai|nguoi dung|nguoi dan|thong tin|khach hang|dia chi)",
+            r"(?:list|database) of (?:users|people|citizens|phone numbers)",
+            r"xem (?:dum|giup|ho)(?: toi| tui| minh)? (?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi |tui |minh )?"
+            r"(?:chuyen khoan|nhan tin|noi chuyen|di dau|lam gi|gui tien)",
+            r"(?:toi |tui )?co (?:tham quyen|quyen han)(?: ma)?",
         ),
     ),
     Phrase(
@@ -266,6 +275,9 @@ PHRASES: tuple[Phrase, ...] = (
             r"communist party",
             r"presidential election",
             r"war in \w+",
+            r"dang (?:nao|phai|cam quyen)(?: \w+)? (?:tot|dung|hay|manh)",
+            r"(?:noi xau|chui|phe phan|chong) (?:chinh phu|nha nuoc|chinh quyen|lanh dao)",
+            r"(?:which|what) (?:political )?party|election|vote for|criticiz\w* the government",
         ),
         marked=(r"đảng",),
     ),
@@ -283,8 +295,42 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:does )?god exist",
             r"(?:buddhis|christian|islam|catholic)\w*",
             r"jesus|allah|buddha",
+            r"dao nao (?:moi |thi |la )*(?:dung|tot|hay|that)",
+            r"which (?:religion|faith) is (?:true|right|best)",
         ),
         marked=(r"đi chùa", r"nhà thờ", r"đi lễ", r"ông trời"),
+    ),
+    Phrase(
+        "decline_medical",
+        handlers.decline_medical,
+        folded=(
+            r"(?:bi |la |mac )benh gi|benh (?:gi|nay|do) (?:vay|the|a)",
+            r"(?:uong|dung|mua|ke) thuoc (?:gi|nao)|thuoc gi (?:cho|de|thi)",
+            r"chua (?:benh|dau \w+) (?:gi|the nao|sao)",
+            r"what (?:disease|illness|sickness) (?:do i|does he|does she|is it)|which (?:medicine|pill|drug)|diagnos\w*",
+        ),
+    ),
+    Phrase(
+        "decline_secret",
+        handlers.decline_secret,
+        folded=(
+            r"(?:ma )?otp(?: \w+){0,8} (?:doc lai|nhac lai|gui lai|luu lai|ghi lai|nho giup|giu giup)",
+            r"(?:doc lai|nhac lai|luu|giu) (?:giup |ho )?(?:ma )?(?:otp|mat khau)",
+            r"(?:de |cho )?(?:toi|tui|minh) gui (?:ma )?(?:otp|mat khau) cho (?:ban|bot|em)",
+            r"(?:read|repeat|remember|store|keep) (?:back )?my (?:otp|password|code)",
+        ),
+    ),
+    Phrase(
+        "decline_harm",
+        handlers.decline_harm,
+        folded=(
+            r"hack\w*(?: \w+){0,2} (?:cua )?(?:nguoi yeu|vo|chong|ban gai|ban trai|hang xom|nguoi khac|someone|my)\b",
+            r"(?:cach|chi|day|giup|muon) (?:\w+ )?hack",
+            r"(?:lam|tao|viet|lap) (?:app|ung dung|trang web|web|link|trang)(?: \w+){0,3} gia\b",
+            r"de lua (?:nguoi|tien|ba con|dao)|lua dao (?:nguoi|ba con) (?:kieu|cach) nao",
+            r"how (?:to|do i|can i) hack|make a (?:fake|phishing)|scam (?:people|someone|old people)",
+        ),
+        unless=(r"bi hack|been hacked|was hacked|got hacked|hacked account|bi lua",),
     ),
     Phrase(
         "insult",
@@ -383,7 +429,8 @@ FLOWS: tuple[Phrase, ...] = (
             r"(?:van |con )?(?:chua|khong) (?:hieu|ro|thay|lam duoc|bam duoc|duoc)(?: gi| dau| lam| lam sao| nut(?: do| nao)?| cho nao| ca| het| nua| roi| a)*",
             r"cham (?:thoi|lai|chut|mot chut|hon|qua)|nhanh qua|(?:noi|giai thich|huong dan|chi) (?:lai )?(?:ro|cham|ky|de hieu)(?: hon| lai| chut| cho| nua)*",
             r"(?:bam|an|cham|lam) (?:roi|xong|vao)(?: roi)? ma (?:khong|chua|van khong) (?:thay|duoc|co|ra|hien)(?: gi| ca| het)*",
-            r"khong (?:thay|co) (?:gi|nut)(?: ca| het| xay ra| hien ra| do)*|khong hien(?: gi| ra)?|(?:man hinh )?khong (?:giong|nhu) (?:vay|the|tren)",
+            r"khong thay (?:gi|nut)(?: ca| het| xay ra| hien ra| do)*|khong co gi (?:ca|het|xay ra|hien ra)|"
+            r"khong hien(?: gi| ra)?|(?:man hinh )?khong (?:giong|nhu) (?:vay|the|tren)",
             r"(?:i )?(?:don t|do not|dont|cannot|can t|cant) (?:understand|get it|see it|see the button|find (?:it|the button))",
             r"(?:too fast|slow(?:er)?(?: down)?(?: please)?|nothing happen(?:s|ed)|it does not work|it didn t work|"
             r"(?:say|explain)(?: it| that)? (?:again )?more (?:clearly|slowly)|what do you mean|i m lost|i am lost)",

@@ -18,6 +18,7 @@ from bot.messages import Reply, Response
 from bot.texts import t
 from bot.turn import Turn
 from knowledge_base.articles import Article
+from knowledge_base.topics import find_topic
 from language.query import Query
 
 if TYPE_CHECKING:
@@ -125,8 +126,16 @@ def unclear(core: Assistant, turn: Turn) -> Response | None:
     """ "chưa hiểu", "chậm thôi", "không thấy", "bấm rồi mà không thấy gì": the step again, slowly, with the
     article's tips for it; a person offered from the second time in a row. Never negative feedback."""
     article = _procedure(core, turn)
-    if article is None:
-        return None
+    if article is None or (turn.state.step_article is None and turn.after != article.id):
+        # Nothing open to repeat. A short message naming nothing ("bấm rồi mà không thấy gì") is still not
+        # feedback: ask what it is about. One naming a subject is a question for the knowledge base.
+        assert turn.normalized is not None
+        folded = turn.normalized.folded
+        if len(folded.split()) > 6 or find_topic(folded) is not None:
+            return None
+        return turn.reply(
+            [Reply(text=t("unclear_nothing_open", turn.lang)), offer_person(core, turn)], intent="repeat_step"
+        )
     if turn.state.step_article != article.id:  # right after an answer: go through it one step at a time
         return show_step(core, turn, article, 0, "repeat_step", Reply(text=t("step_start_slowly", turn.lang)))
     index = max(0, min(turn.state.step_index, len(article.steps) - 1))

@@ -69,6 +69,25 @@ _TEXTS: dict[str, dict[str, str]] = {
         "numbers, accounts...): it is theirs to share. If you need to reach someone, ask them or people who know "
         "them.",
     },
+    "decline_medical": {
+        "vi": "Tôi chỉ hướng dẫn kỹ năng số, không chẩn đoán bệnh hay khuyên dùng thuốc được. Bạn nên đến trạm y tế xã, "
+        "phường hoặc gặp bác sĩ. Nếu đau dữ dội, khó thở hay ngất, hãy gọi ngay **115**.",
+        "en": "I only teach digital skills and cannot diagnose illnesses or recommend medicine. Please see the "
+        "commune health station or a doctor. If the pain is severe, or there is difficulty breathing or fainting, "
+        "call **115** now.",
+    },
+    "decline_secret": {
+        "vi": "Tôi không lưu và không bao giờ đọc lại mã OTP, mật khẩu hay số căn cước: đừng gửi chúng cho tôi hay cho "
+        "bất kỳ ai. Mã OTP chỉ nhập vào đúng ứng dụng chính thức, do chính bạn.",
+        "en": "I never keep or read back OTP codes, passwords or ID numbers: don't send them to me or to anyone. "
+        "Only you type an OTP, into the official app itself.",
+    },
+    "decline_harm": {
+        "vi": "Tôi không giúp việc xâm nhập tài khoản của người khác, làm ứng dụng giả hay lừa đảo: đó là vi phạm pháp "
+        "luật và gây hại cho người khác. Nếu bạn muốn bảo vệ tài khoản của chính mình, hãy hỏi tôi về bảo mật hai lớp.",
+        "en": "I don't help break into other people's accounts, make fake apps or scam anyone: it is against the law "
+        "and hurts people. If you want to protect your own account, ask me about two-factor security.",
+    },
     "insult_calm": {
         "vi": "Xin lỗi vì tôi chưa giúp được bạn như mong muốn. Bạn thử nói lại điều bạn cần, ngắn gọn thôi, tôi sẽ "
         "cố gắng hơn. Gõ /help để xem tôi giúp được những gì.",
@@ -153,6 +172,12 @@ _TEXTS: dict[str, dict[str, str]] = {
     "step_start_slowly": {
         "vi": "Mình hướng dẫn từng bước một nhé. Làm xong bước nào thì gõ **tiếp**.",
         "en": "Let's go one step at a time. Type **next** when you have done each step.",
+    },
+    "unclear_nothing_open": {
+        "vi": "Xin lỗi, mình chưa rõ bạn đang làm việc gì. Bạn gõ tên việc cần làm (ví dụ: **cài VNeID**), mình sẽ "
+        "hướng dẫn từng bước một, chậm thôi.",
+        "en": "Sorry, I am not sure what you are working on. Type what you want to do (for example: **install "
+        "VNeID**) and I will guide you one step at a time, slowly.",
     },
     "where_am_i": {
         "vi": "Bạn đang ở bước {n}/{total} của bài **{title}**.",
