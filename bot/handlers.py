@@ -337,6 +337,12 @@ def goto_step(core: Assistant, turn: Turn) -> Response | None:
 
 
 def where_am_i(core: Assistant, turn: Turn) -> Response:
+    return stepmode.where_am_i(core, turn) or turn.reply(
+        [Reply(text=t("step_mode_none", turn.lang))], intent="where_am_i"
+    )
+
+
+def where_am_i_if_open(core: Assistant, turn: Turn) -> Response | None:
     return stepmode.where_am_i(core, turn)
 
 

@@ -4,8 +4,10 @@ The core takes a message through these in order (bot/assistant.py:Assistant._rou
 command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
 bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
 assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
-for its answer), then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are
-generated from COMMANDS.
+for its answer), then what is said about the procedure followed or the answer just read and what volunteers
+and officials ask (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label
+typed, figures, broadcasting; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent
+(INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
 """
 
 from __future__ import annotations
@@ -401,11 +403,13 @@ FLOWS: tuple[Phrase, ...] = (
         folded=(
             r"(?:dang |o |lam |toi |den )+(?:o |den |toi )?buoc (?:may|nao|thu may|bao nhieu|so may)",
             r"buoc (?:may|nao|thu may|so may)(?: roi| vay| the| nhi)*",
-            r"(?:lam |doc )?(?:den|toi) (?:dau|cho nao)(?: roi)?",
             r"where am i|where was i|where were we|which step|what step(?: am i| was i| is this| are we)?",
         ),
         unless=(r"\bhoc\b",),  # "tôi học đến đâu rồi" is /progress
         max_words=10,
+    ),
+    Phrase(
+        "where_am_i", handlers.where_am_i, folded=(r"(?:lam |doc )?(?:den|toi) (?:dau|cho nao)(?: roi)?",), whole=True
     ),
     Phrase(
         "goto_step", handlers.goto_step, folded=(rf"(?:buoc|step)(?: so| thu| number| no)? {_NUMBER}",), max_words=9

@@ -105,13 +105,14 @@ def go_to(core: Assistant, turn: Turn) -> Response | None:
     return show_step(core, turn, article, number - 1, "goto_step")
 
 
-def where_am_i(core: Assistant, turn: Turn) -> Response:
-    """ "đang ở bước mấy": the position, and the step again."""
+def where_am_i(core: Assistant, turn: Turn) -> Response | None:
+    """ "đang ở bước mấy": the position, and the step again. None with no procedure open or paused ("tới đâu"
+    may be a question: "chuyển tiền tới đâu")."""
     article_id = turn.state.step_article
     if article_id is None or article_id not in core.kb:
         paused = turn.state.paused_steps()
         if not paused:
-            return turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="where_am_i")
+            return None
         article_id, index = paused[-1]
         turn.update(paused=turn.state.paused[:-1])
     else:

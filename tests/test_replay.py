@@ -14,9 +14,12 @@ import pytest
 
 from bench.replay import DEFAULT_FILE, PERSON_MARKERS, Dialogue, load_dialogues, replay, shown_step
 from bot.answers import BRIEF_MAX_CHARS
+from bot.assistant import Assistant
 from bot.messages import UserMessage
+from bot.state import MemoryStateStore
 from hocvu.app import App, build_app
 from hocvu.config import Settings
+from tests.conftest import Chat
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.serving import VOLUNTEERS, serving
 
@@ -138,3 +141,51 @@ async def test_dialogues_replayed_on_telegram(
                         ok = any(marker in text.casefold() for marker in PERSON_MARKERS) == bool(wanted)
                     assert ok, f"{name}: {turn.say!r} expected {kind}={wanted!r}, Telegram showed {text[:300]!r}"
                 previous = shown
+
+
+def _assistant(app: App, contacts: tuple[str, ...]) -> Assistant:
+    """The shipped components behind an assistant configured with `contacts` (config.yml `contacts:`)."""
+    return Assistant(
+        app.kb,
+        app.retriever,
+        app.embedder,
+        app.nlu,
+        MemoryStateStore(),
+        default_lang="vi",
+        intent_threshold=app.settings.nlu.intent_threshold,
+        contacts=contacts,
+    )
+
+
+def test_asking_for_a_person_without_volunteers_gets_the_local_contacts_or_where_to_go(real_app: App) -> None:
+    team = "Tổ công nghệ số cộng đồng xã An Bình: nhà văn hóa thôn 2, sáng thứ Bảy"
+    with_contacts = _assistant(real_app, (team,)).handle(UserMessage("terminal", "u", text="cho tôi gặp người thật"))
+    assert team in with_contacts.plain_text() and with_contacts.handover is None
+    without = _assistant(real_app, ()).handle(UserMessage("terminal", "u", text="cho tôi gặp người thật"))
+    text = without.plain_text()
+    assert "Ủy ban nhân dân xã" in text and not re.search(r"\d{3}", text)  # where to go, no invented number
+
+
+def test_stuck_twice_on_a_step_offers_the_local_contacts(real_app: App) -> None:
+    team = "Tổ công nghệ số cộng đồng phường Ba Đình: gặp chị Lan ở bộ phận một cửa"
+    assistant = _assistant(real_app, (team,))
+    for text in ("cach dang ky vneid muc 2", "lam tung buoc", "chua hieu"):
+        first = assistant.handle(UserMessage("terminal", "stuck", text=text))
+    assert team not in first.plain_text()
+    second = assistant.handle(UserMessage("terminal", "stuck", text="không thấy gì"))
+    assert shown_step(second) == 1 and team in second.plain_text()
+
+
+def test_a_follow_up_gives_way_to_a_confident_answer_elsewhere(chat: Chat) -> None:
+    assert chat.say("cach dang ky vneid muc 2").article_id == "vneid-register-level2"
+    follow = chat.say("ba gia roi di lai kho lam")
+    assert follow.article_id == "vneid-register-level2" and "tại nhà" in follow.plain_text()
+    other = chat.say("quên passcode vneid phải làm sao")  # a new question after an answer is not a follow-up
+    assert other.article_id == "vneid-forgot-passcode"
+
+
+def test_officials_hear_what_exists_and_who_to_ask(chat: Chat) -> None:
+    stats = chat.say("cho tôi số liệu thống kê người dân đã học trong xã")
+    assert stats.intent == "role_stats" and "quản trị viên" in stats.plain_text()
+    broadcast = chat.say("how do I send a lesson to everyone in the ward")
+    assert broadcast.intent == "role_broadcast" and broadcast.lang == "en" and "/subscribe" in broadcast.plain_text()
