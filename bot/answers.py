@@ -3,6 +3,7 @@ answered from the article's own sections, and the fallback."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -191,6 +192,15 @@ def step_tips(article: Article, index: int, limit: int = 3) -> tuple[str, ...]:
     return tuple(matching[:limit] or [tip.text for tip in tips[:2]])
 
 
+@functools.lru_cache(maxsize=512)
+def _parts(article: Article) -> tuple[tuple[Part, list[str]], ...]:
+    """An article's tips, warnings and steps with their words, read once per article (a follow-up is checked
+    after every answer)."""
+    parts = [*_bullets(article, TROUBLESHOOTING), *_bullets(article, WARNINGS)]
+    parts += [Part(str(n), step) for n, step in enumerate(article.steps, start=1)]
+    return tuple((part, _words(part.text)) for part in parts)
+
+
 def follow_up_part(article: Article, message: str) -> Part | None:
     """The part of `article` (a tip, a warning, a step) a short message after its answer is about, or None.
 
@@ -200,11 +210,9 @@ def follow_up_part(article: Article, message: str) -> Part | None:
     words = _words(message)
     if not words or len(message.split()) > 12:
         return None
-    parts = [*_bullets(article, TROUBLESHOOTING), *_bullets(article, WARNINGS)]
-    parts += [Part(str(n), step) for n, step in enumerate(article.steps, start=1)]
     best: tuple[int, Part] | None = None
-    for part in parts:
-        shared, pairs = _overlap(words, _words(part.text))
+    for part, part_words in _parts(article):
+        shared, pairs = _overlap(words, part_words)
         covered = shared / len(set(words))
         if (pairs >= 1 and shared >= 2 and covered >= 0.5) or (shared >= 3 and covered >= 0.6):
             score = shared + 2 * pairs

@@ -26,6 +26,7 @@ from tests.support.serving import VOLUNTEERS, serving
 pytestmark = pytest.mark.slow
 
 DIALOGUES = {d.name: d for d in load_dialogues(DEFAULT_FILE)}
+ADMIN = "terminal:commune-admin"  # an administrator (people.admins) of the Telegram test's product
 
 
 def test_the_dialogues_file_is_well_formed() -> None:
@@ -75,6 +76,7 @@ def telegram_app(settings: Settings, real_app: App, tmp_path_factory: pytest.Tem
     product = dataclasses.replace(
         settings,
         telegram=dataclasses.replace(settings.telegram, volunteer_chat_id=VOLUNTEERS),
+        people=dataclasses.replace(settings.people, admins=(ADMIN,)),
         secrets={**settings.secrets, "DATABASE_URL": f"sqlite:///{database}"},
     )
     return build_app(product, embedder=real_app.embedder)
@@ -189,3 +191,13 @@ def test_officials_hear_what_exists_and_who_to_ask(chat: Chat) -> None:
     assert stats.intent == "role_stats" and "quản trị viên" in stats.plain_text()
     broadcast = chat.say("how do I send a lesson to everyone in the ward")
     assert broadcast.intent == "role_broadcast" and broadcast.lang == "en" and "/subscribe" in broadcast.plain_text()
+
+
+def test_an_admin_asking_for_figures_or_a_broadcast_hears_the_commands_that_exist(telegram_app: App) -> None:
+    def ask(user: str, text: str) -> str:
+        return telegram_app.assistant.handle(UserMessage("terminal", user, text=text)).plain_text()
+
+    assert "/roles" in ask("commune-admin", "cho tôi số liệu thống kê của xã")
+    assert "hocvu broadcast" in ask("commune-admin", "làm sao gửi bài học cho cả xã")
+    citizen = ask("citizen", "làm sao gửi bài học cho cả xã")
+    assert "hocvu broadcast" not in citizen and "/subscribe" in citizen
