@@ -40,7 +40,8 @@ def test_english_question_gets_an_english_answer(chat: Chat) -> None:
 
 def test_step_mode_walks_one_step_at_a_time(chat: Chat) -> None:
     first = chat.say("quên passcode vneid phải làm sao")
-    steps = chat.app.kb.get("vneid-forgot-passcode", "vi").steps
+    assert first.article_id == "vneid-forgot-passcode"
+    steps = chat.app.kb.get(first.article_id, "vi").steps
     total = len(steps)
     step1 = chat.press("từng bước")
     assert step1.replies[-1].steps == (steps[0],)
