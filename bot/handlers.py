@@ -147,6 +147,11 @@ def feedback(core: Assistant, turn: Turn) -> Response | None:
     """ "cảm ơn, hữu ích quá" about the last answer; without one it is a question for retrieval."""
     if turn.intent is None or not turn.state.last_article:
         return None
+    # "chữ nhỏ quá bà không đọc được" reads like a complaint but is a question the knowledge base answers.
+    if turn.query is not None:
+        turn.result = core.retriever.search(turn.query)
+        if not turn.result.fallback:
+            return None
     positive = turn.intent.intent == "feedback_positive"
     key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
     return turn.reply([Reply(text=t(key, turn.lang))], intent=turn.intent.intent)
@@ -200,7 +205,9 @@ def _show_article(
     """The short first answer (the full text where nothing can be tapped next). A walk-through open before is
     paused, so "quay lại" after this side answer resumes it where it was."""
     stepmode.pause_open_procedure(turn, article.id)
-    turn.update(last_article=article.id, step_article=None, step_index=0, unclear=0, follow_up=article.id)
+    turn.update(last_article=article.id, follow_up=article.id)
+    if turn.state.step_article != article.id:  # the same article again keeps its walk-through where it was
+        turn.update(step_article=None, step_index=0, unclear=0)
     shown = answers.brief_answer if core.brief_answers else answers.full_answer
     return turn.reply(
         [shown(core.kb, article, turn.lang)],

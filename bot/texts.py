@@ -240,11 +240,13 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "role_broadcast_staff": {
         "vi": "Gửi bài học cho bà con trong xã: người dân tự đăng ký nhận bài bằng /subscribe (và chọn nơi ở bằng "
-        "/profile); quản trị viên gửi bài bằng lệnh `hocvu broadcast` trên máy chủ. Gửi bài ngay trong khung chat chưa có: "
-        "hãy nhờ quản trị viên gửi giúp.",
+        "/profile); bài được gửi bằng lệnh `hocvu broadcast` trên máy chủ, do người vận hành chạy thay bạn (tình "
+        "nguyện viên chỉ gửi trong khu vực của mình, tin tự soạn cần quản trị viên duyệt). Gửi ngay trong khung chat "
+        "chưa có: hãy nhờ quản trị viên.",
         "en": "Sending a lesson to people in your commune: people sign up with /subscribe (and set where they live "
-        "with /profile); an administrator sends lessons with the `hocvu broadcast` command on the server. Sending "
-        "from the chat is not available yet: ask an administrator to send it.",
+        "with /profile); lessons are sent with the `hocvu broadcast` command on the server, run for you by its "
+        "operator (a volunteer only within their region, free text once an administrator approves it). Sending "
+        "from the chat is not available yet: ask an administrator.",
     },
     "role_broadcast_citizen": {
         "vi": "Gửi bài học cho cả xã là việc của cán bộ qua quản trị viên hệ thống. Bạn có thể tự nhận bài học "
