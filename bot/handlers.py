@@ -130,8 +130,7 @@ def dont_know(core: Assistant, turn: Turn) -> Response | None:
 
 
 def _fixed(turn: Turn, key: str, *, intent: str | None = None) -> Response:
-    # What is declined is not answered from the knowledge base: counted as a fallback, like any off-topic question.
-    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent or key, fallback=key.startswith("decline_"))
+    return turn.reply([Reply(text=t(key, turn.lang))], intent=intent or key)
 
 
 def change_language(core: Assistant, turn: Turn) -> Response:
