@@ -227,16 +227,21 @@ _TEXTS: dict[str, dict[str, str]] = {
     # What volunteers and officials ask for, answered honestly with what exists today. When /stats and
     # /broadcast arrive, only these texts change.
     "role_stats_staff": {
-        "vi": "Tôi chưa có số liệu thống kê trong khung chat. Quản trị viên xem được danh sách vai trò (/roles); "
-        "số liệu học tập theo xã sẽ có sau. Bạn hỏi quản trị viên của hệ thống nếu cần số liệu ngay.",
-        "en": "I cannot show figures in the chat yet. Administrators can list roles (/roles); learning figures by "
-        "commune will come later. Ask the system's administrator if you need figures now.",
+        "vi": "Số liệu theo xã, phường và tỉnh (số người dùng, câu hỏi, bài đã học, tỉ lệ có kỹ năng số cơ bản) theo "
+        "tháng, quý, năm được lập bằng lệnh `hocvu report` trên máy chủ, do người vận hành chạy (bảng, Excel, ảnh). "
+        "Xem ngay trong khung chat thì chưa có: hãy nhờ quản trị viên gửi báo cáo cho bạn.",
+        "en": "Figures per commune and province (users, questions, lessons learned, the share with basic digital "
+        "skills) by month, quarter and year are made with the `hocvu report` command on the server, run by its "
+        "operator (a table, a spreadsheet, an image). They cannot be seen in the chat yet: ask an administrator "
+        "to send you the report.",
     },
     "role_stats_citizen": {
-        "vi": "Số liệu thống kê là việc của cán bộ và tình nguyện viên, chưa có trong khung chat. Nếu bạn là cán bộ, "
-        "hãy nhờ quản trị viên của hệ thống cấp vai trò cho bạn. Tôi vẫn giúp bạn học: gõ /progress để xem tiến độ của mình.",
-        "en": "Figures are for officials and volunteers and are not in the chat yet. If you are an official, ask the "
-        "system's administrator to give you a role. I can still help you learn: type /progress to see your own progress.",
+        "vi": "Số liệu thống kê theo xã do quản trị viên của hệ thống lập bằng công cụ báo cáo, chưa xem được trong "
+        "khung chat. Nếu bạn là cán bộ, hãy liên hệ quản trị viên. Tôi vẫn giúp bạn học: gõ /progress để xem tiến "
+        "độ của mình.",
+        "en": "Figures per commune are made by the system's administrator with its reporting tool and cannot be seen "
+        "in the chat. If you are an official, contact the administrator. I can still help you learn: type "
+        "/progress to see your own progress.",
     },
     "role_broadcast_staff": {
         "vi": "Gửi bài học cho bà con trong xã: người dân tự đăng ký nhận bài bằng /subscribe (và chọn nơi ở bằng "

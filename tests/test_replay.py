@@ -197,7 +197,7 @@ def test_an_admin_asking_for_figures_or_a_broadcast_hears_the_commands_that_exis
     def ask(user: str, text: str) -> str:
         return telegram_app.assistant.handle(UserMessage("terminal", user, text=text)).plain_text()
 
-    assert "/roles" in ask("commune-admin", "cho tôi số liệu thống kê của xã")
+    assert "hocvu report" in ask("commune-admin", "cho tôi số liệu thống kê của xã")
     assert "hocvu broadcast" in ask("commune-admin", "làm sao gửi bài học cho cả xã")
     citizen = ask("citizen", "làm sao gửi bài học cho cả xã")
     assert "hocvu broadcast" not in citizen and "/subscribe" in citizen
