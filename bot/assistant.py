@@ -49,6 +49,8 @@ class Assistant:
         handover_channels: frozenset[str] = frozenset(),
         tutor: Tutor | None = None,
         people: People | None = None,
+        contacts: tuple[str, ...] = (),
+        brief_answers: bool = True,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -61,6 +63,10 @@ class Assistant:
         self.handover_channels = handover_channels  # channels with a volunteers' group behind them
         self.tutor = tutor  # quizzes, review, progress, certificates; None where nothing is stored
         self.people = people  # where users live, roles, subscriptions; None where nothing is stored
+        self.contacts = contacts  # local people who help in person (config.yml contacts), when no volunteer can
+        # The first answer to a question is short, its steps and full text a tap away; a one-shot answer
+        # (`hocvu ask`), which has no next tap, is the full text.
+        self.brief_answers = brief_answers
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -69,7 +75,9 @@ class Assistant:
         if message.display_name:  # a profile name is user text too: it reaches the volunteers and the database
             message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
-        turn = Turn(message, state, self.reply_lang(state, message))
+        # What the last turn showed (an answer, a step) matters to this turn only.
+        turn = Turn(message, dataclasses.replace(state, follow_up=None, on_step=False), self.reply_lang(state, message))
+        turn.after, turn.after_step = state.follow_up, state.on_step
         try:
             response = self._route(turn)
             state = turn.state
@@ -178,10 +186,21 @@ class Assistant:
             return answered
         # Quiz answers typed on text-only channels ("B", "bo cong an") and learning requests come before
         # NLU: the rule engine would read "B" as a question for the knowledge base.
-        if self.tutor is not None and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang)) is not None:
+        hint = handlers.topic_just_read(self, turn)
+        if (
+            self.tutor is not None
+            and (learned := self.tutor.on_text(turn.user, turn.text, turn.lang, topic_hint=hint)) is not None
+        ):
             return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
 
-        turn.query = Query(turn.normalized, self.embedder)
+        # What the user says about the procedure they follow or the answer they just read, and what volunteers
+        # and officials ask (routes.FLOWS), before NLU would take "chưa hiểu" for feedback or "5" for a question.
+        if (flow := routes.flow(turn.normalized)) is not None and (response := flow.handler(self, turn)) is not None:
+            return response
+        if (followed := handlers.follow_up(self, turn)) is not None:
+            return followed
+
+        turn.query = turn.query or Query(turn.normalized, self.embedder)
         turn.intent = self.nlu.parse(turn.query)
         handler = routes.INTENTS.get(turn.intent.intent) if self.confident(turn.intent) else None
         if handler is not None and (response := handler(self, turn)) is not None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import actions, answers, handover, profiles
+from bot import actions, answers, handover, profiles, stepmode
 from bot.actions import Verb
 from bot.messages import Button, Reply, Response
+from bot.people import user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
 from bot.tutor import LearningReply, Tutor
 from knowledge_base.articles import Article
+from language.query import Query
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,6 +94,21 @@ def decline_private_data(core: Assistant, turn: Turn) -> Response:
     return _fixed(turn, "decline_private_data")
 
 
+def decline_medical(core: Assistant, turn: Turn) -> Response:
+    """ "đau bụng 3 ngày rồi bị bệnh gì": no diagnosis, where to go instead (115 when it is urgent)."""
+    return _fixed(turn, "decline_medical")
+
+
+def decline_secret(core: Assistant, turn: Turn) -> Response:
+    """ "đọc lại mã OTP tôi vừa gửi": nothing secret is kept, so nothing can be read back."""
+    return _fixed(turn, "decline_secret")
+
+
+def decline_harm(core: Assistant, turn: Turn) -> Response:
+    """ "chỉ cách hack Zalo người yêu", "làm app VNeID giả để lừa": refused, with what is offered instead."""
+    return _fixed(turn, "decline_harm")
+
+
 def insult(core: Assistant, turn: Turn) -> Response:
     """A calm reply that offers help again, not "goodbye"."""
     return _fixed(turn, "insult_calm", intent="insult")
@@ -100,7 +117,7 @@ def insult(core: Assistant, turn: Turn) -> Response:
 def stop(core: Assistant, turn: Turn) -> Response:
     """ "thôi", "không hỏi nữa", "dừng": the open quiz and the walk-through are closed, kindly."""
     quiz_stopped = core.tutor is not None and core.tutor.stop(turn.user)
-    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None)
+    turn.update(step_article=None, step_index=0, paused=(), unclear=0, profile_step=None, profile_province=None)
     return _fixed(turn, "quiz_stopped" if quiz_stopped else "flow_stopped", intent="stop")
 
 
@@ -129,6 +146,11 @@ def feedback(core: Assistant, turn: Turn) -> Response | None:
     """ "cảm ơn, hữu ích quá" about the last answer; without one it is a question for retrieval."""
     if turn.intent is None or not turn.state.last_article:
         return None
+    # "chữ nhỏ quá bà không đọc được" reads like a complaint but is a question the knowledge base answers.
+    if turn.query is not None:
+        turn.result = core.retriever.search(turn.query)
+        if not turn.result.fallback:
+            return None
     positive = turn.intent.intent == "feedback_positive"
     key = "feedback_thanks_positive" if positive else "feedback_thanks_negative"
     return turn.reply([Reply(text=t(key, turn.lang))], intent=turn.intent.intent)
@@ -152,7 +174,7 @@ def language_menu(lang: str) -> Reply:
 def answer(core: Assistant, turn: Turn) -> Response:
     """Retrieval: the last step of every text message nothing else took."""
     assert turn.query is not None
-    result = core.retriever.search(turn.query)
+    result = turn.result or core.retriever.search(turn.query)
     turn.update(recent_questions=turn.state.with_question(turn.redacted).recent_questions)
     intent = turn.intent
     ranking = tuple(h.article_id for h in result.hits)
@@ -179,10 +201,15 @@ def answer(core: Assistant, turn: Turn) -> Response:
 def _show_article(
     core: Assistant, turn: Turn, article: Article, score: float, ranking: tuple[str, ...] = ()
 ) -> Response:
-    """The whole answer; a walk-through started before ends here (the user moved on)."""
-    turn.update(last_article=article.id, step_article=None, step_index=0)
+    """The short first answer (the full text where nothing can be tapped next). A walk-through open before is
+    paused, so "quay lại" after this side answer resumes it where it was."""
+    stepmode.pause_open_procedure(turn, article.id)
+    turn.update(last_article=article.id, follow_up=article.id)
+    if turn.state.step_article != article.id:  # the same article again keeps its walk-through where it was
+        turn.update(step_article=None, step_index=0, unclear=0)
+    shown = answers.brief_answer if core.brief_answers else answers.full_answer
     return turn.reply(
-        [answers.full_answer(core.kb, article, turn.lang)],
+        [shown(core.kb, article, turn.lang)],
         intent="ask_question",
         topic=article.topic,
         article_id=article.id,
@@ -195,6 +222,10 @@ def step(core: Assistant, turn: Turn) -> Response:
     """ "tiếp", "quay lại", "nhắc lại", "xem tất cả các bước": step mode in the last article."""
     assert turn.intent is not None
     intent, state, lang = turn.intent.intent, turn.state, turn.lang
+    # "tiếp" or "quay lại" right after a side answer: back to the procedure it interrupted, where it was.
+    resumes = state.paused and state.step_article is None and intent in ("next_step", "previous_step")
+    if resumes and (resumed := stepmode.resume(core, turn)) is not None:
+        return resumed
     article_id = state.step_article or state.last_article
     if article_id is None or article_id not in core.kb:
         return turn.reply([Reply(text=t("step_mode_none", lang))], intent=intent)
@@ -205,6 +236,16 @@ def step(core: Assistant, turn: Turn) -> Response:
         return turn.reply([answers.all_steps(article, lang)], intent=intent)
     if state.step_article is None:  # "tiếp" right after an answer starts the walk-through
         index = 0
+    elif intent == "previous_step" and not turn.after_step:
+        # "quay lại" after something else came in between (an emergency, a question): back to the step
+        # the user was on, not the one before it.
+        back = Reply(text=t("resumed", lang, title=article.title))
+        return stepmode.show_step(core, turn, article, state.step_index, "resume", back)
+    elif intent == "next_step" and state.step_index >= len(article.steps) - 1 and state.paused:
+        # the side procedure is done: back to the one it interrupted
+        if (resumed := stepmode.resume(core, turn)) is not None:
+            return resumed
+        index = state.step_index
     elif intent == "next_step":
         index = min(state.step_index + 1, len(article.steps) - 1)
     elif intent == "previous_step":
@@ -215,8 +256,7 @@ def step(core: Assistant, turn: Turn) -> Response:
         index = state.step_index - 1
     else:
         index = state.step_index
-    turn.update(step_article=article.id, step_index=index)
-    return turn.reply([answers.step_reply(article, index, lang)], intent=intent)
+    return stepmode.show_step(core, turn, article, index, intent)
 
 
 def article_button(core: Assistant, turn: Turn) -> Response:
@@ -236,9 +276,21 @@ def step_button(core: Assistant, turn: Turn) -> Response:
         index = max(0, min(int(turn.action.arg(1, "0")), len(article.steps) - 1))
     except ValueError:
         index = 0
-    turn.update(last_article=article.id, step_article=article.id, step_index=index)
+    stepmode.pause_open_procedure(turn, article.id)
+    return stepmode.show_step(core, turn, article, index, "next_step")
+
+
+def full_text_button(core: Assistant, turn: Turn) -> Response:
+    """ "Xem đầy đủ": the article's whole text after its short first answer."""
+    article = _button_article(core, turn)
+    if article is None:
+        return stale_button(core, turn)
+    turn.update(last_article=article.id, follow_up=article.id)
     return turn.reply(
-        [answers.step_reply(article, index, turn.lang)], intent="next_step", topic=article.topic, article_id=article.id
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="full_text",
+        topic=article.topic,
+        article_id=article.id,
     )
 
 
@@ -283,6 +335,107 @@ def _button_article(core: Assistant, turn: Turn) -> Article | None:
     return core.kb.get(article_id, turn.lang) if article_id in core.kb else None
 
 
+# -- step mode as elderly users follow it (bot/stepmode.py) -------------------------------------------
+
+
+def goto_step(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.go_to(core, turn)
+
+
+def where_am_i(core: Assistant, turn: Turn) -> Response:
+    return stepmode.where_am_i(core, turn) or turn.reply(
+        [Reply(text=t("step_mode_none", turn.lang))], intent="where_am_i"
+    )
+
+
+def where_am_i_if_open(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.where_am_i(core, turn)
+
+
+def not_understood(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.unclear(core, turn)
+
+
+def resume(core: Assistant, turn: Turn) -> Response:
+    return stepmode.resume_asked(core, turn)
+
+
+def follow_up(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.follow_up(core, turn)
+
+
+def typed_step_by_step(core: Assistant, turn: Turn) -> Response | None:
+    """The button's label typed ("làm từng bước"): the last answer's walk-through from step 1. With a subject
+    ("cài smart otp từng bước"), the walk-through of the article that answers it."""
+    assert turn.normalized is not None
+    if stepmode.names_a_subject(turn.normalized.folded):
+        turn.query = Query(turn.normalized, core.embedder)
+        turn.result = core.retriever.search(turn.query)
+        best = turn.result.best
+        if not turn.result.fallback and best is not None and core.kb.get(best.article_id, turn.lang).steps:
+            article = core.kb.get(best.article_id, turn.lang)
+            stepmode.pause_open_procedure(turn, article.id)
+            return stepmode.show_step(core, turn, article, 0, "next_step")
+    article_id = turn.state.last_article
+    if article_id is None or article_id not in core.kb:
+        return turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="next_step")
+    article = core.kb.get(article_id, turn.lang)
+    if not article.steps:
+        return turn.reply([Reply(text=t("no_steps", turn.lang))], intent="next_step")
+    return stepmode.show_step(core, turn, article, 0, "next_step")
+
+
+def typed_full_text(core: Assistant, turn: Turn) -> Response | None:
+    """ "xem đầy đủ" typed: the last answer's whole text."""
+    article_id = turn.state.last_article
+    if article_id is None or article_id not in core.kb:
+        return None
+    article = core.kb.get(article_id, turn.lang)
+    turn.update(follow_up=article.id)
+    return turn.reply(
+        [answers.full_answer(core.kb, article, turn.lang)],
+        intent="full_text",
+        topic=article.topic,
+        article_id=article.id,
+    )
+
+
+# -- what volunteers and officials ask: an honest answer for their role (texts role_*) ----------------
+
+
+def _staff(core: Assistant, turn: Turn) -> bool:
+    return core.people is not None and core.people.role_of(user_key(turn.user)) is not None
+
+
+# request → (the text for volunteers and admins, the text for everyone else)
+_ROLE_TEXTS = {
+    "stats": ("role_stats_staff", "role_stats_citizen"),
+    "broadcast": ("role_broadcast_staff", "role_broadcast_citizen"),
+    "volunteer": ("role_volunteer_staff", "role_volunteer_citizen"),
+}
+
+
+def _for_role(core: Assistant, turn: Turn, name: str) -> Response:
+    staff, citizen = _ROLE_TEXTS[name]
+    return turn.reply([Reply(text=t(staff if _staff(core, turn) else citizen, turn.lang))], intent=f"role_{name}")
+
+
+def role_stats(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "stats")
+
+
+def role_broadcast(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "broadcast")
+
+
+def role_volunteer(core: Assistant, turn: Turn) -> Response:
+    return _for_role(core, turn, "volunteer")
+
+
+def role_share(core: Assistant, turn: Turn) -> Response:
+    return turn.reply([Reply(text=t("role_share", turn.lang))], intent="role_share")
+
+
 # -- learning: the Tutor owns quizzes, review, progress, certificates and data deletion ---------------
 
 
@@ -311,7 +464,14 @@ def start_quiz(core: Assistant, turn: Turn) -> Response | None:
     if core.tutor is None or turn.intent is None:
         return None
     intent = turn.intent
-    return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang))
+    hint = topic_just_read(core, turn)
+    return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang, topic_hint=hint))
+
+
+def topic_just_read(core: Assistant, turn: Turn) -> str | None:
+    """The topic of the article the user last read or followed: a quiz asked for without a topic is on it."""
+    article_id = turn.state.step_article or turn.state.last_article
+    return core.kb.get(article_id, turn.lang).topic if article_id is not None and article_id in core.kb else None
 
 
 def quiz_answer(core: Assistant, turn: Turn) -> Response | None:
@@ -408,7 +568,12 @@ def roles(core: Assistant, turn: Turn) -> Response:
 def talk_to_volunteer(core: Assistant, turn: Turn) -> Response:
     lang, state = turn.lang, turn.state
     if turn.message.channel not in core.handover_channels:
-        return turn.reply([Reply(text=t("handover_unavailable", lang))], intent="talk_to_volunteer")
+        # Nobody on duty here: the configured local contacts, else where to go in person.
+        if core.contacts:
+            text = t("handover_contacts", lang, contacts=stepmode.contact_lines(core.contacts))
+        else:
+            text = t("handover_advice", lang)
+        return turn.reply([Reply(text=text)], intent="talk_to_volunteer")
     shown = state.last_article
     last = core.kb.get(shown, lang).title if shown is not None and shown in core.kb else None
     replies, turn.state, event = handover.open_request(

@@ -4,8 +4,10 @@ The core takes a message through these in order (bot/assistant.py:Assistant._rou
 command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
 bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
 assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
-for its answer), then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are
-generated from COMMANDS.
+for its answer), then what is said about the procedure followed or the answer just read and what volunteers
+and officials ask (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label
+typed, figures, broadcasting; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent
+(INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.PROFILE: handlers.profile_button,
     Verb.SUBSCRIBE: handlers.subscribe_button,
     Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
+    Verb.FULL_TEXT: handlers.full_text_button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,
@@ -125,6 +128,7 @@ class Phrase:
     marked: tuple[str, ...] = ()
     whole: bool = False
     unless: tuple[str, ...] = ()
+    max_words: int = 0
     _compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None] = field(
         init=False, repr=False, compare=False
     )
@@ -140,6 +144,8 @@ class Phrase:
 
     def matches(self, folded: str, marked: str) -> bool:
         by_folded, by_marked, unless = self._compiled
+        if self.max_words and len(folded.split()) > self.max_words:
+            return False
         if self.whole:
             folded, marked = core_phrase(folded), core_phrase(marked)
         found = (by_folded is not None and by_folded.search(folded)) or (
@@ -222,6 +228,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"danh nhau",
             r"bat coc",
             r"de doa giet",
+            r"doa (?:danh|giet|chem)",
+            r"(?:is |are |s )?(?:threatening|threatened) (?:me|us|to kill)",
             r"dam chem",
             r"(?:i was|i m being|i am being|been) (?:robbed|attacked|mugged|assaulted|kidnapped)",
             r"burglar\w*",
@@ -233,14 +241,21 @@ PHRASES: tuple[Phrase, ...] = (
         "decline_private_data",
         handlers.decline_private_data,
         folded=(
-            r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cho (?:toi|tui|minh|em|chau|bac|con) (?:xin|biet|xem)|find|look up|"
+            r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cung cap|dua|gui|xuat|cho (?:toi|tui|minh|em|chau|bac|con|tao)(?: (?:xin|biet|xem))?|find|look up|"
             r"give me|get|tell me)\b.{0,40}"
             r"(?:so dien thoai|dia chi|thong tin(?: ca nhan)?|so can cuoc|can cuoc(?: cong dan)?|so dinh danh|"
-            r"so tai khoan|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
+            r"so tai khoan|tai khoan(?: ngan hang)?|mat khau|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
             r"(?:cua (?:nguoi khac|nguoi ta|nguoi la|hang xom|ai do|mot nguoi|nguoi nay|nguoi do|"
             r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
-            r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person)|"
+            r"(?:cua )?(?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi|tui|minh|tao|em)|"
+            r"(?:cua )?(?:nguoi dung|nguoi dan|khach hang|tat ca moi nguoi)|"
+            r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person|users|the users)|"
             r"(?:someone|somebody) else s|my neighbou?r s|other people s)",
+            r"danh sach (?:so dien thoai|nguoi dung|nguoi dan|thong tin|khach hang|dia chi)",
+            r"(?:list|database) of (?:users|people|citizens|phone numbers)",
+            r"xem (?:dum|giup|ho)(?: toi| tui| minh)? (?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi |tui |minh )?"
+            r"(?:chuyen khoan|nhan tin|noi chuyen|di dau|lam gi|gui tien)",
+            r"(?:toi |tui )?co (?:tham quyen|quyen han)(?: ma)?",
         ),
     ),
     Phrase(
@@ -262,6 +277,9 @@ PHRASES: tuple[Phrase, ...] = (
             r"communist party",
             r"presidential election",
             r"war in \w+",
+            r"dang (?:nao|phai|cam quyen)(?: \w+)? (?:tot|dung|hay|manh)",
+            r"(?:noi xau|chui|phe phan|chong) (?:chinh phu|nha nuoc|chinh quyen|lanh dao)",
+            r"(?:which|what) (?:political )?party|election|vote for|criticiz\w* the government",
         ),
         marked=(r"đảng",),
     ),
@@ -279,8 +297,42 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:does )?god exist",
             r"(?:buddhis|christian|islam|catholic)\w*",
             r"jesus|allah|buddha",
+            r"dao nao (?:moi |thi |la )*(?:dung|tot|hay|that)",
+            r"which (?:religion|faith) is (?:true|right|best)",
         ),
         marked=(r"đi chùa", r"nhà thờ", r"đi lễ", r"ông trời"),
+    ),
+    Phrase(
+        "decline_medical",
+        handlers.decline_medical,
+        folded=(
+            r"(?:bi |la |mac )benh gi|benh (?:gi|nay|do) (?:vay|the|a)",
+            r"(?:uong|dung|mua|ke) thuoc (?:gi|nao)|thuoc gi (?:cho|de|thi)",
+            r"chua (?:benh|dau \w+) (?:gi|the nao|sao)",
+            r"what (?:disease|illness|sickness) (?:do i|does he|does she|is it)|which (?:medicine|pill|drug)|diagnos\w*",
+        ),
+    ),
+    Phrase(
+        "decline_secret",
+        handlers.decline_secret,
+        folded=(
+            r"(?:ma )?otp(?: \w+){0,8} (?:doc lai|nhac lai|gui lai|luu lai|ghi lai|nho giup|giu giup)",
+            r"(?:doc lai|nhac lai|luu|giu) (?:giup |ho )?(?:ma )?(?:otp|mat khau)",
+            r"(?:de |cho )?(?:toi|tui|minh) gui (?:ma )?(?:otp|mat khau) cho (?:ban|bot|em)",
+            r"(?:read|repeat|remember|store|keep) (?:back )?my (?:otp|password|code)",
+        ),
+    ),
+    Phrase(
+        "decline_harm",
+        handlers.decline_harm,
+        folded=(
+            r"hack\w*(?: \w+){0,2} (?:cua )?(?:nguoi yeu|vo|chong|ban gai|ban trai|hang xom|nguoi khac|someone|my)\b",
+            r"(?:cach|chi|day|giup|muon) (?:\w+ )?hack",
+            r"(?:lam|tao|viet|lap) (?:app|ung dung|trang web|web|link|trang)(?: \w+){0,3} gia\b",
+            r"de lua (?:nguoi|tien|ba con|dao)|lua dao (?:nguoi|ba con) (?:kieu|cach) nao",
+            r"how (?:to|do i|can i) hack|make a (?:fake|phishing)|scam (?:people|someone|old people)",
+        ),
+        unless=(r"bi hack|been hacked|was hacked|got hacked|hacked account|bi lua",),
     ),
     Phrase(
         "insult",
@@ -315,7 +367,7 @@ PHRASES: tuple[Phrase, ...] = (
         "stop",
         handlers.stop,
         folded=(
-            r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
+            r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh |ba |ong |tao )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
             r"thoi(?: (?:khoi|bo qua|khong hoi nua|nghi|de sau|khong can|khong lam nua|khong hoc nua))?",
             r"khoi(?: can)?",
             r"dung lai|thoi dung|ngung lai|ngung",
@@ -339,10 +391,140 @@ PHRASES: tuple[Phrase, ...] = (
 )
 
 
+# After the open flows (the /profile question, a quiz answer) and before NLU: what the user says about the
+# procedure they follow (bot/stepmode.py), a button's label typed, and what volunteers and officials ask
+# (answered for their role). In order: the first that matches and whose handler takes the turn answers.
+_NUMBER = r"(?:\d{1,2}|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi(?: mot| hai)?|cuoi(?: cung)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|last)"
+_PLACE = r"(?:xa|phuong|thon|ap|ban|to dan pho|khu pho|dia phuong|commune|ward|village)"
+FLOWS: tuple[Phrase, ...] = (
+    Phrase(
+        "where_am_i",
+        handlers.where_am_i,
+        folded=(
+            r"(?:dang |o |lam |toi |den )+(?:o |den |toi )?buoc (?:may|nao|thu may|bao nhieu|so may)",
+            r"buoc (?:may|nao|thu may|so may)(?: roi| vay| the| nhi)*",
+            r"where am i|where was i|where were we|which step|what step(?: am i| was i| is this| are we)?",
+        ),
+        unless=(r"\bhoc\b",),  # "tôi học đến đâu rồi" is /progress
+        max_words=10,
+    ),
+    Phrase(
+        "where_am_i", handlers.where_am_i, folded=(r"(?:lam |doc )?(?:den|toi) (?:dau|cho nao)(?: roi)?",), whole=True
+    ),
+    Phrase(
+        "goto_step", handlers.goto_step, folded=(rf"(?:buoc|step)(?: so| thu| number| no)? {_NUMBER}",), max_words=9
+    ),
+    Phrase("goto_step", handlers.goto_step, folded=(r"\d{1,2}",), whole=True),
+    Phrase(
+        "resume",
+        handlers.resume,
+        folded=(
+            r"(?:quay |tro )?(?:lai|ve|tiep(?: tuc)?) (?:cai|bai|viec|phan|huong dan|thu tuc|cho)? ?(?:luc nay|ban nay|hoi nay|dang lam|dang do|lam do|truoc(?: do)?|cu|kia)",
+            r"(?:back|return|go back) to (?:the |my )?(?:previous|earlier|first|other|last) (?:one|procedure|guide|steps|article)",
+            r"continue (?:the |my )?(?:previous|earlier|first|other) (?:one|procedure|guide|steps)",
+        ),
+        unless=(r"^(?:quay lai|tro lai)$",),
+        max_words=10,
+    ),
+    Phrase(
+        "not_understood",
+        handlers.not_understood,
+        folded=(
+            r"(?:van |con )?(?:chua|khong) (?:hieu|ro|thay|lam duoc|bam duoc|duoc)(?: gi| dau| lam| lam sao| nut(?: do| nao)?| cho nao| ca| het| nua| roi| a)*",
+            r"cham (?:thoi|lai|chut|mot chut|hon|qua)|nhanh qua|(?:noi|giai thich|huong dan|chi) (?:lai )?(?:ro|cham|ky|de hieu)(?: hon| lai| chut| cho| nua)*",
+            r"(?:bam|an|cham|lam) (?:roi|xong|vao)(?: roi)? ma (?:khong|chua|van khong) (?:thay|duoc|co|ra|hien)(?: gi| ca| het)*",
+            r"khong thay (?:gi|nut)(?: ca| het| xay ra| hien ra| do)*|khong co gi (?:ca|het|xay ra|hien ra)|"
+            r"khong hien(?: gi| ra)?|(?:man hinh )?khong (?:giong|nhu) (?:vay|the|tren)",
+            r"(?:i )?(?:don t|do not|dont|cannot|can t|cant) (?:understand|get it|see it|see the button|find (?:it|the button))",
+            r"(?:too fast|slow(?:er)?(?: down)?(?: please)?|nothing happen(?:s|ed)|it does not work|it didn t work|"
+            r"(?:say|explain)(?: it| that)? (?:again )?more (?:clearly|slowly)|what do you mean|i m lost|i am lost)",
+        ),
+        max_words=9,
+    ),
+    Phrase(
+        "step_by_step",
+        handlers.typed_step_by_step,
+        folded=(r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)",),
+        unless=(r"tat ca|het|all|toan bo|ca bai|moi buoc|every",),  # "xem tất cả các bước": every step at once
+        max_words=8,
+    ),
+    Phrase(
+        "talk_to_volunteer",
+        handlers.talk_to_volunteer,
+        folded=(
+            r"nguoi that|gap (?:nguoi|can bo|tinh nguyen vien)|noi chuyen (?:voi|cung) (?:nguoi|ai|can bo|tinh nguyen vien)",
+            r"co ai (?:giup|ho tro|chi|huong dan|lam giup)|nho (?:nguoi|ai|can bo) (?:giup|ho tro|chi|lam)",
+            r"(?:talk|speak) (?:to|with) (?:a )?(?:human|person|real person|someone|volunteer)|real person|human (?:agent|being)",
+        ),
+        unless=(r"lua dao|scam\w*|gia danh|mao danh",),
+        max_words=14,
+    ),
+    Phrase(
+        "full_text",
+        handlers.typed_full_text,
+        folded=(
+            r"(?:xem|doc|cho xem) (?:day du|ca bai|toan bo(?: bai)?|het bai|chi tiet|het)|full text|read (?:it )?all|show (?:me )?(?:everything|the full text|it all)",
+        ),
+        whole=True,
+    ),
+    Phrase(
+        "role_stats",
+        handlers.role_stats,
+        folded=(
+            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
+            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
+            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
+            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
+            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
+            r"ty le (?:nguoi|ho|ba con)",
+            r"statistic\w*|figures|how many (?:people|users|citizens|residents)|usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
+        ),
+        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
+    ),
+    Phrase(
+        "role_broadcast",
+        handlers.role_broadcast,
+        folded=(
+            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
+            + _PLACE[3:-1]
+            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
+            r"phat (?:song|tin) (?:bai hoc|thong bao)",
+            r"broadcast\w*|send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
+        ),
+    ),
+    Phrase(
+        "role_share",
+        handlers.role_share,
+        folded=(
+            r"(?:chia se|gioi thieu|gui|moi|quang ba) (?:cai |con )?(?:bot|tro ly|chatbot|kenh|ung dung) (?:nay|nay cho|cho|toi|den|voi)",
+            r"(?:moi|ru) (?:ba con|nguoi dan|hang xom|moi nguoi|nguoi than) (?:dung|tham gia|hoc)(?: bot| tro ly| cai nay)?",
+            r"(?:share|recommend|invite \w+ to) (?:this |the )?(?:bot|assistant|chatbot)",
+            r"nguoi khac (?:cung )?(?:dung|biet|xai|hoc) (?:bot|tro ly|cai nay|ung dung nay|chatbot)",
+            r"(?:gui|chia se|dang) (?:link|duong dan|ma qr)(?: cua)? (?:bot|tro ly|kenh|chatbot)",
+            r"(?:link|duong dan) (?:cua |den |toi )?(?:bot|tro ly|chatbot)",
+        ),
+    ),
+    Phrase(
+        "role_volunteer",
+        handlers.role_volunteer,
+        folded=(
+            r"(?:lam|tro thanh|dang ky(?: lam)?|muon lam|tham gia|xin lam) (?:tinh nguyen vien|tnv|to cong nghe so|doi tinh nguyen|thanh vien to cong nghe)",
+            r"become a volunteer|volunteer sign ?up|sign up (?:as|to be) a volunteer|join (?:as a )?volunteer|how (?:can|do) i volunteer|want to volunteer",
+        ),
+    ),
+)
+
+
 def phrase(text: NormalizedText) -> Phrase | None:
     """The first of PHRASES that the message says, if any."""
     marked = " ".join(text.clean.split())
     return next((p for p in PHRASES if p.matches(text.folded, marked)), None)
+
+
+def flow(text: NormalizedText) -> Phrase | None:
+    """The first of FLOWS that the message says, if any."""
+    marked = " ".join(text.clean.split())
+    return next((p for p in FLOWS if p.matches(text.folded, marked)), None)
 
 
 def menu(lang: str) -> list[tuple[str, str]]:

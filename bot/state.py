@@ -16,6 +16,21 @@ class ConversationState:
     handover: bool = False  # talking to a volunteer: text goes to the volunteers' group, not to the bot
     profile_step: str | None = None  # the /profile question waiting for its answer: province | commune | age
     profile_province: int | None = None  # the province chosen, while its commune is asked
+    # Procedures left open for a side question, "<article>:<step index>", newest last: "quay lại", "tiếp"
+    # or "quay lại cái lúc nãy" after the side answer resumes the newest where it was.
+    paused: tuple[str, ...] = field(default_factory=tuple)
+    unclear: int = 0  # "chưa hiểu", "không thấy"... in a row about the open step: a person is offered at 2
+    follow_up: str | None = None  # the article answered on the last turn: a short next message may be about it
+    on_step: bool = False  # the last turn showed a step (not an answer, an emergency, a quiz... in between)
+
+    def paused_steps(self) -> list[tuple[str, int]]:
+        """(article, step index) of each paused procedure, newest last."""
+        found = []
+        for entry in self.paused:
+            article, _, index = entry.rpartition(":")
+            if article and index.isdigit():
+                found.append((article, int(index)))
+        return found
 
     def with_question(self, redacted: str, keep: int = 5) -> ConversationState:
         return replace(self, recent_questions=(*self.recent_questions, redacted)[-keep:])

@@ -69,6 +69,25 @@ _TEXTS: dict[str, dict[str, str]] = {
         "numbers, accounts...): it is theirs to share. If you need to reach someone, ask them or people who know "
         "them.",
     },
+    "decline_medical": {
+        "vi": "Tôi chỉ hướng dẫn kỹ năng số, không chẩn đoán bệnh hay khuyên dùng thuốc được. Bạn nên đến trạm y tế xã, "
+        "phường hoặc gặp bác sĩ. Nếu đau dữ dội, khó thở hay ngất, hãy gọi ngay **115**.",
+        "en": "I only teach digital skills and cannot diagnose illnesses or recommend medicine. Please see the "
+        "commune health station or a doctor. If the pain is severe, or there is difficulty breathing or fainting, "
+        "call **115** now.",
+    },
+    "decline_secret": {
+        "vi": "Tôi không lưu và không bao giờ đọc lại mã OTP, mật khẩu hay số căn cước: đừng gửi chúng cho tôi hay cho "
+        "bất kỳ ai. Mã OTP chỉ nhập vào đúng ứng dụng chính thức, do chính bạn.",
+        "en": "I never keep or read back OTP codes, passwords or ID numbers: don't send them to me or to anyone. "
+        "Only you type an OTP, into the official app itself.",
+    },
+    "decline_harm": {
+        "vi": "Tôi không giúp việc xâm nhập tài khoản của người khác, làm ứng dụng giả hay lừa đảo: đó là vi phạm pháp "
+        "luật và gây hại cho người khác. Nếu bạn muốn bảo vệ tài khoản của chính mình, hãy hỏi tôi về bảo mật hai lớp.",
+        "en": "I don't help break into other people's accounts, make fake apps or scam anyone: it is against the law "
+        "and hurts people. If you want to protect your own account, ask me about two-factor security.",
+    },
     "insult_calm": {
         "vi": "Xin lỗi vì tôi chưa giúp được bạn như mong muốn. Bạn thử nói lại điều bạn cần, ngắn gọn thôi, tôi sẽ "
         "cố gắng hơn. Gõ /help để xem tôi giúp được những gì.",
@@ -134,6 +153,130 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "🎉 Bạn đã làm xong tất cả các bước. Nếu gặp lỗi, hãy bấm **Xem tất cả bước** hoặc hỏi tôi.",
         "en": "🎉 You have finished all the steps. If something went wrong, press **Show all steps** or ask me.",
     },
+    "brief_hint_steps": {
+        "vi": "Có {n} bước. Bấm **Làm từng bước** để tôi hướng dẫn từng bước một, hoặc **Xem đầy đủ** để đọc cả bài.",
+        "en": "There are {n} steps. Press **Step by step** and I will guide you one step at a time, "
+        "or **Full text** to read it all.",
+        "en_one": "There is {n} step. Press **Step by step** to see it, or **Full text** to read it all.",
+    },
+    "brief_hint": {"vi": "Bấm **Xem đầy đủ** để đọc cả bài.", "en": "Press **Full text** to read it all."},
+    "step_word": {"vi": "Bước {n}", "en": "Step {n}"},
+    "step_again": {
+        "vi": "Không sao, mình làm lại chậm bước này nhé. Đọc từng chữ, làm xong thì gõ **tiếp**.",
+        "en": "No problem, let's do this step again slowly. Read it word by word, then type **next** when done.",
+    },
+    "step_again_tips": {
+        "vi": "Không sao, mình làm lại chậm bước này nhé. Nếu trên máy không giống như mô tả:\n{tips}",
+        "en": "No problem, let's do this step again slowly. If your phone does not show what it describes:\n{tips}",
+    },
+    "step_start_slowly": {
+        "vi": "Mình hướng dẫn từng bước một nhé. Làm xong bước nào thì gõ **tiếp**.",
+        "en": "Let's go one step at a time. Type **next** when you have done each step.",
+    },
+    "unclear_nothing_open": {
+        "vi": "Xin lỗi, mình chưa rõ bạn đang làm việc gì. Bạn gõ tên việc cần làm (ví dụ: **cài VNeID**), mình sẽ "
+        "hướng dẫn từng bước một, chậm thôi.",
+        "en": "Sorry, I am not sure what you are working on. Type what you want to do (for example: **install "
+        "VNeID**) and I will guide you one step at a time, slowly.",
+    },
+    "where_am_i": {
+        "vi": "Bạn đang ở bước {n}/{total} của bài **{title}**.",
+        "en": "You are at step {n} of {total} in **{title}**.",
+    },
+    "step_out_of_range": {
+        "vi": "Bài **{title}** chỉ có {total} bước. Gõ một số từ 1 đến {total}, ví dụ **bước 1**.",
+        "en": "**{title}** has only {total} steps. Type a number from 1 to {total}, for example **step 1**.",
+        "en_one": "**{title}** has only {total} step: type **step {total}**.",
+    },
+    "resumed": {
+        "vi": "Quay lại bài **{title}**, đúng chỗ bạn đang làm dở:",
+        "en": "Back to **{title}**, where you left off:",
+    },
+    "nothing_paused": {
+        "vi": "Không có hướng dẫn nào đang làm dở. Bạn cứ hỏi thủ tục cần làm nhé.",
+        "en": "There is no guide left unfinished. Just ask about the procedure you need.",
+    },
+    "offer_person": {
+        "vi": "Nếu vẫn khó, bạn có thể nhờ người hỗ trợ trực tiếp: gõ /volunteer để gặp tình nguyện viên.",
+        "en": "If it is still hard, a person can help you: type /volunteer to reach a volunteer.",
+    },
+    "offer_contacts": {
+        "vi": "Nếu vẫn khó, bạn có thể nhờ người hỗ trợ trực tiếp:\n{contacts}",
+        "en": "If it is still hard, a person can help you directly:\n{contacts}",
+    },
+    "offer_advice": {
+        "vi": "Nếu vẫn khó, hãy nhờ người thân hoặc đến Ủy ban nhân dân xã, phường nơi bạn ở (bộ phận một cửa, "
+        "Trung tâm phục vụ hành chính công) hay công an xã, phường: cán bộ và tổ công nghệ số cộng đồng sẽ hướng dẫn trực tiếp.",
+        "en": "If it is still hard, ask a family member, or go to your commune or ward People's Committee (its one-stop "
+        "desk, the Public Administrative Service Center) or the commune police: officers and the community digital "
+        "technology team will show you in person.",
+    },
+    "handover_contacts": {
+        "vi": "Hiện chưa có tình nguyện viên trực trên kênh này. Bạn có thể liên hệ trực tiếp:\n{contacts}",
+        "en": "No volunteer is on duty on this channel yet. You can contact directly:\n{contacts}",
+    },
+    "handover_advice": {
+        "vi": "Hiện chưa có tình nguyện viên trực trên kênh này. Bạn có thể đến Ủy ban nhân dân xã, phường nơi bạn ở "
+        "(bộ phận một cửa, Trung tâm phục vụ hành chính công) hoặc công an xã, phường để được hướng dẫn trực tiếp; "
+        "tổ công nghệ số cộng đồng ở thôn, tổ dân phố cũng giúp bà con dùng điện thoại. Bạn cũng có thể tiếp tục hỏi tôi.",
+        "en": "No volunteer is on duty on this channel yet. You can go to your commune or ward People's Committee (its "
+        "one-stop desk, the Public Administrative Service Center) or the commune police for help in person; the "
+        "community digital technology team in your village or neighbourhood also helps people use their phones. "
+        "You can also keep asking me.",
+    },
+    # What volunteers and officials ask for, answered honestly with what exists today. When /stats and
+    # /broadcast arrive, only these texts change.
+    "role_stats_staff": {
+        "vi": "Số liệu theo xã, phường và tỉnh (số người dùng, câu hỏi, bài đã học, tỉ lệ có kỹ năng số cơ bản) theo "
+        "tháng, quý, năm được lập bằng lệnh `hocvu report` trên máy chủ, do người vận hành chạy (bảng, Excel, ảnh). "
+        "Xem ngay trong khung chat thì chưa có: hãy nhờ quản trị viên gửi báo cáo cho bạn.",
+        "en": "Figures per commune and province (users, questions, lessons learned, the share with basic digital "
+        "skills) by month, quarter and year are made with the `hocvu report` command on the server, run by its "
+        "operator (a table, a spreadsheet, an image). They cannot be seen in the chat yet: ask an administrator "
+        "to send you the report.",
+    },
+    "role_stats_citizen": {
+        "vi": "Số liệu thống kê theo xã do quản trị viên của hệ thống lập bằng công cụ báo cáo, chưa xem được trong "
+        "khung chat. Nếu bạn là cán bộ, hãy liên hệ quản trị viên. Tôi vẫn giúp bạn học: gõ /progress để xem tiến "
+        "độ của mình.",
+        "en": "Figures per commune are made by the system's administrator with its reporting tool and cannot be seen "
+        "in the chat. If you are an official, contact the administrator. I can still help you learn: type "
+        "/progress to see your own progress.",
+    },
+    "role_broadcast_staff": {
+        "vi": "Gửi bài học cho bà con trong xã: người dân tự đăng ký nhận bài bằng /subscribe (và chọn nơi ở bằng "
+        "/profile); bài được gửi bằng lệnh `hocvu broadcast` trên máy chủ, do người vận hành chạy thay bạn (tình "
+        "nguyện viên chỉ gửi trong khu vực của mình, tin tự soạn cần quản trị viên duyệt). Gửi ngay trong khung chat "
+        "chưa có: hãy nhờ quản trị viên.",
+        "en": "Sending a lesson to people in your commune: people sign up with /subscribe (and set where they live "
+        "with /profile); lessons are sent with the `hocvu broadcast` command on the server, run for you by its "
+        "operator (a volunteer only within their region, free text once an administrator approves it). Sending "
+        "from the chat is not available yet: ask an administrator.",
+    },
+    "role_broadcast_citizen": {
+        "vi": "Gửi bài học cho cả xã là việc của cán bộ qua quản trị viên hệ thống. Bạn có thể tự nhận bài học "
+        "hằng tuần: gõ /subscribe.",
+        "en": "Sending lessons to a whole commune is done by officials through the system's administrator. You can "
+        "get lessons yourself: type /subscribe.",
+    },
+    "role_share": {
+        "vi": "Cảm ơn bạn muốn giới thiệu trợ lý! Hãy chia sẻ tên trợ lý **Bình dân học vụ số** trên Telegram hoặc Zalo "
+        "cho người thân, hàng xóm: ai cũng hỏi được, có dấu hay không dấu. Người mới gõ /start để bắt đầu.",
+        "en": "Thank you for sharing the assistant! Share the **Digital Literacy for All** assistant's name on Telegram "
+        "or Zalo with family and neighbours: anyone can ask, in Vietnamese or English. Newcomers type /start.",
+    },
+    "role_volunteer_staff": {
+        "vi": "Bạn đã có vai trò tình nguyện viên hoặc quản trị viên. Hãy hướng dẫn bà con bằng trợ lý này, "
+        "và nhắc họ gõ /subscribe để nhận bài học.",
+        "en": "You already have a volunteer's or administrator's role. Guide people with this assistant, "
+        "and remind them to type /subscribe to get lessons.",
+    },
+    "role_volunteer_citizen": {
+        "vi": "Cảm ơn bạn muốn làm tình nguyện viên! Hãy liên hệ tổ công nghệ số cộng đồng hoặc Ủy ban nhân dân xã, "
+        "phường nơi bạn ở; quản trị viên của hệ thống sẽ cấp vai trò tình nguyện viên cho bạn trong khung chat.",
+        "en": "Thank you for wanting to volunteer! Contact the community digital technology team or your commune or "
+        "ward People's Committee; the system's administrator will then give you the volunteer role in the chat.",
+    },
     "first_step_already": {"vi": "Đây đã là bước đầu tiên.", "en": "This is already the first step."},
     "feedback_thanks_positive": {"vi": "Cảm ơn bạn! Rất vui vì đã giúp được bạn.", "en": "Thank you! Glad it helped."},
     "feedback_thanks_negative": {
@@ -161,10 +304,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     "handover_already": {
         "vi": "Bạn đang được nối với tình nguyện viên. Cứ nhắn tiếp, họ sẽ trả lời bạn tại đây.",
         "en": "You are already connected to a volunteer. Keep writing and they will reply here.",
-    },
-    "handover_unavailable": {
-        "vi": "Xin lỗi, trên kênh này chưa có tình nguyện viên trực. Bạn thử hỏi tôi, hoặc gõ /help.",
-        "en": "Sorry, there are no volunteers on this channel yet. Try asking me, or type /help.",
     },
     "handover_failed": {
         "vi": "Xin lỗi, tôi chưa chuyển được yêu cầu tới tình nguyện viên. Bạn thử lại sau ít phút nhé (/volunteer).",
@@ -633,6 +772,7 @@ BUTTONS: dict[str, dict[str, str]] = {
     "previous": {"vi": "◀️ Bước trước", "en": "◀️ Back"},
     "repeat": {"vi": "🔁 Nhắc lại", "en": "🔁 Repeat"},
     "all_steps": {"vi": "📋 Xem tất cả bước", "en": "📋 Show all steps"},
+    "full_text": {"vi": "📖 Xem đầy đủ", "en": "📖 Full text"},
     "helpful": {"vi": "👍 Hữu ích", "en": "👍 Helpful"},
     "not_helpful": {"vi": "👎 Chưa đúng", "en": "👎 Not helpful"},
     "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},

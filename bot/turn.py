@@ -15,6 +15,7 @@ from bot.actions import Action
 from bot.learning import UserRef
 from bot.messages import Handover, Reply, Response, UserMessage
 from bot.state import ConversationState
+from knowledge_base.retriever import SearchResult
 from language.normalize import NormalizedText
 from language.query import Query
 from nlu.engine import IntentResult
@@ -34,6 +35,9 @@ class Turn:
     action: Action | None = None  # a pressed button
     intent: IntentResult | None = None  # the NLU's reading of the text
     query: Query | None = None
+    after: str | None = None  # the article answered on the previous turn: a short message may follow up on it
+    after_step: bool = False  # the previous turn showed a step: "quay lại" then means the step before it
+    result: SearchResult | None = None  # retrieval's, when a step before the last one needed it
 
     @property
     def user(self) -> UserRef:

@@ -54,6 +54,10 @@ _QUIZ = re.compile(
     r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
     r"(?P<kind>kiem tra|trac nghiem|thi|quiz|test)\b(?P<rest>.*)$"
 )
+_RIDDLE = re.compile(
+    r"^(?:(?:ban|chau|em|bot) )?do (?:(?:ba|ong|toi|tui|minh|em|chau|con|bac|me) )?(?:mot |vai )?cau(?: hoi| do)?(?: (?:di|nhe|xem|nao|voi))*$"
+    r"|^(?:ask|give) me a (?:quiz )?question$"
+)
 _FINAL = re.compile(r"\b(?:cuoi khoa|cuoi ky|final|chung chi|certificate)\b")
 _FILLER = re.compile(r"\b(?:ve|chu de|mon|about|on|me|the|topic|cuoi khoa|cuoi ky|final|lay chung chi|de|of)\b")
 
@@ -87,7 +91,8 @@ class Tutor:
 
     # -- entry points ------------------------------------------------------------------------------
 
-    def on_text(self, user: UserRef, text: str, lang: str) -> LearningReply | None:
+    def on_text(self, user: UserRef, text: str, lang: str, *, topic_hint: str | None = None) -> LearningReply | None:
+        """`topic_hint`: the topic of the article the user just read, for a quiz asked without one."""
         stripped = text.strip()
         folded = " ".join(re.sub(r"[^\w\s\-]", " ", fold(stripped)).split())
         short = core_phrase(folded)
@@ -97,8 +102,11 @@ class Tutor:
         ):
             return self._verify(code, lang)
         request = self._quiz_request(short)
+        if request is None and _RIDDLE.match(short):  # "đố bà một câu đi": a question on what was just read
+            request = ("topic", "")
         if request is not None:
-            return self.start(user, *request, lang=lang)
+            kind, ref = request
+            return self.start(user, kind, ref or topic_hint or "", lang=lang)
         waiting = self.store.holder_name(user).waiting_topic
         if waiting is not None:
             answered = self._holder_answer(user, waiting, stripped, short, lang)
@@ -112,13 +120,16 @@ class Tutor:
                 return self._answer(user, quiz.AnswerEvent(session.id, session.position, choice), lang, session)
         return None
 
-    def start_quiz_intent(self, user: UserRef, intent: IntentResult, text: str, lang: str) -> LearningReply:
-        """The NLU's start_quiz: a lesson or a topic from its entities or the words, else the menu."""
+    def start_quiz_intent(
+        self, user: UserRef, intent: IntentResult, text: str, lang: str, *, topic_hint: str | None = None
+    ) -> LearningReply:
+        """The NLU's start_quiz: a lesson or a topic from its entities or the words, else the topic of the article
+        just read (`topic_hint`), else the menu."""
         lesson = intent.entity("lesson")
         if lesson is not None and lesson in self.lessons:
             return self.start(user, "lesson", lesson, lang=lang)
         folded = fold(text)
-        topic = intent.entity("topic") or find_topic(folded)
+        topic = intent.entity("topic") or find_topic(folded) or topic_hint
         kind = "final" if _FINAL.search(folded) else "topic"
         return self.start(user, kind, topic or "", lang=lang)
 

@@ -158,6 +158,7 @@ def build_app(
     progress: bool = False,
     embedder: Embedder | None = None,
     database: bool = True,
+    brief_answers: bool = True,
 ) -> App:
     """The product. With `database=False` nothing is stored (one-shot questions, evaluation, some tests)."""
     kb = load_articles(settings.articles_dir)
@@ -192,6 +193,8 @@ def build_app(
         journal=journal,
         tutor=tutor,
         people=people,
+        contacts=settings.contacts,
+        brief_answers=brief_answers,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 

@@ -66,7 +66,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace, stdin: TextIO, stdout:
         return 2
     else:
         questions = [args.question]
-    app = build_app(settings, progress=True, database=False)
+    # One-shot answers cannot be followed by a tap on "step by step": each is the article's full text.
+    app = build_app(settings, progress=True, database=False, brief_answers=False)
     for number, question in enumerate(questions):
         # Each question is a separate one-shot user, so answers do not depend on the order of lines.
         response = app.assistant.handle(UserMessage("cli", f"cli-{number}", text=question))

@@ -246,6 +246,9 @@ class Settings:
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
     people: PeopleSettings = field(default_factory=PeopleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    # Local people who help in person when no volunteer can (the commune's community digital technology team):
+    # one "name: how to reach" line each, offered to a user who asks for a person or is stuck on a step.
+    contacts: tuple[str, ...] = setting((), kind="a list of 'name: how to reach them' lines")
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=NOT_IN_FILE)
 

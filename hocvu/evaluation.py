@@ -78,13 +78,16 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
     for number, item in enumerate(items):
         # A fresh user per question: earlier questions must not influence the next one.
         response = assistant.handle(UserMessage("eval", f"eval-{number}", text=item.question))
-        if response.fallback:
+        # A question declined on purpose (politics, a diagnosis: routes.PHRASES) is refused like the fallback's
+        # "I don't know"; the journal keeps the two apart (a decline is no content gap).
+        refused = response.fallback or (response.intent or "").startswith("decline_")
+        if refused:
             report.fallbacks += 1
             report.correct_fallbacks += item.expects_fallback
         if item.expects_fallback:
             report.off_topic += 1
-            report.off_topic_fallback += response.fallback
-            if not response.fallback:
+            report.off_topic_fallback += refused
+            if not refused:
                 report.misses.append(
                     {
                         "q": item.question,
@@ -102,8 +105,8 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
             tally.hit1 += rank == 1
             tally.hit3 += rank is not None and rank <= 3
             tally.rr += 1.0 / rank if rank else 0.0
-            tally.fallbacks += response.fallback
-        if rank != 1 or response.fallback:
+            tally.fallbacks += refused
+        if rank != 1 or refused:
             report.misses.append(
                 {
                     "q": item.question,
@@ -111,7 +114,7 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem]) -> Report:
                     "expect": list(item.expect),
                     "got": ranking[:3],
                     "rank": rank,  # of the right article among the top five; None when further down
-                    "fallback": response.fallback,
+                    "fallback": refused,
                     "score": round(response.score, 3),
                 }
             )

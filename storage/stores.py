@@ -151,8 +151,9 @@ class SqlStateStore:
             return ConversationState()
         known = {f.name for f in dataclasses.fields(ConversationState)}
         values = {k: v for k, v in data.items() if k in known}  # fields of older or newer versions are ignored
-        if "recent_questions" in values:
-            values["recent_questions"] = tuple(values["recent_questions"])
+        for name in ("recent_questions", "paused"):  # JSON lists, tuples in the state
+            if name in values:
+                values[name] = tuple(values[name])
         try:
             return ConversationState(**values)
         except TypeError:
@@ -162,6 +163,7 @@ class SqlStateStore:
     def save(self, channel: str, user_id: str, state: ConversationState) -> None:
         data = dataclasses.asdict(state)
         data["recent_questions"] = list(state.recent_questions)
+        data["paused"] = list(state.paused)
         with self.db.write() as connection:
             uid = _ensure_user(self.db, connection, channel, user_id)
             if state.lang:

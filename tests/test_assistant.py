@@ -17,16 +17,18 @@ from tests.conftest import Chat
 pytestmark = pytest.mark.slow
 
 
-def test_answers_a_procedure_with_steps_sources_and_buttons(chat: Chat) -> None:
+def test_answers_a_procedure_briefly_with_steps_and_full_text_a_tap_away(chat: Chat) -> None:
     response = chat.say("cach dang ky tai khoan vneid muc 1 tren dien thoai")
     assert response.article_id == "vneid-register-level1"
     assert response.topic == "vneid" and not response.fallback
     reply = response.replies[-1]
-    assert len(reply.steps) >= 3
-    assert all(link.url.startswith("https://") for link in reply.sources)
+    assert len(response.plain_text()) <= 600 and not reply.steps  # one phone screen
     labels = [b.label for row in reply.buttons for b in row]
-    assert any("từng bước" in label for label in labels)
+    assert any("từng bước" in label for label in labels) and any("Xem đầy đủ" in label for label in labels)
     assert all(len(b.action.encode()) <= actions.MAX_BYTES for row in reply.buttons for b in row)
+    full = chat.press("Xem đầy đủ").replies[-1]
+    assert len(full.steps) >= 3 and full.text == reply.text.split("\n\n")[0]
+    assert full.sources and all(link.url.startswith("https://") for link in full.sources)
 
 
 def test_english_question_gets_an_english_answer(chat: Chat) -> None:
@@ -38,9 +40,11 @@ def test_english_question_gets_an_english_answer(chat: Chat) -> None:
 
 def test_step_mode_walks_one_step_at_a_time(chat: Chat) -> None:
     first = chat.say("quên passcode vneid phải làm sao")
-    total = len(first.replies[-1].steps)
+    assert first.article_id == "vneid-forgot-passcode"
+    steps = chat.app.kb.get(first.article_id, "vi").steps
+    total = len(steps)
     step1 = chat.press("từng bước")
-    assert step1.replies[-1].steps == (first.replies[-1].steps[0],)
+    assert step1.replies[-1].steps == (steps[0],)
     assert "Bước 1/" in (step1.replies[-1].title or "")
     step2 = chat.press("Bước tiếp")
     assert "Bước 2/" in (step2.replies[-1].title or "")
@@ -65,23 +69,27 @@ def test_typed_navigation_follows_the_position_kept_per_user(real_app: App) -> N
 
 def test_typed_next_continues_from_the_step_a_button_showed(chat: Chat) -> None:
     first = chat.say("quên passcode vneid phải làm sao")
-    assert len(first.replies[-1].steps) >= 3
+    steps = chat.app.kb.get(first.article_id or "", "vi").steps
+    assert len(steps) >= 3
     chat.press("từng bước")
     assert "Bước 2/" in (chat.press("Bước tiếp").replies[-1].title or "")
     typed = chat.say("tiếp")  # typed after a button: from the step the button showed, not from step 1
     assert "Bước 3/" in (typed.replies[-1].title or "")
-    assert typed.replies[-1].steps == (first.replies[-1].steps[2],)
+    assert typed.replies[-1].steps == (steps[2],)
 
 
-def test_a_new_question_starts_its_own_walk_through(chat: Chat) -> None:
+def test_a_side_question_pauses_the_walk_through_and_tiep_resumes_it(chat: Chat) -> None:
     first = chat.say("khong nhan duoc ma otp vneid")
     chat.say("tiếp")
     assert "Bước 2/" in (chat.say("tiếp").replies[-1].title or "")
     second = chat.say("cach chup man hinh dien thoai")
-    assert second.article_id != first.article_id and second.replies[-1].steps
-    step = chat.say("tiếp")  # the first step of the new answer, not the old walk's third
-    assert "Bước 1/" in (step.replies[-1].title or "")
-    assert step.replies[-1].steps == (second.replies[-1].steps[0],)
+    assert second.article_id is not None and second.article_id != first.article_id
+    resumed = chat.say("tiếp")  # back to the procedure the side question interrupted, where it was
+    assert resumed.article_id == first.article_id and "Bước 2/" in (resumed.replies[-1].title or "")
+    chat.say("cach chup man hinh dien thoai")
+    step = chat.say("làm từng bước")  # the new answer's own walk-through, from its first step
+    assert step.article_id == second.article_id and "Bước 1/" in (step.replies[-1].title or "")
+    assert step.replies[-1].steps == (chat.app.kb.get(second.article_id, "vi").steps[0],)
 
 
 def test_double_tapping_next_shows_the_same_step_not_two_ahead(chat: Chat) -> None:
@@ -95,7 +103,7 @@ def test_double_tapping_next_shows_the_same_step_not_two_ahead(chat: Chat) -> No
 
 def test_last_step_congratulates_and_asks_for_feedback(chat: Chat) -> None:
     response = chat.say("cach bat wifi tren dien thoai")
-    steps = response.replies[-1].steps
+    steps = chat.app.kb.get(response.article_id or "", "vi").steps
     last = chat.app.assistant.handle(
         UserMessage(
             "test", chat.user_id, action=actions.encode(actions.Verb.STEP, response.article_id, len(steps) - 1), kind="action"

@@ -382,3 +382,20 @@ def test_deleting_a_user_removes_every_row_about_them(db: Database) -> None:
                 assert owners <= {session.scalar(select(User.id).where(User.external_id == "bob"))}, table.name
         assert session.scalars(select(User.external_id)).all() == ["bob"]
     assert _count(db, QuizAnswerRow) == 1 and _count(db, QuizSessionRow) == 1
+
+
+def test_step_mode_state_survives_a_restart(db: Database) -> None:
+    """The walk-through, the procedures paused under a side question and the "not understood" count are kept."""
+    state = ConversationState(
+        lang="vi",
+        step_article="vneid-install",
+        step_index=3,
+        paused=("vneid-register-level2:4", "vneid-forgot-passcode:0"),
+        unclear=1,
+        follow_up="vneid-install",
+        on_step=True,
+    )
+    SqlStateStore(db).save("test", "grandmother", state)
+    loaded = SqlStateStore(db).load("test", "grandmother")
+    assert loaded == state
+    assert loaded.paused_steps() == [("vneid-register-level2", 4), ("vneid-forgot-passcode", 0)]
