@@ -500,6 +500,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Which topics would you like short lessons on? I send them only if you choose. Nothing is sent between "
         "{quiet_start} and {quiet_end}. To stop at any time, just type STOP.",
     },
+    # The end of a lesson sent by broadcast (plain text: broadcasts are sent without formatting).
+    "broadcast_quiz_offer": {
+        "vi": "📝 Kiểm tra nhanh {n} câu về bài này: gõ /quiz {lesson}\nMuốn ngừng nhận bài học, gõ DỪNG.",
+        "en": "📝 A quick {n}-question quiz on this lesson: type /quiz {lesson}\nTo stop getting lessons, type STOP.",
+    },
     "subscribe_done": {
         "vi": "Đã đăng ký nhận bài học về: {topics}. Muốn ngừng, gõ DỪNG hoặc /unsubscribe.",
         "en": "Subscribed to lessons on: {topics}. To stop, type STOP or /unsubscribe.",

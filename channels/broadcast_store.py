@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
+from bot.broadcasts import AWAITING_APPROVAL, SCHEDULED, SENDABLE, text_problem
 from errors import InputError
 from storage.database import Database
-from storage.models import Base, Broadcast, Delivery
+from storage.models import Base, Broadcast, BroadcastText, Delivery
 
 PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN = (
     "pending",
@@ -37,13 +38,12 @@ FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN})
 B_SENDING, B_PAUSED, B_CANCELLED, B_DONE = "sending", "paused", "cancelled", "done"
 
 CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
-SENDABLE = ("telegram", "zalo_oa")  # channels the engine has a sender for (the Zalo Bot's: not built yet)
-MAX_TEXT = {"telegram": 4096, "zalo_oa": 2000, "zalo_bot": 2000}  # Telegram counts UTF-16 units
 _IDS = {"telegram": re.compile(r"-?[1-9][0-9]{0,19}"), "zalo_oa": re.compile(r"[0-9A-Za-z_-]{1,64}")}
 _IDS["zalo_bot"] = _IDS["zalo_oa"]
 
 _D = Base.metadata.tables[Delivery.__tablename__]
 _B = Base.metadata.tables[Broadcast.__tablename__]
+_T = Base.metadata.tables[BroadcastText.__tablename__]
 # The claim: one statement, conditional on the row being pending and due and its broadcast sending.
 _CLAIM = (
     update(_D)
@@ -148,18 +148,6 @@ def parse_recipients(entries: Iterable[str], *, where: str = "--to") -> list[Rec
     return list(found)
 
 
-def text_problem(text: str, channels: Iterable[str]) -> str | None:
-    """Why `text` cannot be broadcast on these channels, or None."""
-    if not text.strip():
-        return "the text is empty"
-    for channel in sorted(set(channels)):
-        limit = MAX_TEXT[channel]
-        length = len(text.encode("utf-16-le")) // 2 if channel == "telegram" else len(text)
-        if length > limit:
-            return f"the text is {length:,} characters long; {channel} takes at most {limit:,} in one message"
-    return None
-
-
 class BroadcastStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -181,7 +169,16 @@ class BroadcastStore:
         at = at or now()
         with self.db.write() as connection:
             broadcast_id = connection.execute(
-                insert(_B).values(text=text, created_by=created_by, created_at=at, status=B_SENDING).returning(_B.c.id)
+                insert(_B)  # an operator's own list: approved by whoever typed it
+                .values(
+                    text=text,
+                    created_by=created_by,
+                    created_at=at,
+                    status=B_SENDING,
+                    approved_by=created_by,
+                    approved_at=at,
+                )
+                .returning(_B.c.id)
             ).scalar_one()
             rows = [
                 {
@@ -222,7 +219,7 @@ class BroadcastStore:
         self._set_status(broadcast_id, B_SENDING, (B_PAUSED,))
 
     def cancel(self, broadcast_id: int) -> None:
-        self._set_status(broadcast_id, B_CANCELLED, (B_SENDING, B_PAUSED))
+        self._set_status(broadcast_id, B_CANCELLED, (B_SENDING, B_PAUSED, SCHEDULED, AWAITING_APPROVAL))
 
     def resend_uncertain(self, broadcast_id: int) -> int:
         """The operator's decision that the uncertain rows are worth the risk of a second copy: pending again."""
@@ -280,8 +277,17 @@ class BroadcastStore:
         """Pending rows of sending broadcasts that are due, oldest first: candidates, not yet claimed."""
         with self.db.read() as connection:
             rows = connection.execute(
-                select(_D.c.id, _D.c.broadcast_id, _D.c.channel, _D.c.user_id, _B.c.text, _D.c.attempts)
+                select(
+                    _D.c.id,
+                    _D.c.broadcast_id,
+                    _D.c.channel,
+                    _D.c.user_id,
+                    func.coalesce(_T.c.text, _B.c.text),
+                    _D.c.attempts,
+                )
                 .join(_B, _B.c.id == _D.c.broadcast_id)
+                # A lesson's text in the recipient's language; a free text is the broadcast's own.
+                .outerjoin(_T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang))
                 .where(
                     _D.c.status == PENDING,
                     _D.c.next_attempt_at <= (at or now()),

@@ -20,10 +20,13 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import procrastinate
 
+from bot.people import QuietHours
 from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate, RedisGate, Sender
+from channels.broadcast_plans import SqlBroadcasts
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
 from channels.telegram import make_bot
@@ -48,6 +51,7 @@ class WorkerConfig:
     request_timeout: float
     recover_after: float
     zalo_oa: Callable[[Database], Sender] | None = None  # the Zalo OA's sender, when the OA is configured
+    quiet: QuietHours | None = None  # the runs of broadcast plans are held until these end (people.quiet_hours_*)
 
 
 def conninfo(database_url: str) -> str:
@@ -77,6 +81,8 @@ class _Runtime:
     engine: DeliveryEngine
     recover_after: float
     running: asyncio.Lock
+    plans: SqlBroadcasts
+    quiet: QuietHours | None
 
 
 async def _work() -> int:
@@ -87,6 +93,7 @@ async def _work() -> int:
         return 0
     async with _runtime.running:
         store = _runtime.engine.store
+        await asyncio.to_thread(_runtime.plans.materialise_due, datetime.now(UTC), _runtime.quiet)
         await asyncio.to_thread(store.recover, _runtime.recover_after)
         worked = await _runtime.engine.run_until_idle(budget=JOB_BUDGET)
         await asyncio.to_thread(store.close_finished)
@@ -178,7 +185,23 @@ async def _run_embedded(config: WorkerConfig, db: Database, stop: asyncio.Event)
     async with contextlib.AsyncExitStack() as stack:
         engine = await _engine(config, db, MemoryGate(config.rate), stack)
         log.info("broadcast: delivering in this process (SQLite), at most %d messages/s", config.rate)
-        await engine.run(stop, recover_after=config.recover_after)
+        plans = asyncio.create_task(_materialise_until(stop, SqlBroadcasts(db), config.quiet))
+        try:
+            await engine.run(stop, recover_after=config.recover_after)
+        finally:
+            plans.cancel()
+            await asyncio.gather(plans, return_exceptions=True)
+
+
+async def _materialise_until(stop: asyncio.Event, plans: SqlBroadcasts, quiet: QuietHours | None) -> None:
+    """The runs of broadcast plans made when due (the engine's loop then sends them), once a second."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(plans.materialise_due, datetime.now(UTC), quiet)
+        except Exception:
+            log.exception("broadcast: making the runs that are due")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
 async def _run_procrastinate(config: WorkerConfig, db: Database) -> None:
@@ -192,7 +215,7 @@ async def _run_procrastinate(config: WorkerConfig, db: Database) -> None:
             engine = await _engine(config, db, gate, stack)
             if not await _schema_present(app):
                 raise ConfigError("procrastinate's tables are missing: run `hocvu db upgrade`")
-            _runtime = _Runtime(engine, config.recover_after, asyncio.Lock())
+            _runtime = _Runtime(engine, config.recover_after, asyncio.Lock(), SqlBroadcasts(db), config.quiet)
             log.info("broadcast: worker started (procrastinate), at most %d messages/s in all", config.rate)
             # At SIGTERM the job under way stops starting sends within JOB_BUDGET and its sends finish within
             # two request timeouts (aiohttp's total), so a restart cancels none mid-send.

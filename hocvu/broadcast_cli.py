@@ -9,34 +9,63 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.broadcasts import AWAITING_APPROVAL, ZONE
 from errors import ConfigError, InputError
 from hocvu.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from bot.broadcasts import BroadcastDesk, BroadcastReport, Created, Draft, Preview
     from channels.broadcast import Sender
     from channels.broadcast_store import BroadcastStore, Recipient
+    from knowledge_base.learning import Lesson
     from storage.database import Database
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     broadcast = sub.add_parser(
-        "broadcast", help="send a message to a list of recipients, and follow it"
+        "broadcast", help="send a lesson or a message to a segment of the subscribers, and follow it"
     ).add_subparsers(dest="broadcast_command", required=True)
     for name, summary in (
-        ("create", "create a broadcast: it is sent at once"),
-        ("preview", "show what create would send, sending nothing"),
+        ("create", "create a broadcast: it goes at its time, once approved (free text by a volunteer)"),
+        ("preview", "show the exact audience and the message, creating nothing"),
     ):
         command = broadcast.add_parser(name, help=summary)
-        command.add_argument("--text", help="the message (plain text); --text-file reads it from a file")
-        command.add_argument("--text-file", help="a UTF-8 file holding the message")
-        to = command.add_mutually_exclusive_group(required=True)
-        to.add_argument("--to", help="recipients as channel:id, comma-separated (telegram:123456,telegram:789)")
+        what = command.add_mutually_exclusive_group()
+        what.add_argument("--lesson", help="a lesson of the knowledge base (its messages, then its quiz), by id")
+        what.add_argument("--text", help="a free text (plain text); --text-file reads it from a file")
+        what.add_argument("--text-file", help="a UTF-8 file holding the free text")
+        command.add_argument(
+            "--topic", action="append", help="subscribers of this topic (repeatable; a lesson: its own)"
+        )
+        command.add_argument("--province", help="users of this province")
+        command.add_argument("--commune", action="append", help='users of this commune, "NAME, PROVINCE" (repeatable)')
+        command.add_argument("--lang", action="append", help="users of this language: vi, en (repeatable)")
+        command.add_argument("--channel", action="append", help="users of this channel: telegram, zalo_oa (repeatable)")
+        command.add_argument("--age-band", action="append", help="users of this age band: u40, 40_59, 60p (repeatable)")
+        when = command.add_mutually_exclusive_group()
+        when.add_argument("--at", help='send at this time, Asia/Ho_Chi_Minh: "2026-12-08 08:00" (default: now)')
+        when.add_argument("--weekly", help='send every week: "mon 08:00" (a run each week, its audience then)')
+        command.add_argument(
+            "--by",
+            help="the volunteer or admin it is sent for (user key): their region limits it (default: you, an admin)",
+        )
+        to = command.add_mutually_exclusive_group()
+        to.add_argument("--to", help="an explicit list instead of a segment: channel:id, comma-separated (admins)")
         to.add_argument("--to-file", help="a file of channel:id recipients, one or more a line; # starts a comment")
+        if name == "create":
+            command.add_argument("--follow", action="store_true", help="show a progress bar while it is sent")
+    approve = broadcast.add_parser("approve", help="an admin lets a free text go out")
+    approve.add_argument("id", type=int)
+    approve.add_argument("--by", help="the approving admin's user key (default: you)")
+    reject = broadcast.add_parser("reject", help="an admin refuses a free text, saying why")
+    reject.add_argument("id", type=int)
+    reject.add_argument("--reason", required=True, help="why: its author reads it")
+    reject.add_argument("--by", help="the rejecting admin's user key (default: you)")
     broadcast.add_parser("list", help="the latest broadcasts and their counts")
     status = broadcast.add_parser(
-        "status", help="a broadcast's counts: sent, pending, failed by reason, blocked, uncertain"
+        "status", help="a broadcast's report: sent, pending, failed by reason, blocked, uncertain, quiz answered"
     )
     status.add_argument("id", type=int)
     status.add_argument("--follow", action="store_true", help="show a progress bar until it is finished")
@@ -46,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for name, summary in (
         ("pause", "stop sending a broadcast for now"),
         ("resume", "go on sending a paused broadcast"),
-        ("cancel", "never send what was not sent yet"),
+        ("cancel", "never send what was not sent yet (a weekly plan: no more runs)"),
         ("resend-uncertain", "send again to the recipients whose delivery is uncertain (they may get it twice)"),
     ):
         broadcast.add_parser(name, help=summary).add_argument("id", type=int)
@@ -54,15 +83,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _text(args: argparse.Namespace) -> str:
-    if args.text is not None and args.text_file:
-        raise InputError("give the text once: --text or --text-file")
     if args.text_file:
         try:
             return Path(args.text_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"--text-file {args.text_file}: {exc}") from None
     if args.text is None:
-        raise InputError("the message is missing: give --text or --text-file")
+        raise InputError("the message is missing: give --lesson, --text or --text-file")
     return str(args.text)
 
 
@@ -78,45 +105,97 @@ def _recipients(args: argparse.Namespace) -> list[Recipient]:
     return parse_recipients([args.to], where="--to")
 
 
+_SEGMENT_OPTIONS = ("lesson", "topic", "province", "commune", "lang", "channel", "age_band", "at", "weekly")
+
+
+def _desk(settings: Settings, db: Database, *, content: bool = True) -> BroadcastDesk:
+    """The core's desk; `content`: with the knowledge base's lessons and official sites (a new broadcast)."""
+    from bot.broadcasts import BroadcastDesk
+    from channels.broadcast_plans import SqlBroadcasts
+    from hocvu.app import make_people
+    from knowledge_base.articles import load_articles, official_hosts
+    from knowledge_base.learning import load_lessons
+    from storage.people_store import SqlPeopleStore
+
+    lessons: dict[str, Lesson] = {}
+    hosts = frozenset[str]()
+    if content:
+        lessons, _ = load_lessons(settings.content_dir / "lessons")
+        hosts = official_hosts(load_articles(settings.articles_dir))
+    return BroadcastDesk(SqlBroadcasts(db), make_people(settings, SqlPeopleStore(db)), lessons, hosts)
+
+
+def _draft(args: argparse.Namespace, operator: str) -> Draft:
+    from datetime import UTC, datetime
+
+    from bot.broadcasts import Draft, Schedule, Segment, parse_at, parse_place, parse_weekly
+
+    province, communes = parse_place(args.province, args.commune or [])
+    segment = Segment(
+        topics=tuple(args.topic or ()),
+        province_code=province,
+        commune_codes=communes,
+        langs=tuple(args.lang or ()),
+        channels=tuple(args.channel or ()),
+        age_bands=tuple(args.age_band or ()),
+    )
+    schedule = Schedule()
+    if args.at:
+        schedule = parse_at(args.at, datetime.now(UTC))
+    elif args.weekly:
+        schedule = parse_weekly(args.weekly)
+    text = None if args.lesson else _text(args)
+    return Draft(args.by or operator, segment, schedule, lesson_id=args.lesson, text=text)
+
+
 def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
-    from channels.broadcast_store import BroadcastStore, text_problem
+    from channels.broadcast_store import BroadcastStore
     from channels.broadcast_worker import open_database
 
-    if args.broadcast_command in ("create", "preview"):
-        text = _text(args)
-        recipients = _recipients(args)
-        problem = text_problem(text, (r.channel for r in recipients))
-        if problem:
-            raise InputError(
-                f"{problem}; nothing was {'created' if args.broadcast_command == 'create' else 'previewed'}"
-            )
-        if args.broadcast_command == "preview":
-            channels = sorted({r.channel for r in recipients})
-            stdout.write(
-                f"{len(recipients)} recipient(s) on {', '.join(channels)}; the message ({len(text)} characters):\n"
-            )
-            stdout.write(text.rstrip("\n") + "\n")
-            return 0
+    operator = f"cli:{getpass.getuser()}"
+    command = args.broadcast_command
+    explicit = command in ("create", "preview") and (args.to or args.to_file)
+    if explicit:
+        used = [f"--{o.replace('_', '-')}" for o in _SEGMENT_OPTIONS if getattr(args, o)]
+        if used:
+            raise InputError(f"--to lists the recipients itself: {', '.join(used)} cannot go with it")
+        return _explicit(settings, args, stdout, operator)
     db = open_database(settings.database_url)
     try:
         store = BroadcastStore(db)
-        command = args.broadcast_command
-        if command == "create":
-            broadcast_id = store.create(text, recipients, created_by=f"cli:{getpass.getuser()}")
-            stdout.write(
-                f"broadcast {broadcast_id} created for {len(recipients)} recipient(s); `hocvu worker` sends it\n"
-            )
+        if command in ("create", "preview"):
+            desk = _desk(settings, db)
+            draft = _draft(args, operator)
+            if command == "preview":
+                _preview(desk.preview(draft), stdout)
+                return 0
+            created = desk.create(draft)
+            _created(created, stdout)
+            if args.follow and created.runs:
+                _follow(store, created.runs[0], stdout)
+        elif command in ("approve", "reject"):
+            desk = _desk(settings, db, content=False)
+            if command == "approve":
+                runs = desk.approve(args.id, args.by or operator)
+                went = f"; it started: {desk.report(runs[0]).pending:,} deliveries pending" if runs else ""
+                stdout.write(f"broadcast {args.id} approved by {args.by or operator}{went}\n")
+            else:
+                desk.reject(args.id, args.by or operator, args.reason)
+                stdout.write(f"broadcast {args.id} rejected by {args.by or operator}: nothing will be sent\n")
         elif command == "list":
-            for report in store.recent():
-                first_line = report.text.strip().splitlines()[0][:50]
+            from channels.broadcast_plans import SqlBroadcasts
+
+            for report in SqlBroadcasts(db).recent():
+                first_line = (report.text.strip().splitlines() or [""])[0][:50]
+                what = report.lesson_id if report.kind == "lesson" else "text"
                 stdout.write(
-                    f"{report.broadcast_id:>5}  {report.status:<9} {report.created_at:%Y-%m-%d %H:%M}  "
+                    f"{report.id:>5}  {report.status:<17} {report.created_at:%Y-%m-%d %H:%M}  {what:<16} "
                     f"{report.counts['sent']}/{report.total} sent  {first_line}\n"
                 )
         elif command == "status":
             if args.follow:
                 _follow(store, args.id, stdout)
-            _status(store, args.id, stdout, args.list)
+            _status(_desk(settings, db, content=False).report(args.id), store, stdout, args.list)
         elif command == "pause":
             store.pause(args.id)
             stdout.write(f"broadcast {args.id} paused; sends already under way finish\n")
@@ -134,23 +213,116 @@ def run(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
-def _status(store: BroadcastStore, broadcast_id: int, stdout: TextIO, listing: str | None) -> None:
-    report = store.report(broadcast_id)
-    c = report.counts
+def _explicit(settings: Settings, args: argparse.Namespace, stdout: TextIO, operator: str) -> int:
+    """An explicit list of recipients: an operator's (or an admin's, --by) message, sent as it is."""
+    from bot.broadcasts import text_problem
+    from channels.broadcast_store import BroadcastStore
+    from channels.broadcast_worker import open_database
+
+    text = _text(args)
+    recipients = _recipients(args)
+    problem = text_problem(text, (r.channel for r in recipients))
+    if problem:
+        raise InputError(f"{problem}; nothing was {'created' if args.broadcast_command == 'create' else 'previewed'}")
+    if args.broadcast_command == "preview":
+        channels = sorted({r.channel for r in recipients})
+        stdout.write(
+            f"{len(recipients)} recipient(s) on {', '.join(channels)}; the message ({len(text)} characters):\n"
+        )
+        stdout.write(text.rstrip("\n") + "\n")
+        return 0
+    db = open_database(settings.database_url)
+    try:
+        if args.by:
+            desk = _desk(settings, db, content=False)
+            if desk.role(args.by).role != "admin":
+                raise InputError(f"{args.by} is a volunteer: an explicit list (--to) is for admins; use a segment")
+        broadcast_id = BroadcastStore(db).create(text, recipients, created_by=args.by or operator)
+        stdout.write(f"broadcast {broadcast_id} created for {len(recipients)} recipient(s); `hocvu worker` sends it\n")
+        if getattr(args, "follow", False):
+            _follow(BroadcastStore(db), broadcast_id, stdout)
+    finally:
+        db.dispose()
+    return 0
+
+
+def _what(kind: str, lesson_id: str | None) -> str:
+    return f"lesson {lesson_id}" if kind == "lesson" else "a free text"
+
+
+def _approval(status: str, kind: str, approved_by: str | None) -> str:
+    if status == AWAITING_APPROVAL:
+        return "awaiting an admin's approval"
+    if approved_by:
+        return f"approved by {approved_by}"
+    return "no approval needed (a lesson of the knowledge base)" if kind == "lesson" else "not approved"
+
+
+def _preview(preview: Preview, stdout: TextIO) -> None:
+    plan = preview.plan
     stdout.write(
-        f"broadcast {broadcast_id}: {report.status}, created {report.created_at:%Y-%m-%d %H:%M} UTC by {report.created_by}\n"
+        f"{preview.audience.describe()}: {plan.segment.describe()}; {plan.schedule.describe()}\n"
+        f"{_what(plan.kind, plan.lesson_id)}, {_approval(plan.status, plan.kind, plan.approved_by)}; "
+        f"the message ({len(plan.text):,} characters):\n{plan.text.rstrip()}\n"
+    )
+
+
+def _created(created: Created, stdout: TextIO) -> None:
+    plan = created.plan
+    stdout.write(
+        f"broadcast {created.id} created: {_what(plan.kind, plan.lesson_id)} to {created.audience.describe()}, "
+        f"{plan.segment.describe()}, {plan.schedule.describe()}; {_approval(plan.status, plan.kind, plan.approved_by)}\n"
+    )
+    if plan.status == AWAITING_APPROVAL:
+        stdout.write(f"  nothing is sent before an admin runs `hocvu broadcast approve {created.id} --by KEY`\n")
+    elif created.runs:
+        stdout.write(f"  started; `hocvu worker` sends it (`hocvu broadcast status {created.runs[0]} --follow`)\n")
+    else:
+        stdout.write(
+            f"  scheduled: `hocvu worker` starts it at {plan.send_at.astimezone(ZONE):%Y-%m-%d %H:%M} (Asia/Ho_Chi_Minh)\n"
+        )
+
+
+def _status(report: BroadcastReport, store: BroadcastStore, stdout: TextIO, listing: str | None) -> None:
+    c = report.counts
+    run_of = f", a run of weekly plan {report.plan_id}" if report.plan_id else ""
+    where = report.segment.describe() if report.segment else "an explicit list"
+    stdout.write(
+        f"broadcast {report.id}: {report.status}, {_what(report.kind, report.lesson_id)}{run_of}; {where}; "
+        f"{report.schedule.describe()}\n"
+        f"  created {report.created_at:%Y-%m-%d %H:%M} UTC by {report.created_by}; "
+        f"{_approval(report.status, report.kind, report.approved_by)}"
+        + (f" {report.approved_at:%Y-%m-%d %H:%M} UTC" if report.approved_at else "")
+        + (f"\n  rejected: {report.note}" if report.note else "")
+        + "\n"
+    )
+    if report.runs or (report.schedule.kind == "weekly" and report.plan_id is None):
+        if report.send_at and report.status == "scheduled":
+            stdout.write(f"  next run {report.send_at.astimezone(ZONE):%Y-%m-%d %H:%M} (Asia/Ho_Chi_Minh)\n")
+        for run in report.runs:
+            stdout.write(
+                f"  run {run.id}: {run.run_at.astimezone(ZONE):%Y-%m-%d %H:%M}, {run.status}, {run.sent}/{run.total} sent"
+                + (f", {run.quiz_answered} answered the quiz" if report.kind == "lesson" else "")
+                + "\n"
+            )
+        return
+    stdout.write(
         f"  recipients {report.total}: sent {c['sent']}, pending {c['pending'] + c['sending']}, failed {c['failed']}, "
         f"blocked {c['blocked']}, uncertain {c['uncertain']}, cancelled {c['cancelled']}\n"
     )
     for reason, count in report.failed_by_reason.items():
         stdout.write(f"  failed {count}: {reason}\n")
+    if report.kind == "lesson":
+        stdout.write(
+            f"  quiz: {report.quiz_answered} of {c['sent']} sent then answered it, {report.quiz_finished} finished it\n"
+        )
     if c["uncertain"]:
         stdout.write(
             f"  {c['uncertain']} uncertain: the request left but no answer came, so they may have it already; "
-            f"`hocvu broadcast resend-uncertain {broadcast_id}` sends to them again\n"
+            f"`hocvu broadcast resend-uncertain {report.id}` sends to them again\n"
         )
     if listing:
-        for recipient in store.recipients(broadcast_id, listing):
+        for recipient in store.recipients(report.id, listing):
             stdout.write(f"  {listing}: {recipient}\n")
 
 
@@ -183,6 +355,7 @@ def run_worker(settings: Settings) -> int:
         request_timeout=b.request_timeout,
         recover_after=b.recover_after,
         zalo_oa=_zalo_oa_sender(settings) if settings.zalo_oa_on else None,
+        quiet=settings.people.quiet_hours(),
     )
     asyncio.run(run_delivery(config))
     return 0

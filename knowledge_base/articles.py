@@ -77,6 +77,17 @@ class Article:
         return "\n".join(parts)
 
 
+def official_hosts(articles: Iterable[Article]) -> frozenset[str]:
+    """The sites the knowledge base cites as official sources (each article's `sources`), without "www.":
+    the allow-list of what a broadcast's free text may link to (bot/broadcasts.py)."""
+    hosts = set()
+    for article in articles:
+        for source in article.sources:
+            host = source.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+            hosts.add(host.removeprefix("www."))
+    return frozenset(hosts)
+
+
 class KnowledgeBase:
     """All articles, addressable by id and language."""
 

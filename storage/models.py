@@ -354,15 +354,43 @@ class ZaloBotUser(Base):
 
 
 class Broadcast(Base):
-    """One message an operator (later: a volunteer, approved by an admin) sends to a list of recipients."""
+    """One message to many: a lesson or a free text, to a segment of the subscribers (bot/broadcasts.py) or to
+    an operator's list. A weekly plan is a row too, which never has deliveries: each week's run is a row of its
+    own (plan_id, run_at), unique, so two workers cannot make the same week's run."""
 
     __tablename__ = "broadcasts"
+    __table_args__ = (UniqueConstraint("plan_id", "run_at", name="uq_broadcasts_plan_run"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)  # a lesson: in Vietnamese (broadcast_texts has each language)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # sending | paused | cancelled | done
+    # awaiting_approval | rejected | scheduled | sending | paused | cancelled | done
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")  # text | lesson
+    lesson_id: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # bot.broadcasts.Segment; NULL: an explicit list
+    schedule: Mapped[str] = mapped_column(String(8), default="now", server_default="now")  # now | at | weekly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # weekly: 0 is Monday
+    clock: Mapped[str | None] = mapped_column(String(5))  # weekly: "08:00" in Asia/Ho_Chi_Minh
+    send_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it goes; a weekly plan: its next run
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
+    run_at: Mapped[datetime | None] = mapped_column(DateTime)  # a run: the week's time it is the run of
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(128))
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BroadcastText(Base):
+    """A lesson broadcast's text in one language: each recipient gets theirs (deliveries.lang)."""
+
+    __tablename__ = "broadcast_texts"
+
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class Delivery(Base):
@@ -388,3 +416,4 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's id of the message sent
     error: Mapped[str | None] = mapped_column(Text)  # why it failed, or why its outcome is unknown
+    lang: Mapped[str | None] = mapped_column(String(8))  # the recipient's language: picks broadcast_texts' text
