@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from errors import ConfigError, ContentError, HocvuError, ServiceError
-from hocvu import broadcast_cli, logs, nlu_cli
+from hocvu import broadcast_cli, logs, nlu_cli, report_cli
 from hocvu.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -573,6 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     nlu_cli.add_parser(sub)
     broadcast_cli.add_parser(sub)
+    report_cli.add_parser(sub)
 
     ev = sub.add_parser("eval", help="measure answer quality on an evaluation file")
     ev.add_argument("file", nargs="?", help="evaluation YAML (default: knowledge_base/eval/test.yml)")
@@ -626,6 +627,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return broadcast_cli.run(settings, args, stdout)
         if args.command == "worker":
             return broadcast_cli.run_worker(settings)
+        if args.command == "report":
+            return report_cli.run(settings, args, stdout)
     except HocvuError as exc:  # the one place errors become messages and exit codes
         print(f"hocvu {_command_name(args)}: {exc.describe()}", file=sys.stderr)
         return exc.exit_code

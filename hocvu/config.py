@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.people import PeopleError, QuietHours, parse_clock, parse_user_key
+from bot.reports import DEFAULT_SKILLS, ELDERLY, ZONE, Definition
 from bot.signing import KEY_HINT, SigningKeys, key_problem
 from errors import ConfigError
 from knowledge_base.retriever import RetrievalSettings
@@ -196,6 +197,28 @@ class PeopleSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """`hocvu report` (docs/reports.md): what counts as basic digital skills and who as elderly."""
+
+    # A user has basic digital skills when they hold the certificate (a passed final test) of these topics...
+    basic_skills_certificates: tuple[str, ...] = setting(DEFAULT_SKILLS, kind="a list of topic ids")
+    basic_skills_at_least: int | None = setting(None, minimum=1)  # ...of at least this many of them; null: all
+    elderly_age_bands: tuple[str, ...] = setting(ELDERLY, kind="a list of age bands (u40, 40_59, 60p)")
+    timezone: str = ZONE  # periods are calendar months, quarters and years on this clock
+    top_articles: int = setting(5, minimum=1, maximum=50)  # articles listed per area
+
+    def definition(self, pass_percent: int) -> Definition:
+        return Definition(
+            self.basic_skills_certificates,
+            self.basic_skills_at_least,
+            self.elderly_age_bands,
+            pass_percent,
+            self.timezone,
+            self.top_articles,
+        )
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = setting("INFO", choices=LOG_LEVELS)
     # Library loggers ("telegram", "aiohttp", ...) that log at `level` too; the others only log warnings.
@@ -220,6 +243,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     certificates: CertificateSettings = field(default_factory=CertificateSettings)
     people: PeopleSettings = field(default_factory=PeopleSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=NOT_IN_FILE)
 
@@ -446,7 +470,21 @@ def _check(settings: Settings) -> list[str]:
             f"'zalo_bot.webhook_url' (or ZALO_BOT_WEBHOOK_URL) must be an https:// URL, got {bot.webhook_url!r}",
         ),
     ]
-    return [f"{settings.path}: {text}" for broken, text in rules if broken] + _people_problems(settings)
+    return (
+        [f"{settings.path}: {text}" for broken, text in rules if broken]
+        + _people_problems(settings)
+        + [f"{settings.path}: {text}" for text in _report_problems(settings)]
+    )
+
+
+def _report_problems(settings: Settings) -> list[str]:
+    reports = settings.reports
+    problems = reports.definition(settings.certificates.pass_percent).problems()
+    try:
+        ZoneInfo(reports.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"'reports.timezone' is {reports.timezone!r}, not a time zone like Asia/Ho_Chi_Minh")
+    return problems
 
 
 def _people_problems(settings: Settings) -> list[str]:

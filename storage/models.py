@@ -45,7 +45,7 @@ class User(Base):
     commune: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default="citizen")
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # reports: registered and new users
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     # The name printed on the user's certificates, asked once before their first final test (bot/tutor.py).
     certificate_name: Mapped[str | None] = mapped_column(String(200))  # NULL: the default learner's
@@ -101,7 +101,7 @@ class QuizSessionRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | finished | abandoned
     lang: Mapped[str] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(DateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # reports: quizzes of a period
 
 
 class QuizAnswerRow(Base):
@@ -199,7 +199,7 @@ class CertificateRow(Base):
     topic: Mapped[str] = mapped_column(String(32))
     score_percent: Mapped[int] = mapped_column(Integer)
     holder: Mapped[str | None] = mapped_column(String(200))  # NULL: the default learner's name
-    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # reports: certificates of a period
 
 
 class RevokedCertificate(Base):
@@ -230,7 +230,7 @@ class AnswerFeedback(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     article_id: Mapped[str] = mapped_column(String(128))
     positive: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # reports: feedback of a period
 
 
 # -- the Telegram channel's transport facts (channels/telegram_store.py) ------------------------------
@@ -364,7 +364,7 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)  # a lesson: in Vietnamese (broadcast_texts has each language)
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # reports: broadcasts of a period
     # awaiting_approval | rejected | scheduled | sending | paused | cancelled | done
     status: Mapped[str] = mapped_column(String(24), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")  # text | lesson

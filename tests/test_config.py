@@ -145,6 +145,10 @@ VALID_OTHER: dict[str, Any] = {
     "people.quiet_hours_start": "22:30",
     "people.quiet_hours_end": "06:00",
     "people.timezone": "Asia/Bangkok",
+    "reports.basic_skills_certificates": ["vneid", "digital_skills"],
+    "reports.basic_skills_at_least": 3,
+    "reports.elderly_age_bands": ["40_59", "60p"],
+    "reports.timezone": "Asia/Bangkok",
 }
 
 
