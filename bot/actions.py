@@ -30,6 +30,7 @@ class Verb(StrEnum):
     PROFILE = "pf"  # where the user lives: pf:go, pf:skip, pf:p:<province>, pf:c:<commune>, pf:a:<age band>, pf:del
     SUBSCRIBE = "sub"  # opt in to a topic's lessons: sub:<topic>|all
     UNSUBSCRIBE = "uns"  # stop a topic's lessons: uns:<topic>|all
+    BROADCAST = "bc"  # a step of /broadcast (bot/broadcast_chat.py): bc:<step>[:<choice>]
 
 
 class StaleAction(ValueError):
