@@ -4,6 +4,7 @@ text that waits for an admin's /approve, and the broadcast's report."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import re
@@ -17,6 +18,7 @@ from sqlalchemy import func, or_, select
 from bot import regions
 from bot.learning import UserRef
 from bot.messages import Notice
+from bot.people import ADMIN as ADMIN_ROLE
 from bot.people import VOLUNTEER, Profile, Region
 from hocvu.app import App
 from hocvu.config import PeopleSettings, Settings
@@ -25,7 +27,10 @@ from language.normalize import fold
 from storage.models import Broadcast, Delivery
 from storage.people_store import SqlPeopleStore
 from tests.conftest import Chat
+from tests.support.fake_app import build_fake_app
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.learning_support import database_url, open_app
+from tests.support.serving import serving
 
 HANOI = 1
 HANOI_COMMUNES = regions.communes_of(HANOI)
@@ -285,3 +290,64 @@ def test_cancelling_and_stale_buttons_create_nothing(app: App) -> None:
     other = Chat(app, "778", "telegram")
     other.say("/broadcast status 1")
     assert "không phải của bạn" in text(other)
+
+
+# -- on Telegram, through the fake Bot API: the admin is told at once -------------------------------------
+
+
+async def test_on_telegram_the_admin_is_told_a_text_awaits_and_the_author_that_it_was_approved(
+    settings: Settings, tmp_path: Path
+) -> None:
+    app = build_fake_app(settings, tmp_path / "data")
+    assert app.assistant.people is not None
+    author, admin = 6001, 6002
+    store = app.assistant.people.store
+    store.set_role(f"telegram:{author}", VOLUNTEER, Region(commune_codes=(HOAN_KIEM,)), "test", NOW)
+    store.set_role(f"telegram:{admin}", ADMIN_ROLE, None, "test", NOW)
+    citizen = UserRef("telegram", "6100")
+    store.save_profile(citizen, Profile(HANOI, HOAN_KIEM, None, True))
+    store.subscribe(citizen, "vneid", NOW)
+
+    async def after(chat: int, count: int) -> list[str]:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(fake.sent(chat)) < count and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        return fake.texts(chat)
+
+    def press(chat: int, label: str) -> None:
+        for request in reversed(fake.sent(chat)):
+            markup = request.params.get("reply_markup")
+            if markup:
+                data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row if label in b["text"])
+                fake.push(fake.callback(chat, data))
+                return
+        raise AssertionError(f"no keyboard with {label!r}")
+
+    try:
+        with FakeTelegram() as fake:
+            async with serving(app, fake, tmp_path):
+                fake.push(fake.message(author, "/broadcast"))
+                await after(author, 1)
+                for step, (label, typed) in enumerate(
+                    (("Tự soạn tin", None), (None, "Lich hoc ky nang so sang thu bay"), ("Tiếp tục", None))
+                ):
+                    if label:
+                        press(author, label)
+                    else:
+                        fake.push(fake.message(author, typed))
+                    await after(author, step + 2)
+                press(author, "Gửi ngay")
+                await after(author, 5)
+                press(author, "Xác nhận gửi")
+                await after(author, 6)
+                told = await after(admin, 1)
+                broadcast_id = number(told[0], r"#(\d+)")
+                fake.push(fake.message(admin, f"/approve {broadcast_id}"))
+                await after(admin, 2)
+                texts = await after(author, 7)
+    finally:
+        assert app.database is not None
+        app.database.dispose()
+    assert "/approve" in told[0] and "telegram:6001" in told[0]
+    assert "đang gửi tới 1 người" in fake.texts(admin)[1]
+    assert "đã được duyệt" in texts[6]
