@@ -439,6 +439,9 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
         return _say(turn, "bcast_cancelled")
     if step == _TEXT:
         return _typed_text(core, desk, turn, draft, text)
+    if "?" in text or (len(text.split()) > 8 and ";" not in text):  # a question, not a place or a time
+        turn.update(bcast_step=None)
+        return None
     if step == _PLACE:
         return _typed_place(core, desk, turn, role, draft, text)
     try:
