@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, distinct, func, literal, null, select, union_all
 from sqlalchemy.sql import Select
 
 from bot import regions
@@ -48,7 +48,7 @@ BUTTON_TURN = "<button %"  # the journal's text of a pressed button (bot/assista
 AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
 Key = tuple[int | None, int | None]  # (province code, commune code)
 WORK_MEM = "64MB"
-STEPS = 9  # the queries of one report, for a progress bar
+STEPS = 7  # the queries of one report, for a progress bar
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,12 @@ class SqlReports:
             for row in run(self._feedback(b, region)):
                 _put(now, then, row, "feedback_up", "feedback_down")
             step("feedback")
-            broadcasts: dict[str, dict[Any, tuple[int, int]]] = {}
-            for level in ("commune", "province", "total"):
-                found = {}
-                for row in run(self._deliveries(b, region, level)):
-                    if level == "commune":
-                        _put(now, then, row, "recipients", "delivered")
-                    found[_level_key(row, level)] = (row.broadcasts, row.broadcasts_before)
-                broadcasts[level] = found
-                step(f"broadcasts by {level}")
+            broadcasts: dict[str, dict[Any, tuple[int, int]]] = {"commune": {}, "province": {}, "total": {}}
+            for row in run(self._deliveries(b, region)):
+                if row.level == "commune":
+                    _put(now, then, row, "recipients", "delivered")
+                broadcasts[row.level][_level_key(row, row.level)] = (int(row.broadcasts), int(row.broadcasts_before))
+            step("broadcasts")
             top: dict[str, dict[Any, list[tuple[str, int]]]] = {"commune": {}, "province": {}, "total": {}}
             for row in run(self._top(b, region)):
                 top[row.level].setdefault(_level_key(row, row.level), []).append((row.article_id, int(row.n)))
@@ -259,31 +256,56 @@ class SqlReports:
         )
         return _in_region(query, region).group_by(User.province_code, User.commune_code)
 
-    def _deliveries(self, b: _Bounds, region: Region | None, level: str) -> AnySelect:
+    def _deliveries(self, b: _Bounds, region: Region | None) -> AnySelect:
         """Broadcasts created in the period with a recipient in the area, and their deliveries there.
 
-        A broadcast reaches many communes, so it is counted at each level (commune, province, total) by its
-        own COUNT(DISTINCT): the communes' numbers do not add up to the province's."""
+        A broadcast reaches many communes, so it is counted at each level (commune, province, total) from the
+        deliveries summed per (place, broadcast) once: the communes' numbers do not add up to the province's."""
         d, bc = Delivery, Broadcast
-        columns: list[ColumnElement[Any]] = []
-        for suffix, inside in (("", bc.created_at >= b.start), ("_before", bc.created_at < b.start)):
-            columns += [
-                func.count(distinct(case((inside, bc.id)))).label("broadcasts" + suffix),
-                _sum(inside).label("recipients" + suffix),
-                _sum(and_(inside, d.status == "sent")).label("delivered" + suffix),
-            ]
-        groups = _level_columns(level)
-        query = (
-            select(*groups, *columns)
-            .select_from(
-                d.__table__.join(bc.__table__, bc.id == d.broadcast_id).outerjoin(
-                    User.__table__, and_(User.channel == d.channel, User.external_id == d.user_id)
+        per_place = (
+            _in_region(
+                select(
+                    User.province_code,
+                    User.commune_code,
+                    bc.id.label("broadcast_id"),
+                    case((bc.created_at >= b.start, 1), else_=0).label("now"),
+                    func.count().label("recipients"),
+                    _sum(d.status == "sent").label("delivered"),
                 )
+                .select_from(
+                    d.__table__.join(bc.__table__, bc.id == d.broadcast_id).outerjoin(
+                        User.__table__, and_(User.channel == d.channel, User.external_id == d.user_id)
+                    )
+                )
+                .where(bc.created_at >= b.before, bc.created_at < b.end),
+                region,
             )
-            .where(bc.created_at >= b.before, bc.created_at < b.end)
+            .group_by(User.province_code, User.commune_code, bc.id, bc.created_at)
+            .cte("deliveries_per_place")
         )
-        query = _in_region(query, region)
-        return query.group_by(*groups) if groups else query
+        c = per_place.c
+        levels = []
+        for level, groups in (
+            ("commune", [c.province_code, c.commune_code]),
+            ("province", [c.province_code]),
+            ("total", []),
+        ):
+            columns: list[ColumnElement[Any]] = [
+                literal(level).label("level"),
+                (c.province_code if groups else cast(null(), Integer)).label("province_code"),
+                (c.commune_code if level == "commune" else cast(null(), Integer)).label("commune_code"),
+            ]
+            for suffix, flag in (("", 1), ("_before", 0)):
+                columns += [
+                    func.count(distinct(case((c.now == flag, c.broadcast_id)))).label("broadcasts" + suffix),
+                    func.coalesce(func.sum(case((c.now == flag, c.recipients), else_=0)), 0).label(
+                        "recipients" + suffix
+                    ),
+                    func.coalesce(func.sum(case((c.now == flag, c.delivered), else_=0)), 0).label("delivered" + suffix),
+                ]
+            query = select(*columns)
+            levels.append(query.group_by(*groups) if groups else query)
+        return union_all(*levels)  # type: ignore[return-value]
 
     def _top(self, b: _Bounds, region: Region | None) -> AnySelect:
         """The articles that answered most questions in each commune, each province and overall, ranked in the
@@ -312,22 +334,24 @@ class SqlReports:
             ("province", [counts.c.province_code]),
             ("total", []),
         ):
-            n = func.sum(counts.c.n)
+            if level == "commune" and region is None:
+                # Ranking every article of some 3,300 communes is most of a country report's time, for a list
+                # nobody reads at that scale: a province's or a commune's report has them.
+                continue
+            commune_level = level == "commune"  # the counts are already per commune: ranked as they are
+            n = counts.c.n if commune_level else func.sum(counts.c.n)
             rank = func.row_number().over(partition_by=groups or None, order_by=(n.desc(), counts.c.article_id))
-            province = counts.c.province_code if groups else literal(None, Integer)
-            commune = counts.c.commune_code if level == "commune" else literal(None, Integer)
-            inner = (
-                select(
-                    literal(level).label("level"),
-                    province.label("province_code"),
-                    commune.label("commune_code"),
-                    counts.c.article_id,
-                    n.label("n"),
-                    rank.label("rank"),
-                )
-                .group_by(*groups, counts.c.article_id)
-                .subquery()
+            province = counts.c.province_code if groups else cast(null(), Integer)
+            commune = counts.c.commune_code if commune_level else cast(null(), Integer)
+            query = select(
+                literal(level).label("level"),
+                province.label("province_code"),
+                commune.label("commune_code"),
+                counts.c.article_id,
+                n.label("n"),
+                rank.label("rank"),
             )
+            inner = (query if commune_level else query.group_by(*groups, counts.c.article_id)).subquery()
             ranked.append(select(inner).where(inner.c.rank <= self.definition.top_articles))
         every = union_all(*ranked).subquery()
         return select(every).order_by(every.c.level, every.c.rank)
