@@ -50,9 +50,9 @@ class Assistant:
         journal: Journal | None = None,
         handover_channels: frozenset[str] = frozenset(),
         tutor: Tutor | None = None,
-        people: People | None = None,
         broadcasts: BroadcastDesk | None = None,
         stats: Stats | None = None,
+        people: People | None = None,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -64,9 +64,9 @@ class Assistant:
         self.intent_threshold = intent_threshold
         self.handover_channels = handover_channels  # channels with a volunteers' group behind them
         self.tutor = tutor  # quizzes, review, progress, certificates; None where nothing is stored
-        self.people = people  # where users live, roles, subscriptions; None where nothing is stored
         self.broadcasts = broadcasts  # volunteers' /broadcast and admins' approvals; None where nothing is stored
         self.stats = stats  # volunteers' and admins' /stats; None where nothing is stored
+        self.people = people  # where users live, roles, subscriptions; None where nothing is stored
 
     # -- entry point -------------------------------------------------------------------------------
 

@@ -101,9 +101,9 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.HANDOVER: handlers.end_handover,
     Verb.HOLDER_NAME: handlers.holder_name_button,
     Verb.PROFILE: handlers.profile_button,
+    Verb.BROADCAST: broadcast_chat.button,
     Verb.SUBSCRIBE: handlers.subscribe_button,
     Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
-    Verb.BROADCAST: broadcast_chat.button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,
@@ -364,6 +364,25 @@ PHRASES: tuple[Phrase, ...] = (
 )
 
 
+def phrase(text: NormalizedText) -> Phrase | None:
+    """The first of PHRASES that the message says, if any."""
+    marked = " ".join(text.clean.split())
+    return next((p for p in PHRASES if p.matches(text.folded, marked)), None)
+
+
+def menu(lang: str) -> list[tuple[str, str]]:
+    """(name, description) of every command offered in the menu and /help, in order."""
+    return [(c.name, c.summary(lang)) for c in COMMANDS if c.menu]
+
+
+_BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.aliases)}
+
+
+def command(name: str) -> Command | None:
+    """The command typed as /name (or /name@botname), case-insensitively."""
+    return _BY_NAME.get(name.split("@")[0].lstrip("/").lower())
+
+
 # What volunteers and officials ask for in words, after the fixed phrases and before any open flow or NLU.
 # A citizen who says them is told politely that they are for volunteers, and how to become one.
 OFFICIALS: tuple[Phrase, ...] = (
@@ -396,22 +415,3 @@ def official(text: NormalizedText) -> Phrase | None:
     """The first of OFFICIALS that the message says, if any."""
     marked = " ".join(text.clean.split())
     return next((p for p in OFFICIALS if p.matches(text.folded, marked)), None)
-
-
-def phrase(text: NormalizedText) -> Phrase | None:
-    """The first of PHRASES that the message says, if any."""
-    marked = " ".join(text.clean.split())
-    return next((p for p in PHRASES if p.matches(text.folded, marked)), None)
-
-
-def menu(lang: str) -> list[tuple[str, str]]:
-    """(name, description) of every command offered in the menu and /help, in order."""
-    return [(c.name, c.summary(lang)) for c in COMMANDS if c.menu]
-
-
-_BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.aliases)}
-
-
-def command(name: str) -> Command | None:
-    """The command typed as /name (or /name@botname), case-insensitively."""
-    return _BY_NAME.get(name.split("@")[0].lstrip("/").lower())

@@ -206,9 +206,9 @@ def build_app(
         handover_channels=handover_channels(settings),
         journal=journal,
         tutor=tutor,
-        people=people,
         broadcasts=broadcasts,
         stats=stats,
+        people=people,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 
