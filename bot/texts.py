@@ -769,7 +769,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "✅ Weekly broadcast #{id} created: {when} (recipients now: {n}).",
     },
     "bcast_created_waiting": {
-        "vi": "📨 Đã tạo tin #{id} và gửi cho quản trị viên duyệt. Tin sẽ đi {when} sau khi được duyệt "
+        "vi": "📨 Đã tạo tin #{id} và gửi cho quản trị viên duyệt. Thời gian gửi khi được duyệt: {when} "
         "(hiện có {n} người nhận); bạn sẽ được báo kết quả.",
         "en": "📨 Broadcast #{id} created and sent to the administrators for approval. Once approved it goes {when} "
         "(recipients now: {n}); you will be told.",
