@@ -28,6 +28,7 @@ class Verb(StrEnum):
     HANDOVER = "ho"  # end the talk with a volunteer: ho:end
     HOLDER_NAME = "hn"  # print the default name on certificates, then start the final test: hn:skip:<topic>
     PROFILE = "pf"  # where the user lives: pf:go, pf:skip, pf:p:<province>, pf:c:<commune>, pf:a:<age band>, pf:del
+    BROADCAST = "bc"  # a step of /broadcast (bot/broadcast_chat.py): bc:<step>[:<choice>]
     SUBSCRIBE = "sub"  # opt in to a topic's lessons: sub:<topic>|all
     UNSUBSCRIBE = "uns"  # stop a topic's lessons: uns:<topic>|all
     FULL_TEXT = "ft"  # an article's whole text after its short first answer: ft:<article>

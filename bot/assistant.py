@@ -12,13 +12,15 @@ import dataclasses
 import logging
 import time
 
-from bot import actions, handlers, handover, routes
+from bot import actions, broadcast_chat, handlers, handover, routes
+from bot.broadcasts import BroadcastDesk
 from bot.guard import scan, without_redactions
 from bot.journal import Journal, LoggedTurn, LoggingJournal
 from bot.learning import UserRef
 from bot.messages import Reply, Response, UserMessage
 from bot.people import People
 from bot.state import ConversationState, StateStore
+from bot.stats_chat import Stats
 from bot.texts import secret_names, t
 from bot.turn import Turn
 from bot.tutor import Tutor
@@ -48,6 +50,8 @@ class Assistant:
         journal: Journal | None = None,
         handover_channels: frozenset[str] = frozenset(),
         tutor: Tutor | None = None,
+        broadcasts: BroadcastDesk | None = None,
+        stats: Stats | None = None,
         people: People | None = None,
         contacts: tuple[str, ...] = (),
         brief_answers: bool = True,
@@ -62,6 +66,8 @@ class Assistant:
         self.intent_threshold = intent_threshold
         self.handover_channels = handover_channels  # channels with a volunteers' group behind them
         self.tutor = tutor  # quizzes, review, progress, certificates; None where nothing is stored
+        self.broadcasts = broadcasts  # volunteers' /broadcast and admins' approvals; None where nothing is stored
+        self.stats = stats  # volunteers' and admins' /stats; None where nothing is stored
         self.people = people  # where users live, roles, subscriptions; None where nothing is stored
         self.contacts = contacts  # local people who help in person (config.yml contacts), when no volunteer can
         # The first answer to a question is short, its steps and full text a tap away; a one-shot answer
@@ -151,6 +157,9 @@ class Assistant:
             turn.redacted = f"<{message.kind}>"
             return turn.reply([Reply(text=t("non_text", turn.lang))], intent=None)
 
+        # The date and time an open /broadcast waits for, which the guard would hide as an ID number.
+        if (timed := broadcast_chat.on_time(self, turn)) is not None:
+            return timed
         self._guard(turn)
         assert turn.normalized is not None
         if turn.normalized.is_empty:
@@ -175,11 +184,18 @@ class Assistant:
             return stopped
         if turn.state.handover:
             return handlers.relay_to_volunteer(self, turn)
+        # The text, place or time an open /broadcast waits for: before the fixed phrases, which would take a
+        # warning about fires ("cháy") for an emergency.
+        if (drafted := broadcast_chat.on_text(self, turn)) is not None:
+            return drafted
         # Emergencies, what is declined, insults, "thôi" and "không biết" (routes.PHRASES): fixed answers
         # before any open flow, NLU or retrieval could take them for something else.
         if (phrase := routes.phrase(turn.normalized)) is not None and (
             response := phrase.handler(self, turn)
         ) is not None:
+            return response
+        # What volunteers and officials ask for in words ("gửi bài học cho xã", "thống kê"): routes.OFFICIALS.
+        if (said := routes.official(turn.normalized)) is not None and (response := said.handler(self, turn)):
             return response
         # The open /profile question: a place name typed ("ha noi", "phuong hoan kiem") is its answer.
         if (answered := handlers.profile_answer(self, turn)) is not None:
@@ -211,7 +227,9 @@ class Assistant:
         """Secrets out first, so nothing downstream (NLU, retrieval, state, journal, logs) ever sees one."""
         # The guard cuts long messages itself, so a megabyte costs no more than the part that is read, and
         # never cuts through a secret.
-        guarded = scan(turn.message.text, limit=MAX_QUESTION_CHARS)
+        # A broadcast's text may be a whole message long; anything else is a question.
+        limit = broadcast_chat.TEXT_LIMIT if turn.state.bcast_step == "text" else MAX_QUESTION_CHARS
+        guarded = scan(turn.message.text, limit=limit)
         turn.redacted = guarded.text
         turn.text = guarded.text
         turn.normalized = normalize(without_redactions(turn.text), turn.lang)

@@ -368,6 +368,10 @@ class Broadcasts(Protocol):
 
     def recent(self, limit: int = 50) -> list[BroadcastReport]: ...
 
+    def awaiting(self, limit: int = 20) -> list[BroadcastReport]:
+        """Free texts waiting for an admin, oldest first: what /approvals lists."""
+        ...
+
 
 # -- the desk ---------------------------------------------------------------------------------------------
 

@@ -88,6 +88,16 @@ class Handover:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A short plain message for another user of the assistant, sent this turn by the runner on that user's
+    channel: an admin told that a broadcast awaits approval, a volunteer told an admin's answer."""
+
+    channel: str
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Response:
     """Everything the core produced for one message, plus what the product measures about it."""
 
@@ -103,6 +113,7 @@ class Response:
     ranking: tuple[str, ...] = ()  # article ids retrieval ranked highest, best first (evaluation, "did you mean")
     handover: Handover | None = None  # set when the volunteers' group must see something
     forget_user: bool = False  # the user's data was just deleted: store nothing more about them
+    notices: tuple[Notice, ...] = ()  # messages for other users (channels/runner.py sends them)
 
     def plain_text(self) -> str:
         label = t("sources", self.lang)

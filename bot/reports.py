@@ -1,6 +1,6 @@
 """Figures for officials: who registered, asked, learned and holds basic digital skills, per commune and period.
 
-The core's part of `hocvu report` (and later of /stats in the chat): the definition a province sets
+The core's part of `hocvu report` and of /stats in the chat (bot/stats_chat.py): the definition a province sets
 (`reports:` in config.yml), calendar periods in Viet Nam's time, the region a report covers, and the figures
 themselves as plain data. The `Reports` seam computes them; storage/report_store.py does it in SQL, every
 figure an aggregate, so a report never loads the conversation log into Python.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot import handlers
+from bot import broadcast_chat, handlers, stats_chat
 from bot.actions import Verb
 from bot.messages import Response
 from bot.turn import Turn
@@ -65,6 +65,30 @@ COMMANDS: tuple[Command, ...] = (
     Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience="admin", menu=False),
     Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience="admin", menu=False),
     Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience="admin", menu=False),
+    # Volunteers' and admins' (bot/broadcast_chat.py, bot/stats_chat.py): not in the citizens' menu.
+    Command(
+        "broadcast",
+        broadcast_chat.start,
+        "Gửi bài học, thông báo cho bà con",
+        "Send a lesson or a message to subscribers",
+        aliases=("guibaihoc",),
+        audience="volunteer",
+        menu=False,
+    ),
+    Command(
+        "stats",
+        stats_chat.stats,
+        "Số liệu của địa bàn",
+        "Your area's figures",
+        aliases=("thongke",),
+        audience="volunteer",
+        menu=False,
+    ),
+    Command(
+        "approvals", broadcast_chat.approvals, "Tin chờ duyệt", "Texts awaiting approval", audience="admin", menu=False
+    ),
+    Command("approve", broadcast_chat.approve_command, "Duyệt tin", "Approve a text", audience="admin", menu=False),
+    Command("reject", broadcast_chat.reject_command, "Từ chối tin", "Reject a text", audience="admin", menu=False),
 )
 
 BUTTONS: dict[Verb, Handler] = {
@@ -79,6 +103,7 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.HANDOVER: handlers.end_handover,
     Verb.HOLDER_NAME: handlers.holder_name_button,
     Verb.PROFILE: handlers.profile_button,
+    Verb.BROADCAST: broadcast_chat.button,
     Verb.SUBSCRIBE: handlers.subscribe_button,
     Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
     Verb.FULL_TEXT: handlers.full_text_button,
@@ -538,3 +563,37 @@ _BY_NAME = {name: command for command in COMMANDS for name in (command.name, *co
 def command(name: str) -> Command | None:
     """The command typed as /name (or /name@botname), case-insensitively."""
     return _BY_NAME.get(name.split("@")[0].lstrip("/").lower())
+
+
+# What volunteers and officials ask for in words, after the fixed phrases and before any open flow or NLU.
+# A citizen who says them is told politely that they are for volunteers, and how to become one.
+OFFICIALS: tuple[Phrase, ...] = (
+    Phrase(
+        "broadcast",
+        broadcast_chat.start,
+        folded=(
+            r"(?:gui|phat|day|chuyen|dang) (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)(?: \w+){0,3} "
+            r"(?:cho|toi|den|xuong)(?: \w+){0,4} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
+            r"broadcast\w*",
+            r"send (?:a |the |this )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
+            r"(?:commune|ward|village|citizens|residents|subscribers)",
+        ),
+    ),
+    Phrase(
+        "stats",
+        stats_chat.stats,
+        folded=(
+            r"thong ke",
+            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so",
+            r"so lieu (?:cua |ve )?(?:xa|phuong|tinh|dia ban|ky nang so)",
+            r"statistics|digital skills? (?:share|rate|figures)",
+        ),
+        unless=(r"lua dao|scam\w*",),
+    ),
+)
+
+
+def official(text: NormalizedText) -> Phrase | None:
+    """The first of OFFICIALS that the message says, if any."""
+    marked = " ".join(text.clean.split())
+    return next((p for p in OFFICIALS if p.matches(text.folded, marked)), None)

@@ -14,6 +14,9 @@ class ConversationState:
     last_article: str | None = None
     recent_questions: tuple[str, ...] = field(default_factory=tuple)  # redacted, newest last
     handover: bool = False  # talking to a volunteer: text goes to the volunteers' group, not to the bot
+    # The /broadcast being made (bot/broadcast_chat.py: its draft as JSON) and the typed answer it waits for.
+    bcast: str | None = None
+    bcast_step: str | None = None  # text | place | at | weekly
     profile_step: str | None = None  # the /profile question waiting for its answer: province | commune | age
     profile_province: int | None = None  # the province chosen, while its commune is asked
     # Procedures left open for a side question, "<article>:<step index>", newest last: "quay lại", "tiếp"

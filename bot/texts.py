@@ -764,6 +764,262 @@ _TEXTS: dict[str, dict[str, str]] = {
         "vi": "(hiển thị {shown} trong {n} xã, phường có nhiều người dùng nhất)",
         "en": "(the {shown} communes with the most users, of {n})",
     },
+    # -- /broadcast in the chat (bot/broadcast_chat.py) --
+    "bcast_citizen": {
+        "vi": "Lệnh này dành cho tình nguyện viên và cán bộ gửi bài học cho bà con trong xã, phường. "
+        "Nếu bạn muốn làm tình nguyện viên (ví dụ trong Tổ công nghệ số cộng đồng), hãy đăng ký với Đoàn Thanh niên "
+        "hoặc Ủy ban nhân dân xã, phường nơi bạn ở; quản trị viên của trợ lý sẽ cấp quyền cho tài khoản này. "
+        "Bạn vẫn có thể tự nhận bài học: gõ /subscribe.",
+        "en": "This command is for volunteers and officials who send lessons to the people of their commune. "
+        "If you would like to volunteer (for example in the community digital technology team), sign up with the "
+        "Youth Union or the People's Committee of your commune or ward; the assistant's administrators then give "
+        "this account the role. You can still get lessons yourself: type /subscribe.",
+    },
+    "bcast_no_region": {
+        "vi": "Bạn là tình nguyện viên nhưng chưa được giao địa bàn. Nhờ quản trị viên giao tỉnh hoặc xã, phường cho "
+        "bạn (/promote).",
+        "en": "You are a volunteer but have no area yet. Ask an administrator to give you a province or communes "
+        "(/promote).",
+    },
+    "bcast_pick": {
+        "vi": "📣 Gửi tin cho bà con ({region}). Bạn muốn gửi gì? Chọn một chủ đề để xem các bài học, hoặc tự soạn "
+        "tin (tin tự soạn cần quản trị viên duyệt trước khi gửi).",
+        "en": "📣 Send to subscribers ({region}). What would you like to send? Choose a topic to see its lessons, or "
+        "write your own text (a text of your own is sent once an administrator approves it).",
+    },
+    "bcast_pick_lesson": {"vi": "Bài học về {topic}:", "en": "Lessons on {topic}:"},
+    "bcast_ask_text": {
+        "vi": "Gõ nội dung tin cần gửi (một tin nhắn; đường link chỉ được dẫn tới trang chính thức như vneid.gov.vn, "
+        "dichvucong.gov.vn). Gõ **thôi** để hủy.",
+        "en": "Type the text to send (one message; links only to official sites such as vneid.gov.vn or "
+        "dichvucong.gov.vn). Type **cancel** to stop.",
+    },
+    "bcast_text_empty": {"vi": "Tin trống: hãy gõ nội dung cần gửi.", "en": "The text is empty: type what to send."},
+    "bcast_text_long": {
+        "vi": "Tin dài {n} ký tự; {channel} chỉ nhận tối đa {limit} ký tự một tin. Hãy rút gọn rồi gửi lại.",
+        "en": "The text is {n} characters long; {channel} takes at most {limit} in one message. Shorten it and send "
+        "it again.",
+        "en_one": "The text is {n} character long; {channel} takes at most {limit} in one message.",
+    },
+    "bcast_text_links": {
+        "vi": "Tin có đường link không phải trang chính thức: {links}. Chỉ được dẫn tới trang chính thức mà tài liệu "
+        "hướng dẫn dùng (như vneid.gov.vn, dichvucong.gov.vn). Hãy sửa rồi gửi lại.",
+        "en": "The text links to a site that is not official: {links}. Only the official sites the guides cite "
+        "(such as vneid.gov.vn or dichvucong.gov.vn) are allowed. Fix it and send it again.",
+    },
+    "bcast_text_secret": {
+        "vi": "Tin có thông tin giống số định danh, mã OTP hoặc số tài khoản nên không được gửi đi. Hãy gõ lại tin "
+        "không có thông tin đó.",
+        "en": "The text holds what looks like an ID number, an OTP or an account number, so it cannot be sent. "
+        "Type it again without it.",
+    },
+    "bcast_segment_menu": {
+        "vi": "Gửi tới: {segment}\nSố người nhận lúc này: **{n}**.\nBấm để thay đổi, hoặc **Tiếp tục** để chọn thời gian.",
+        "en": "To: {segment}\nRecipients right now: **{n}**.\nPress a button to change it, or **Continue** to choose "
+        "the time.",
+    },
+    "bcast_segment": {
+        "vi": "người đăng ký chủ đề {topics}; nơi ở: {place}; ngôn ngữ: {langs}; kênh: {channels}; tuổi: {ages}",
+        "en": "subscribers of {topics}; where: {place}; language: {langs}; channel: {channels}; age: {ages}",
+    },
+    "bcast_any_topic": {"vi": "bất kỳ", "en": "any topic"},
+    "bcast_everyone": {"vi": "tất cả", "en": "all"},
+    "bcast_choose_topics": {"vi": "Gửi cho người đăng ký chủ đề nào?", "en": "Subscribers of which topic?"},
+    "bcast_choose_langs": {"vi": "Gửi cho người dùng ngôn ngữ nào?", "en": "Which language?"},
+    "bcast_choose_channels": {"vi": "Gửi qua kênh nào?", "en": "Which channel?"},
+    "bcast_choose_ages": {"vi": "Gửi cho nhóm tuổi nào?", "en": "Which age group?"},
+    "bcast_place_menu": {
+        "vi": "Địa bàn của bạn: {region}. Gửi cho cả địa bàn, hay chỉ một số xã, phường?",
+        "en": "Your area: {region}. Send to all of it, or only some communes?",
+    },
+    "bcast_ask_place": {
+        "vi": 'Gõ tên xã, phường (nhiều nơi thì cách nhau bằng dấu chấm phẩy, ví dụ "Hoàn Kiếm; Ba Đình"), hoặc '
+        '"tỉnh <tên tỉnh>". Có dấu hay không dấu đều được.',
+        "en": 'Type the commune or ward (several separated by semicolons, e.g. "Hoan Kiem; Ba Dinh"), or '
+        '"province <name>".',
+    },
+    "bcast_place_unknown": {
+        "vi": "Không tìm thấy nơi {name}. ({problem})",
+        "en": "No place found for {name}. ({problem})",
+    },
+    "bcast_outside_region": {
+        "vi": "Nơi này nằm ngoài địa bàn của bạn ({region}). Bạn chỉ gửi được cho bà con trong địa bàn của mình; "
+        "chưa có gì được tạo.",
+        "en": "That place is outside your area ({region}). You can only send to people in your own area; nothing "
+        "was created.",
+    },
+    "bcast_outside": {
+        "vi": "Đối tượng này vượt ra ngoài địa bàn của bạn nên chưa có gì được tạo. ({problem})",
+        "en": "That reaches outside your area, so nothing was created. ({problem})",
+    },
+    "bcast_nobody": {
+        "vi": "Chưa có ai đăng ký nhận tin trong nhóm này nên chưa có gì được tạo. Hãy chọn nhóm rộng hơn.",
+        "en": "Nobody in this group has subscribed, so nothing was created. Choose a wider group.",
+    },
+    "bcast_refused": {"vi": "Chưa tạo được: {problem}", "en": "Not created: {problem}"},
+    "bcast_when": {"vi": "Khi nào gửi?", "en": "When should it go?"},
+    "bcast_ask_at": {
+        "vi": 'Gõ ngày giờ gửi (giờ Việt Nam), ví dụ "8/12 08:00" hoặc "2026-12-08 08:00".',
+        "en": 'Type the date and time (Viet Nam time), e.g. "8/12 08:00" or "2026-12-08 08:00".',
+    },
+    "bcast_ask_weekly": {
+        "vi": 'Gõ thứ và giờ gửi hằng tuần, ví dụ "t2 08:00" (thứ Hai) hoặc "cn 19:30" (Chủ nhật).',
+        "en": 'Type the weekday and time, e.g. "mon 08:00" or "sun 19:30".',
+    },
+    "bcast_bad_at": {
+        "vi": 'Chưa hiểu thời gian này. Hãy gõ như "8/12 08:00" hoặc "2026-12-08 08:00".',
+        "en": 'I could not read that time. Type it like "8/12 08:00" or "2026-12-08 08:00".',
+    },
+    "bcast_past": {
+        "vi": "Thời gian này đã qua. Hãy gõ một thời điểm sau bây giờ.",
+        "en": "That time has passed. Type a time later than now.",
+    },
+    "bcast_bad_weekly": {
+        "vi": 'Chưa hiểu. Hãy gõ thứ và giờ như "t2 08:00", "t7 09:00" hoặc "cn 19:30".',
+        "en": 'I could not read that. Type a weekday and a time like "mon 08:00" or "sun 19:30".',
+    },
+    "bcast_when_now": {"vi": "ngay bây giờ", "en": "now"},
+    "bcast_when_at": {"vi": "lúc {time} (giờ Việt Nam)", "en": "at {time} (Viet Nam time)"},
+    "bcast_when_weekly": {"vi": "hằng tuần vào {day} lúc {clock}", "en": "every {day} at {clock}"},
+    "bcast_weekdays": {
+        "vi": "thứ Hai,thứ Ba,thứ Tư,thứ Năm,thứ Sáu,thứ Bảy,Chủ nhật",
+        "en": "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday",
+    },
+    "bcast_what_lesson": {"vi": "bài học «{title}»", "en": "the lesson “{title}”"},
+    "bcast_what_text": {"vi": "tin tự soạn", "en": "a text of your own"},
+    "bcast_preview": {
+        "vi": "**Xem trước**\nGửi: {what}\nTới: {segment}\nThời gian: {when}\nSố người nhận: **{n}** ({per})\n\n{text}",
+        "en": "**Preview**\nSending: {what}\nTo: {segment}\nWhen: {when}\nRecipients: **{n}** ({per})\n\n{text}",
+    },
+    "bcast_needs_approval": {
+        "vi": "Tin tự soạn sẽ được gửi sau khi quản trị viên duyệt.",
+        "en": "A text of your own goes out once an administrator approves it.",
+    },
+    "bcast_created_sending": {
+        "vi": "✅ Đã tạo tin #{id}: đang gửi tới {n} người.",
+        "en": "✅ Broadcast #{id} created: sending to {n} people now.",
+    },
+    "bcast_created_at": {
+        "vi": "✅ Đã tạo tin #{id}: sẽ gửi {when} (hiện có {n} người nhận).",
+        "en": "✅ Broadcast #{id} created: it goes {when} (recipients now: {n}).",
+    },
+    "bcast_created_weekly": {
+        "vi": "✅ Đã tạo lịch gửi #{id}: {when} (hiện có {n} người nhận).",
+        "en": "✅ Weekly broadcast #{id} created: {when} (recipients now: {n}).",
+    },
+    "bcast_created_waiting": {
+        "vi": "📨 Đã tạo tin #{id} và gửi cho quản trị viên duyệt. Thời gian gửi khi được duyệt: {when} "
+        "(hiện có {n} người nhận); bạn sẽ được báo kết quả.",
+        "en": "📨 Broadcast #{id} created and sent to the administrators for approval. Once approved it goes {when} "
+        "(recipients now: {n}); you will be told.",
+    },
+    "bcast_cancelled": {"vi": "Đã hủy, chưa gửi gì.", "en": "Cancelled; nothing was sent."},
+    "bcast_no_draft": {
+        "vi": "Không còn tin nào đang soạn. Gõ /broadcast để bắt đầu lại.",
+        "en": "There is no broadcast being made. Type /broadcast to start again.",
+    },
+    "bcast_status_usage": {
+        "vi": "Cách xem kết quả: /broadcast status <số tin>, ví dụ /broadcast status 7",
+        "en": "To see a report: /broadcast status <number>, e.g. /broadcast status 7",
+    },
+    "bcast_unknown_id": {"vi": "Không có tin #{id}.", "en": "There is no broadcast #{id}."},
+    "bcast_not_yours": {
+        "vi": "Tin #{id} không phải của bạn: chỉ người tạo và quản trị viên xem được kết quả.",
+        "en": "Broadcast #{id} is not yours: only its author and the administrators see its report.",
+    },
+    "bcast_report": {
+        "vi": "📊 Tin #{id} ({status}): {what}, {when}\nNgười nhận: {total}\nĐã gửi: {sent}\nĐang chờ gửi: {pending}\n"
+        "Lỗi: {failed}\nĐã chặn trợ lý: {blocked}\nChưa rõ đã tới chưa: {uncertain}",
+        "en": "📊 Broadcast #{id} ({status}): {what}, {when}\nRecipients: {total}\nSent: {sent}\nPending: {pending}\n"
+        "Failed: {failed}\nBlocked the assistant: {blocked}\nUncertain: {uncertain}",
+    },
+    "bcast_report_quiz": {
+        "vi": "Đã làm bài kiểm tra của bài học sau khi nhận: {answered} (làm xong: {finished})",
+        "en": "Answered the lesson's quiz after receiving it: {answered} (finished it: {finished})",
+    },
+    "bcast_report_run": {
+        "vi": "  • {when}: đã gửi {sent}/{total}, làm bài kiểm tra: {answered}",
+        "en": "  • {when}: sent {sent}/{total}, quiz answered: {answered}",
+    },
+    "bcast_report_rejected": {"vi": "Lý do từ chối: {reason}", "en": "Rejected because: {reason}"},
+    "bcast_st_waiting": {"vi": "chờ duyệt", "en": "awaiting approval"},
+    "bcast_st_rejected": {"vi": "bị từ chối", "en": "rejected"},
+    "bcast_st_scheduled": {"vi": "đã hẹn giờ", "en": "scheduled"},
+    "bcast_st_sending": {"vi": "đang gửi", "en": "sending"},
+    "bcast_st_paused": {"vi": "tạm dừng", "en": "paused"},
+    "bcast_st_cancelled": {"vi": "đã hủy", "en": "cancelled"},
+    "bcast_st_done": {"vi": "đã gửi xong", "en": "done"},
+    "bcast_admin_told": {
+        "vi": "📨 Tin #{id} của {by} đang chờ bạn duyệt. Gõ /approvals để xem, /approve {id} để duyệt hoặc "
+        "/reject {id} <lý do> để từ chối.",
+        "en": "📨 Broadcast #{id} by {by} awaits your approval. Type /approvals to read it, /approve {id} to approve "
+        "it or /reject {id} <reason> to reject it.",
+    },
+    "bcast_none_waiting": {"vi": "Không có tin nào chờ duyệt.", "en": "No text awaits approval."},
+    "bcast_waiting_intro": {"vi": "Tin chờ duyệt: {n}", "en": "Awaiting approval: {n}"},
+    "bcast_waiting_item": {
+        "vi": "**#{id}** của {by}\nTới: {segment}\nThời gian: {when}\n\n{text}\n\nTừ chối: /reject {id} <lý do>",
+        "en": "**#{id}** by {by}\nTo: {segment}\nWhen: {when}\n\n{text}\n\nTo reject: /reject {id} <reason>",
+    },
+    "bcast_approve_button": {"vi": "✅ Duyệt #{id}", "en": "✅ Approve #{id}"},
+    "bcast_approve_usage": {"vi": "Cách dùng: /approve <số tin>", "en": "Usage: /approve <number>"},
+    "bcast_reject_usage": {
+        "vi": "Cách dùng: /reject <số tin> <lý do> (người soạn sẽ đọc lý do).",
+        "en": "Usage: /reject <number> <reason> (its author will read the reason).",
+    },
+    "bcast_not_waiting": {
+        "vi": "Tin #{id} không chờ duyệt (đang: {status}).",
+        "en": "Broadcast #{id} is not awaiting approval ({status}).",
+    },
+    "bcast_approved_now": {
+        "vi": "✅ Đã duyệt tin #{id}: đang gửi tới {n} người.",
+        "en": "✅ Broadcast #{id} approved: sending to {n} people now.",
+    },
+    "bcast_approved_later": {
+        "vi": "✅ Đã duyệt tin #{id}: sẽ gửi {when}.",
+        "en": "✅ Broadcast #{id} approved: it goes {when}.",
+    },
+    "bcast_rejected": {
+        "vi": "Đã từ chối tin #{id}; người soạn sẽ được báo lý do.",
+        "en": "Broadcast #{id} rejected; its author will be told why.",
+    },
+    "bcast_author_approved": {
+        "vi": "✅ Tin #{id} của bạn đã được duyệt. Xem kết quả: /broadcast status {id}",
+        "en": "✅ Your broadcast #{id} was approved. Its report: /broadcast status {id}",
+    },
+    "bcast_author_rejected": {
+        "vi": "Tin #{id} của bạn không được duyệt. Lý do: {reason}",
+        "en": "Your broadcast #{id} was not approved. Reason: {reason}",
+    },
+    # -- /stats in the chat (bot/stats_chat.py) --
+    "stats_citizen": {
+        "vi": "Số liệu thống kê dành cho tình nguyện viên và cán bộ phụ trách địa bàn. Nếu bạn muốn làm tình "
+        "nguyện viên, hãy đăng ký với Đoàn Thanh niên hoặc Ủy ban nhân dân xã, phường nơi bạn ở. Bạn có thể xem "
+        "tiến độ học của chính mình: gõ /progress.",
+        "en": "The figures are for volunteers and the officials in charge of an area. If you would like to "
+        "volunteer, sign up with the Youth Union or the People's Committee of your commune or ward. You can see "
+        "your own learning progress: type /progress.",
+    },
+    "stats_no_place": {"vi": "Không tìm thấy nơi này: {problem}", "en": "No such place: {problem}"},
+    "stats_title": {"vi": "📊 **Số liệu kỹ năng số: {region}**", "en": "📊 **Digital skills figures: {region}**"},
+    "stats_period": {
+        "vi": "**{period}** (so với kỳ trước)\n"
+        "• Người dùng: {registered} ({registered_change}); hoạt động: {active} ({active_change})\n"
+        "• Câu hỏi trả lời được: {answered}; chưa trả lời được: {dont_know} (tỷ lệ trả lời {answered_share})\n"
+        "• Có kỹ năng số cơ bản: {skilled} người, {skilled_share} ({skilled_change} điểm)\n"
+        "• Người cao tuổi có kỹ năng số: {skilled_elderly}/{elderly} ({elderly_share})\n"
+        "• Chứng chỉ cấp: {certificates} ({certificates_change})",
+        "en": "**{period}** (against the previous period)\n"
+        "• Users: {registered} ({registered_change}); active: {active} ({active_change})\n"
+        "• Questions answered: {answered}; not answered: {dont_know} (answered share {answered_share})\n"
+        "• With basic digital skills: {skilled}, {skilled_share} ({skilled_change} points)\n"
+        "• Elderly with digital skills: {skilled_elderly}/{elderly} ({elderly_share})\n"
+        "• Certificates issued: {certificates} ({certificates_change})",
+    },
+    "stats_chart_caption": {
+        "vi": "Biểu đồ tháng này. Báo cáo đầy đủ (Excel, CSV): hocvu report trên máy chủ.",
+        "en": "This month's chart. The full report (Excel, CSV): hocvu report on the server.",
+    },
 }
 
 BUTTONS: dict[str, dict[str, str]] = {
@@ -796,6 +1052,24 @@ BUTTONS: dict[str, dict[str, str]] = {
     "age_60p": {"vi": "Từ 60 tuổi", "en": "60 and over"},
     "subscribe_all": {"vi": "✅ Tất cả chủ đề", "en": "✅ All topics"},
     "unsubscribe_all": {"vi": "⛔ Ngừng tất cả", "en": "⛔ Stop all"},
+    "bcast_free_text": {"vi": "✍️ Tự soạn tin", "en": "✍️ Write my own text"},
+    "bcast_cancel": {"vi": "❌ Hủy", "en": "❌ Cancel"},
+    "bcast_back": {"vi": "◀️ Quay lại", "en": "◀️ Back"},
+    "bcast_topics": {"vi": "📚 Chủ đề", "en": "📚 Topic"},
+    "bcast_place": {"vi": "📍 Nơi ở", "en": "📍 Place"},
+    "bcast_langs": {"vi": "🌐 Ngôn ngữ", "en": "🌐 Language"},
+    "bcast_channels": {"vi": "💬 Kênh", "en": "💬 Channel"},
+    "bcast_ages": {"vi": "👵 Tuổi", "en": "👵 Age"},
+    "bcast_next": {"vi": "Tiếp tục ▶️", "en": "Continue ▶️"},
+    "bcast_all": {"vi": "Tất cả", "en": "All"},
+    "bcast_whole_region": {"vi": "Cả địa bàn của tôi", "en": "All my area"},
+    "bcast_type_place": {"vi": "⌨️ Gõ tên xã, phường", "en": "⌨️ Type a commune"},
+    "bcast_now": {"vi": "🚀 Gửi ngay", "en": "🚀 Now"},
+    "bcast_at": {"vi": "⏰ Hẹn giờ", "en": "⏰ At a time"},
+    "bcast_weekly": {"vi": "🔁 Hằng tuần", "en": "🔁 Weekly"},
+    "bcast_confirm": {"vi": "✅ Xác nhận gửi", "en": "✅ Confirm"},
+    "bcast_change": {"vi": "✏️ Sửa người nhận", "en": "✏️ Change recipients"},
+    "bcast_see_report": {"vi": "📊 Xem kết quả", "en": "📊 See the report"},
 }
 
 SECRET_NAMES: dict[str, dict[str, str]] = {

@@ -355,3 +355,10 @@ class SqlBroadcasts:
         with self.db.read() as connection:
             ids = connection.scalars(select(_B.c.id).order_by(_B.c.id.desc()).limit(limit)).all()
         return [r for r in (self.report(int(i)) for i in ids) if r is not None]
+
+    def awaiting(self, limit: int = 20) -> list[BroadcastReport]:
+        with self.db.read() as connection:
+            ids = connection.scalars(
+                select(_B.c.id).where(_B.c.status == AWAITING_APPROVAL).order_by(_B.c.id).limit(limit)
+            ).all()
+        return [r for r in (self.report(int(i)) for i in ids) if r is not None]

@@ -253,6 +253,9 @@ class Runner:
                 failed = await self._to_desk(message.channel, message.user_id, response.handover)
                 if failed is not None:
                     sent = _both(sent, failed)
+            for notice in response.notices:
+                if notice.channel in self._channels:  # a channel this process does not serve (the terminal's)
+                    sent = _both(sent, self.channel(notice.channel).note(notice.user_id, notice.text))
         metrics.TURNS.labels(message.channel).inc()
         metrics.ANSWER_SECONDS.labels(message.channel).observe(asyncio.get_running_loop().time() - started)
         if response.fallback:

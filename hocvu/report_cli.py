@@ -14,6 +14,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -490,6 +491,18 @@ def _sheet_name(title: str) -> str:
 
 
 # -- the chart ------------------------------------------------------------------------------------------
+
+
+class PngCharts:
+    """The `Charts` seam of the chat's /stats (bot/stats_chat.py): the same chart as `--format png`. matplotlib's
+    settings are process-wide, so one chart is drawn at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def chart(self, report: Report, lang: str) -> bytes:
+        with self._lock:
+            return render_png(View(report, lang, lambda article_id: article_id))
 
 
 def render_png(view: View) -> bytes:
