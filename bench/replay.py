@@ -139,7 +139,7 @@ def check(kind: str, wanted: Any, response: Response, previous_step: int | None)
         "closed": lambda: (response.intent == "stop") == bool(wanted),
         "quiz": lambda: _is_quiz(response) == bool(wanted),
         "lang": lambda: response.lang == wanted,
-        "role_intent": lambda: response.intent == f"role_{wanted}",
+        "role_intent": lambda: response.intent in (wanted, f"role_{wanted}"),  # stats, broadcast: the features
     }
     return checks[kind]()
 

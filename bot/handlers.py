@@ -400,7 +400,8 @@ def typed_full_text(core: Assistant, turn: Turn) -> Response | None:
     )
 
 
-# -- what volunteers and officials ask: an honest answer for their role (texts role_*) ----------------
+# -- what volunteers and officials ask: an honest answer for their role (texts role_*); figures and
+# broadcasts asked for in words go to /stats and /broadcast (bot/stats_chat.py, bot/broadcast_chat.py) ------
 
 
 def _staff(core: Assistant, turn: Turn) -> bool:
@@ -409,8 +410,6 @@ def _staff(core: Assistant, turn: Turn) -> bool:
 
 # request → (the text for volunteers and admins, the text for everyone else)
 _ROLE_TEXTS = {
-    "stats": ("role_stats_staff", "role_stats_citizen"),
-    "broadcast": ("role_broadcast_staff", "role_broadcast_citizen"),
     "volunteer": ("role_volunteer_staff", "role_volunteer_citizen"),
 }
 
@@ -418,14 +417,6 @@ _ROLE_TEXTS = {
 def _for_role(core: Assistant, turn: Turn, name: str) -> Response:
     staff, citizen = _ROLE_TEXTS[name]
     return turn.reply([Reply(text=t(staff if _staff(core, turn) else citizen, turn.lang))], intent=f"role_{name}")
-
-
-def role_stats(core: Assistant, turn: Turn) -> Response:
-    return _for_role(core, turn, "stats")
-
-
-def role_broadcast(core: Assistant, turn: Turn) -> Response:
-    return _for_role(core, turn, "broadcast")
 
 
 def role_volunteer(core: Assistant, turn: Turn) -> Response:

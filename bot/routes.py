@@ -494,7 +494,7 @@ FLOWS: tuple[Phrase, ...] = (
     ),
     Phrase(
         "role_stats",
-        handlers.role_stats,
+        stats_chat.stats,
         folded=(
             r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
             r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
@@ -508,7 +508,7 @@ FLOWS: tuple[Phrase, ...] = (
     ),
     Phrase(
         "role_broadcast",
-        handlers.role_broadcast,
+        broadcast_chat.start,
         folded=(
             r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
             + _PLACE[3:-1]

@@ -224,41 +224,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "community digital technology team in your village or neighbourhood also helps people use their phones. "
         "You can also keep asking me.",
     },
-    # What volunteers and officials ask for, answered honestly with what exists today. When /stats and
-    # /broadcast arrive, only these texts change.
-    "role_stats_staff": {
-        "vi": "Số liệu theo xã, phường và tỉnh (số người dùng, câu hỏi, bài đã học, tỉ lệ có kỹ năng số cơ bản) theo "
-        "tháng, quý, năm được lập bằng lệnh `hocvu report` trên máy chủ, do người vận hành chạy (bảng, Excel, ảnh). "
-        "Xem ngay trong khung chat thì chưa có: hãy nhờ quản trị viên gửi báo cáo cho bạn.",
-        "en": "Figures per commune and province (users, questions, lessons learned, the share with basic digital "
-        "skills) by month, quarter and year are made with the `hocvu report` command on the server, run by its "
-        "operator (a table, a spreadsheet, an image). They cannot be seen in the chat yet: ask an administrator "
-        "to send you the report.",
-    },
-    "role_stats_citizen": {
-        "vi": "Số liệu thống kê theo xã do quản trị viên của hệ thống lập bằng công cụ báo cáo, chưa xem được trong "
-        "khung chat. Nếu bạn là cán bộ, hãy liên hệ quản trị viên. Tôi vẫn giúp bạn học: gõ /progress để xem tiến "
-        "độ của mình.",
-        "en": "Figures per commune are made by the system's administrator with its reporting tool and cannot be seen "
-        "in the chat. If you are an official, contact the administrator. I can still help you learn: type "
-        "/progress to see your own progress.",
-    },
-    "role_broadcast_staff": {
-        "vi": "Gửi bài học cho bà con trong xã: người dân tự đăng ký nhận bài bằng /subscribe (và chọn nơi ở bằng "
-        "/profile); bài được gửi bằng lệnh `hocvu broadcast` trên máy chủ, do người vận hành chạy thay bạn (tình "
-        "nguyện viên chỉ gửi trong khu vực của mình, tin tự soạn cần quản trị viên duyệt). Gửi ngay trong khung chat "
-        "chưa có: hãy nhờ quản trị viên.",
-        "en": "Sending a lesson to people in your commune: people sign up with /subscribe (and set where they live "
-        "with /profile); lessons are sent with the `hocvu broadcast` command on the server, run for you by its "
-        "operator (a volunteer only within their region, free text once an administrator approves it). Sending "
-        "from the chat is not available yet: ask an administrator.",
-    },
-    "role_broadcast_citizen": {
-        "vi": "Gửi bài học cho cả xã là việc của cán bộ qua quản trị viên hệ thống. Bạn có thể tự nhận bài học "
-        "hằng tuần: gõ /subscribe.",
-        "en": "Sending lessons to a whole commune is done by officials through the system's administrator. You can "
-        "get lessons yourself: type /subscribe.",
-    },
+    # What volunteers and officials ask for, answered honestly for the asker's role.
     "role_share": {
         "vi": "Cảm ơn bạn muốn giới thiệu trợ lý! Hãy chia sẻ tên trợ lý **Bình dân học vụ số** trên Telegram hoặc Zalo "
         "cho người thân, hàng xóm: ai cũng hỏi được, có dấu hay không dấu. Người mới gõ /start để bắt đầu.",

@@ -15,7 +15,7 @@ import pytest
 from bench.replay import DEFAULT_FILE, PERSON_MARKERS, Dialogue, load_dialogues, replay, shown_step
 from bot.answers import BRIEF_MAX_CHARS
 from bot.assistant import Assistant
-from bot.messages import UserMessage
+from bot.messages import Response, UserMessage
 from bot.state import MemoryStateStore
 from hocvu.app import App, build_app
 from hocvu.config import Settings
@@ -186,18 +186,15 @@ def test_a_follow_up_gives_way_to_a_confident_answer_elsewhere(chat: Chat) -> No
     assert other.article_id == "vneid-forgot-passcode"
 
 
-def test_officials_hear_what_exists_and_who_to_ask(chat: Chat) -> None:
-    stats = chat.say("cho tôi số liệu thống kê người dân đã học trong xã")
-    assert stats.intent == "role_stats" and "quản trị viên" in stats.plain_text()
-    broadcast = chat.say("how do I send a lesson to everyone in the ward")
-    assert broadcast.intent == "role_broadcast" and broadcast.lang == "en" and "/subscribe" in broadcast.plain_text()
+def test_figures_and_broadcasts_asked_for_in_words_lead_to_stats_and_broadcast(telegram_app: App) -> None:
+    def ask(user: str, text: str) -> Response:
+        return telegram_app.assistant.handle(UserMessage("terminal", user, text=text))
 
-
-def test_an_admin_asking_for_figures_or_a_broadcast_hears_the_commands_that_exist(telegram_app: App) -> None:
-    def ask(user: str, text: str) -> str:
-        return telegram_app.assistant.handle(UserMessage("terminal", user, text=text)).plain_text()
-
-    assert "hocvu report" in ask("commune-admin", "cho tôi số liệu thống kê của xã")
-    assert "hocvu broadcast" in ask("commune-admin", "làm sao gửi bài học cho cả xã")
-    citizen = ask("citizen", "làm sao gửi bài học cho cả xã")
-    assert "hocvu broadcast" not in citizen and "/subscribe" in citizen
+    figures = ask("commune-admin", "cho tôi số liệu thống kê người dân đã học trong xã")
+    assert figures.intent == "stats" and any(r.image_png for r in figures.replies)  # the figures, with the chart
+    sending = ask("commune-admin", "làm sao gửi bài học cho cả xã")
+    assert sending.intent == "broadcast" and sending.replies[0].buttons  # the first step of /broadcast
+    citizen = ask("citizen", "cho tôi số liệu thống kê người dân đã học trong xã")
+    assert citizen.intent == "stats" and "/progress" in citizen.plain_text() and not citizen.replies[0].image_png
+    english = ask("citizen", "how do I send a lesson to everyone in the ward")
+    assert english.intent == "broadcast" and english.lang == "en" and "/subscribe" in english.plain_text()
