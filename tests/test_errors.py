@@ -10,6 +10,7 @@ import pytest
 
 import errors
 from bot.people import PeopleError
+from bot.reports import ReportError
 from channels.telegram import TelegramConfigError
 from channels.zalo_bot import ZaloBotConfigError
 from channels.zalo_bot_api import ZaloBotError
@@ -40,6 +41,7 @@ FAMILY: dict[type[Exception], type[errors.HocvuError]] = {
     ZaloBotConfigError: errors.ConfigError,
     ZaloBotError: errors.ServiceError,
     PeopleError: errors.InputError,
+    ReportError: errors.InputError,
     OAuthFailure: errors.ServiceError,
 }
 
