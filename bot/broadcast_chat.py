@@ -598,13 +598,29 @@ def _admin(core: Assistant, turn: Turn) -> bool:
     return core.people is not None and core.people.is_admin(user_key(turn.user))
 
 
-def approvals(core: Assistant, turn: Turn) -> Response:
-    """/approvals: the free texts waiting for an admin, each with its Approve button."""
+def _admin_desk(core: Assistant, turn: Turn) -> BroadcastDesk | Response:
+    """The desk, for an admin; otherwise the answer that says why not."""
     desk = _desk(core)
     if desk is None:
         return _say(turn, "not_available")
-    if not _admin(core, turn):
-        return _say(turn, "admin_only")
+    return desk if _admin(core, turn) else _say(turn, "admin_only")
+
+
+def _awaiting(desk: BroadcastDesk, turn: Turn, broadcast_id: int) -> BroadcastReport | Response:
+    """The broadcast's report when it awaits approval; otherwise the answer that says why not."""
+    report = desk.store.report(broadcast_id)
+    if report is None:
+        return _say(turn, "bcast_unknown_id", id=broadcast_id)
+    if report.status != AWAITING_APPROVAL:
+        return _say(turn, "bcast_not_waiting", id=broadcast_id, status=_status_name(report.status, turn.lang))
+    return report
+
+
+def approvals(core: Assistant, turn: Turn) -> Response:
+    """/approvals: the free texts waiting for an admin, each with its Approve button."""
+    desk = _admin_desk(core, turn)
+    if isinstance(desk, Response):
+        return desk
     waiting = desk.store.awaiting()
     if not waiting:
         return _say(turn, "bcast_none_waiting")
@@ -636,16 +652,12 @@ def approve_command(core: Assistant, turn: Turn) -> Response:
 
 
 def approve(core: Assistant, turn: Turn, broadcast_id: int) -> Response:
-    desk = _desk(core)
-    if desk is None:
-        return _say(turn, "not_available")
-    if not _admin(core, turn):
-        return _say(turn, "admin_only")
-    report = desk.store.report(broadcast_id)
-    if report is None:
-        return _say(turn, "bcast_unknown_id", id=broadcast_id)
-    if report.status != AWAITING_APPROVAL:
-        return _say(turn, "bcast_not_waiting", id=broadcast_id, status=_status_name(report.status, turn.lang))
+    desk = _admin_desk(core, turn)
+    if isinstance(desk, Response):
+        return desk
+    report = _awaiting(desk, turn, broadcast_id)
+    if isinstance(report, Response):
+        return report
     try:
         runs = desk.approve(broadcast_id, user_key(turn.user))
     except InputError as problem:
@@ -660,21 +672,17 @@ def approve(core: Assistant, turn: Turn, broadcast_id: int) -> Response:
 
 def reject_command(core: Assistant, turn: Turn) -> Response:
     """/reject ID reason"""
-    desk = _desk(core)
-    if desk is None:
-        return _say(turn, "not_available")
-    if not _admin(core, turn):
-        return _say(turn, "admin_only")
+    desk = _admin_desk(core, turn)
+    if isinstance(desk, Response):
+        return desk
     match = _STATUS_ID.match(turn.args[0]) if turn.args else None
     reason = " ".join(turn.args[1:]).strip()  # guarded: a secret in a reason is never stored
     if match is None or not reason:
         return _say(turn, "bcast_reject_usage")
     broadcast_id = int(match.group(1))
-    report = desk.store.report(broadcast_id)
-    if report is None:
-        return _say(turn, "bcast_unknown_id", id=broadcast_id)
-    if report.status != AWAITING_APPROVAL:
-        return _say(turn, "bcast_not_waiting", id=broadcast_id, status=_status_name(report.status, turn.lang))
+    report = _awaiting(desk, turn, broadcast_id)
+    if isinstance(report, Response):
+        return report
     try:
         desk.reject(broadcast_id, user_key(turn.user), reason)
     except InputError as problem:
