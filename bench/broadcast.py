@@ -31,7 +31,6 @@ from sqlalchemy import event
 from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate, RedisGate
 from channels.broadcast_store import SENT, BroadcastStore, Recipient
 from channels.broadcast_telegram import TelegramBroadcastSender
-from channels.telegram import make_bot
 from storage.database import Database
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.learning_support import scratch_schema
@@ -98,10 +97,10 @@ async def _run(url: str, base_url: str, count: int, first: int, gate: Gate, conc
         "Bình dân học vụ số: bài học tuần này", [Recipient("telegram", str(first + n)) for n in range(count)], "bench"
     )
     event.listen(db.engine, "before_cursor_execute", counted)
-    bot = make_bot(TOKEN, base_url, request_timeout=10.0)
-    engine = DeliveryEngine(store, [TelegramBroadcastSender(bot)], gate, EngineSettings(concurrency=concurrency))
+    sender = TelegramBroadcastSender(TOKEN, base_url, timeout=10.0, connections=concurrency)
+    engine = DeliveryEngine(store, [sender], gate, EngineSettings(concurrency=concurrency))
     started = time.perf_counter()
-    async with bot:
+    async with engine:
         while True:
             await engine.run_until_idle()
             wait = store.next_due_in(engine.channels)

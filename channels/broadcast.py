@@ -60,6 +60,12 @@ R = TypeVar("R")
 class Sender(Protocol):
     channel: str
 
+    async def start(self) -> None:
+        """Open the client (its connection pool); called once before the first send."""
+        ...
+
+    async def close(self) -> None: ...
+
     async def send(self, due: Due) -> Outcome: ...
 
 
@@ -275,10 +281,23 @@ class DeliveryEngine:
         self._busy: set[int] = set()  # rows this process is working on
         self._deadline: float | None = None  # of the current run_until_idle: no row is started after it
         self._stop: asyncio.Event | None = None  # of the current run_until_idle: set, no row is started
+        self._opened = contextlib.AsyncExitStack()  # closes the senders that __aenter__ started
 
     @property
     def channels(self) -> list[str]:
         return list(self.senders)
+
+    async def __aenter__(self) -> DeliveryEngine:
+        """The senders' clients open while the engine is used (`async with engine:`)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for sender in self.senders.values():
+                await sender.start()
+                stack.push_async_callback(sender.close)
+            self._opened = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._opened.aclose()
 
     async def run_until_idle(self, budget: float | None = None, stop: asyncio.Event | None = None) -> int:
         """Send what is due now, until nothing is, or until `budget` seconds have passed or `stop` is set:

@@ -29,7 +29,6 @@ from channels.broadcast import DeliveryEngine, EngineSettings, Gate, MemoryGate,
 from channels.broadcast_plans import SqlBroadcasts
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
-from channels.telegram import make_bot
 from channels.telegram_store import SqlTelegramStore
 from errors import ConfigError
 from storage.database import Database
@@ -147,23 +146,28 @@ async def _engine(config: WorkerConfig, db: Database, gate: Gate, stack: context
     """The engine with a sender per configured channel, their clients open until `stack` closes."""
     senders: list[Sender] = []
     if config.telegram_token:
-        bot = make_bot(config.telegram_token, config.telegram_base_url, request_timeout=config.request_timeout)
-        await stack.enter_async_context(bot)
         bot_id = config.telegram_token.split(":", 1)[0]
         if not bot_id.isdigit():
             raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (<bot id>:<secret>)")
-        senders.append(TelegramBroadcastSender(bot, SqlTelegramStore(db, int(bot_id))))
+        blocked = SqlTelegramStore(db, int(bot_id))
+        senders.append(
+            TelegramBroadcastSender(
+                config.telegram_token,
+                config.telegram_base_url,
+                blocked=blocked,
+                timeout=config.request_timeout,
+                connections=config.engine.concurrency,  # one connection per send in flight
+            )
+        )
     for build in (config.zalo_oa, config.zalo_bot):
         if build is not None:
-            zalo = build(db)
-            await zalo.start()  # type: ignore[attr-defined]
-            stack.push_async_callback(zalo.close)  # type: ignore[attr-defined]
-            senders.append(zalo)
+            senders.append(build(db))
     if not senders:
         raise ConfigError(
             "no channel to deliver to: set TELEGRAM_BOT_TOKEN, the Zalo OA's variables or ZALO_BOT_TOKEN (docs/zalo.md)"
         )
-    return DeliveryEngine(BroadcastStore(db), senders, gate, config.engine, quiet=config.quiet)
+    engine = DeliveryEngine(BroadcastStore(db), senders, gate, config.engine, quiet=config.quiet)
+    return await stack.enter_async_context(engine)
 
 
 async def run(config: WorkerConfig, *, stop: asyncio.Event | None = None) -> None:

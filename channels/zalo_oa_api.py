@@ -80,7 +80,8 @@ class ZaloOaApi:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
         if self._session is not None:

@@ -37,7 +37,6 @@ from channels.broadcast_store import (
     parse_recipients,
 )
 from channels.broadcast_telegram import TelegramBroadcastSender
-from channels.telegram import make_bot
 from channels.telegram_store import SqlTelegramStore
 from errors import InputError
 from storage.database import Database
@@ -192,10 +191,10 @@ CLIENT_TIMEOUT = 2.0  # a loaded machine (CI) must not time out an ordinary answ
 
 
 def _engine(db: Database, fake: FakeTelegram, *, rate: float = 400.0) -> DeliveryEngine:
-    bot = make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT)
     blocked = SqlTelegramStore(db, BOT_ID)
+    sender = TelegramBroadcastSender(TOKEN, fake.base_url, blocked=blocked, timeout=CLIENT_TIMEOUT)
     settings = EngineSettings(concurrency=16, base_delay=0.05, max_attempts=4)
-    return DeliveryEngine(BroadcastStore(db), [TelegramBroadcastSender(bot, blocked)], MemoryGate(rate), settings)
+    return DeliveryEngine(BroadcastStore(db), [sender], MemoryGate(rate), settings)
 
 
 async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Database, fake: FakeTelegram) -> None:
@@ -213,7 +212,7 @@ async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Databas
     store = BroadcastStore(db)
     broadcast = store.create("Bài học hôm nay: bảo vệ mã OTP.", recipients(count), "operator")
     engine = _engine(db, fake)
-    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+    async with engine:
         await drain(engine)
     found = check_invariant(db, fake, broadcast, count)
     statuses = Counter(row.status for row in found.values())
@@ -232,7 +231,7 @@ async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Databas
 
     # Only the operator sends the uncertain ones again; then they go like any other.
     assert store.resend_uncertain(broadcast) == 2
-    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+    async with engine:
         await drain(engine)
     assert {rows(db, broadcast)[str(c)].status for c in (slow, garbled)} == {SENT}
 
@@ -242,7 +241,7 @@ async def test_a_429_pauses_every_sender_and_puts_back_only_its_row(db: Database
     store = BroadcastStore(db)
     broadcast = store.create("Xin chào", recipients(40), "operator")
     engine = _engine(db, fake, rate=1000.0)
-    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+    async with engine:
         await drain(engine)
     check_invariant(db, fake, broadcast, 40)
     calls = fake.calls("sendMessage")
@@ -260,7 +259,7 @@ async def test_the_global_rate_is_kept(db: Database, fake: FakeTelegram) -> None
     store = BroadcastStore(db)
     broadcast = store.create("Xin chào", recipients(60), "operator")
     engine = _engine(db, fake, rate=16.0)
-    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+    async with engine:
         await drain(engine)
     check_invariant(db, fake, broadcast, 60)
     assert fake.rate_limited == 0
@@ -273,7 +272,7 @@ async def test_a_chat_gets_at_most_one_message_a_second(db: Database, fake: Fake
     first = store.create("Một", recipients(3), "operator")
     second = store.create("Hai", recipients(3), "operator")
     engine = _engine(db, fake)
-    async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+    async with engine:
         await drain(engine)
     check_invariant(db, fake, first, 3)
     for n in range(3):

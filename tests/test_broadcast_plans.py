@@ -44,7 +44,6 @@ from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
 from channels.broadcast_plans import SqlBroadcasts
 from channels.broadcast_store import BroadcastStore
 from channels.broadcast_telegram import TelegramBroadcastSender
-from channels.telegram import make_bot
 from channels.telegram_store import SqlTelegramStore
 from channels.zalo_oa_store import ZaloOaStore
 from errors import InputError
@@ -303,7 +302,7 @@ async def test_nothing_is_sent_before_approval_and_everything_after(lessons: dic
         desk = desk_of(db, lessons, Clock(datetime.now(UTC)))
         created = desk.create(Draft(VOLUNTEER_KEY, Segment(), text="Xin chào bà con"))
         engine = _engine(db, fake)
-        async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        async with engine:
             await engine.run_until_idle()
             assert fake.calls("sendMessage") == []
             desk.approve(created.id, ADMIN_KEY)
@@ -312,8 +311,7 @@ async def test_nothing_is_sent_before_approval_and_everything_after(lessons: dic
 
 
 def _engine(db: Database, fake: FakeTelegram) -> DeliveryEngine:
-    bot = make_bot(TOKEN, fake.base_url, request_timeout=2.0)
-    sender = TelegramBroadcastSender(bot, SqlTelegramStore(db, BOT_ID))
+    sender = TelegramBroadcastSender(TOKEN, fake.base_url, blocked=SqlTelegramStore(db, BOT_ID), timeout=2.0)
     return DeliveryEngine(BroadcastStore(db), [sender], MemoryGate(400.0), EngineSettings(concurrency=8))
 
 
@@ -521,7 +519,7 @@ async def test_a_lesson_goes_with_its_quiz_offer_in_each_ones_language_and_the_r
         desk = desk_of(db, lessons, Clock(datetime.now(UTC)))
         created = desk.create(Draft(VOLUNTEER_KEY, Segment(), lesson_id=lesson.id))
         engine = _engine(db, fake)
-        async with engine.senders["telegram"].bot:  # type: ignore[attr-defined]
+        async with engine:
             await engine.run_until_idle()
         texts = {int(r.params["chat_id"]): r.params["text"] for r in fake.sent()}
     assert set(texts) == {700, 701, 702, 703}

@@ -19,9 +19,8 @@ import pytest
 from bot.people import QuietHours
 from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
 from channels.broadcast_plans import SqlBroadcasts
-from channels.broadcast_store import PENDING, SENT, BroadcastStore, Recipient
+from channels.broadcast_store import PENDING, SENT, BroadcastStore, Due, Recipient
 from channels.broadcast_telegram import TelegramBroadcastSender
-from channels.telegram import make_bot
 from hocvu.app import App
 from hocvu.config import Settings
 from storage.database import Database
@@ -68,20 +67,15 @@ class Clock:
 
 
 def telegram_engine(db: Database, fake: FakeTelegram, clock: Clock, **settings: float) -> DeliveryEngine:
-    bot = make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT)
     options = {"concurrency": 16, "base_delay": 0.05, "max_attempts": 4, **settings}
     return DeliveryEngine(
         BroadcastStore(db),
-        [TelegramBroadcastSender(bot)],
+        [TelegramBroadcastSender(TOKEN, fake.base_url, timeout=CLIENT_TIMEOUT)],
         MemoryGate(400.0, per_chat=0.0),  # the chats' own second is real time, not the clock's: not tested here
         EngineSettings(**options),  # type: ignore[arg-type]
         quiet=QuietHours(),
         clock=clock,
     )
-
-
-def bot_of(engine: DeliveryEngine) -> object:
-    return engine.senders["telegram"].bot  # type: ignore[attr-defined]
 
 
 # -- quiet hours -----------------------------------------------------------------------------------------
@@ -94,7 +88,7 @@ async def test_quiet_hours_hold_deliveries_until_the_morning(db: Database, fake:
     fake.fail_next("sendMessage", 500, chat_id=flaky)  # its retry falls due after 21:00
     evening = store.create("Bài một", recipients(5), "operator", at=clock())
     engine = telegram_engine(db, fake, clock)
-    async with bot_of(engine):  # type: ignore[attr-defined]
+    async with engine:
         assert await engine.run_until_idle() == 5
         assert len(fake.sent()) == 4
         assert rows(db, evening)[str(flaky)].status == PENDING
@@ -136,7 +130,7 @@ async def test_a_row_waiting_its_turn_when_the_night_begins_is_held(db: Database
             clock.at = hanoi(7, 21, 0)
 
     engine.on_outcome = on_outcome
-    async with bot_of(engine):  # type: ignore[attr-defined]
+    async with engine:
         await engine.run_until_idle()
     statuses = Counter(r.status for r in rows(db, broadcast).values())
     assert statuses == {SENT: sent_before_night, PENDING: 40 - sent_before_night}
@@ -151,7 +145,7 @@ async def test_the_in_process_loop_and_the_worker_job_keep_quiet_hours(db: Datab
     broadcast = store.create("Bài đêm", recipients(6), "operator", at=clock())
     engine = telegram_engine(db, fake, clock)
     stop = asyncio.Event()
-    async with bot_of(engine):  # type: ignore[attr-defined]
+    async with engine:
         loop = asyncio.create_task(engine.run(stop, poll=0.05))
         await asyncio.sleep(0.5)  # several rounds of the loop in the night
         assert fake.sent() == []
@@ -223,12 +217,12 @@ async def test_rows_waiting_their_turn_are_not_taken_for_a_dead_workers(db: Data
     gate = HeldGate()
     engine = DeliveryEngine(
         store,
-        [TelegramBroadcastSender(make_bot(TOKEN, fake.base_url, request_timeout=CLIENT_TIMEOUT))],
+        [TelegramBroadcastSender(TOKEN, fake.base_url, timeout=CLIENT_TIMEOUT)],
         gate,
         EngineSettings(concurrency=8),
         clock=clock,
     )
-    async with bot_of(engine):  # type: ignore[attr-defined]
+    async with engine:
         working = asyncio.create_task(engine.run_until_idle())
         await wait_until(lambda: gate.waiting == 8, "every sender waits for its turn")
         # Hours pass (for the recovery) while eight rows wait: another worker's recovery takes none of them.
@@ -253,7 +247,7 @@ async def test_a_pause_is_waited_out_before_the_claim(db: Database, fake: FakeTe
     gate = HeldGate()
     gate.held = True
     engine.gate = gate
-    async with bot_of(engine):  # type: ignore[attr-defined]
+    async with engine:
         working = asyncio.create_task(engine.run_until_idle())
         await wait_until(lambda: gate.pause_checks >= 100, "the senders wait out the pause")
         clock.at += timedelta(hours=3)
@@ -420,6 +414,91 @@ def test_a_zalo_bot_answer_that_is_not_the_apis_is_uncertain() -> None:
     assert _refused(proxy_error).status == PENDING
 
 
+# Answers the fake Bot API does not give, from a server that answers exactly what it is told.
+TELEGRAM_ANSWERS: list[tuple[str, int, object, str, str]] = [
+    ("sent", 200, {"ok": True, "result": {"message_id": 7, "chat": {"id": 1}}}, SENT, ""),
+    (
+        "blocked",
+        403,
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+        "blocked",
+        "blocked by the user",
+    ),
+    (
+        "no chat",
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+        "failed",
+        "chat not found",
+    ),
+    (
+        "migrated",
+        400,
+        {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded",
+            "parameters": {"migrate_to_chat_id": -1001234},
+        },
+        "failed",
+        "supergroup -1001234",
+    ),
+    ("token", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, PENDING, "token was refused"),
+    (
+        "long wait",
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 900",
+            "parameters": {"retry_after": 900},
+        },
+        PENDING,
+        "wait 900 s",
+    ),
+    ("proxy", 502, "<html><body>502 Bad Gateway</body></html>", PENDING, "HTTP 502"),
+    ("server", 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}, PENDING, "HTTP 500"),
+    ("not ok", 200, {"ok": False}, "uncertain", "not the Bot API's"),
+    ("not json", 200, "<html>hello</html>", "uncertain", "not the Bot API's"),
+]
+
+
+async def test_each_telegram_answer_gets_its_outcome_and_no_error_quotes_the_token() -> None:
+    from aiohttp import web
+
+    answers = {name: (status, body) for name, status, body, _, _ in TELEGRAM_ANSWERS}
+    received: list[dict[str, object]] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        body = await request.json()
+        received.append(body)
+        status, answer = answers[body["text"]]
+        if isinstance(answer, str):
+            return web.Response(status=status, text=answer, content_type="text/html")
+        return web.json_response(answer, status=status)
+
+    app = web.Application()
+    app.router.add_post(f"/bot{TOKEN}/sendMessage", send_message)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with TelegramBroadcastSender(TOKEN, f"http://127.0.0.1:{port}/bot", timeout=CLIENT_TIMEOUT) as sender:
+            for name, _, _, status, reason in TELEGRAM_ANSWERS:
+                outcome = await sender.send(Due(1, 1, "telegram", "42", name, 0))
+                assert (outcome.status, reason in (outcome.error or "")) == (status, True), (name, outcome)
+                assert TOKEN not in (outcome.error or "") and TOKEN.split(":")[1] not in (outcome.error or "")
+                if name == "sent":
+                    assert outcome.message_id == "7"
+                if name == "long wait":  # longer than any pause is worth: this row waits, the others go on
+                    assert outcome.refund and not outcome.pause_all and outcome.retry_in == 900
+    finally:
+        await runner.cleanup()
+    assert received[0] == {"chat_id": 42, "text": "sent", "link_preview_options": {"is_disabled": True}}
+
+
 def test_hocvu_worker_sends_to_the_zalo_bot_when_its_token_is_set(settings: Settings) -> None:
     from hocvu.broadcast_cli import can_deliver, worker_config
 
@@ -506,7 +585,7 @@ async def test_two_engines_sharing_a_broadcast_send_each_row_once(db: Database, 
         for engine in engines:
             engine.quiet = None
             engine.clock = lambda: datetime.now(ZoneInfo("UTC")).replace(tzinfo=None)
-        async with bot_of(engines[0]), bot_of(engines[1]):  # type: ignore[attr-defined]
+        async with engines[0], engines[1]:
             worked = await asyncio.gather(*(engine.run_until_idle() for engine in engines))
     finally:
         other.dispose()
