@@ -326,6 +326,21 @@ def language_button(core: Assistant, turn: Turn) -> Response:
     )
 
 
+# -- lessons on offer (bot/offers.py) ---------------------------------------------------------------
+
+
+def next_lesson(core: Assistant, turn: Turn) -> Response | None:
+    """ "bài tiếp theo" typed: the oldest lesson on offer; None when none is (the words go on to step mode)."""
+    pulled = core.offers.pull(turn.user, turn.lang) if core.offers is not None else None
+    return turn.reply(pulled, intent="next_lesson") if pulled is not None else None
+
+
+def next_lesson_button(core: Assistant, turn: Turn) -> Response:
+    """ "Bài tiếp theo" pressed: the oldest lesson on offer, or that none is waiting."""
+    pulled = core.offers.pull(turn.user, turn.lang) if core.offers is not None else None
+    return turn.reply(pulled or [Reply(text=t("offer_none", turn.lang))], intent="next_lesson")
+
+
 def stale_button(core: Assistant, turn: Turn) -> Response:
     return turn.reply([Reply(text=t("stale_button", turn.lang))], intent="stale_button")
 
