@@ -3,8 +3,8 @@ what the channel knows of each follower (channels/zalo_oa_store.py), under Zalo'
 
 - a user who never wrote to the OA is not sent to: failed, with that reason;
 - no free window open: a user whose last interaction is older than the send window (7 days: Zalo answers
-  -230), the month's allowance used up, or Zalo answering -230 / -232 (window closed) → the outcome is
-  `pull_only`, with that reason: the engine keeps the delivery as an offer, which the core gives the user
+  -230), the month's allowance used up, or Zalo answering -230 / -232 (window closed; recorded on the user
+  like every refusal, until they write) → the outcome is `pull_only`, with that reason: the engine keeps the delivery as an offer, which the core gives the user
   when they next write (bot/offers.py: the notice, «Bài tiếp theo», the lesson as a reply to their message).
   This sender only says that Zalo would not take the push; what is offered, when, and what pulling does are
   the core's;
