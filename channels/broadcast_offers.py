@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal_column, select, update
 
 from bot.broadcasts import Segment
 from bot.offers import Offer
@@ -23,6 +23,9 @@ _D = Base.metadata.tables[Delivery.__tablename__]
 _B = Base.metadata.tables[Broadcast.__tablename__]
 _T = Base.metadata.tables[BroadcastText.__tablename__]
 _STANDING = select(_B.c.id).where(_B.c.status.in_((B_SENDING, B_DONE))).scalar_subquery()
+# Written out, not a bound parameter: a plan made for any status (PostgreSQL's generic plans) could not use
+# the partial index, whose condition is this.
+_ON_OFFER = _D.c.status == literal_column(f"'{OFFERED}'")
 
 
 class SqlOffers:
@@ -45,7 +48,7 @@ class SqlOffers:
                 .where(
                     _D.c.channel == channel,
                     _D.c.user_id == user_id,
-                    _D.c.status == OFFERED,
+                    _ON_OFFER,
                     _B.c.status.in_((B_SENDING, B_DONE)),
                 )
                 .order_by(_D.c.id)

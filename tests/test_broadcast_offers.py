@@ -6,6 +6,7 @@ over HTTP; the whole conversation over the webhook is in tests/test_zalo_oa.py.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import actions
+from bot.broadcast_chat import describe_report
 from bot.broadcasts import BroadcastDesk, Draft, Segment
 from bot.learning import UserRef
 from bot.messages import Reply
@@ -25,6 +27,7 @@ from channels.broadcast_zalo import ZaloOaBroadcastSender
 from channels.zalo_oa_api import ZaloOaApi
 from channels.zalo_oa_auth import ZaloTokens
 from channels.zalo_oa_store import ZaloOaStore, now
+from hocvu import broadcast_cli
 from knowledge_base.learning import Lesson, load_lessons
 from storage.database import Database
 from tests.support.fake_zalo import APP_ID, APP_SECRET, FakeZalo
@@ -111,6 +114,9 @@ async def test_a_closed_window_makes_an_offer_told_once_pulled_once_and_counted(
         assert [r.body["recipient"] for r in fake.sent()] == [{"user_id": "fresh"}], "nothing was pushed to lan"
         report = w.desk.report(first)
         assert (report.counts[SENT], report.counts[OFFERED], report.pulled, report.status) == (1, 1, 0, "done")
+        assert "Chờ người nhận nhắn tin để mời đọc (Zalo OA chưa mở cửa sổ gửi): 1" in describe_report(
+            w.desk, report, "vi"
+        )
         assert "window is closed" in (rows(db, first)["lan"].error or "")
 
         title = lessons[LESSON].text("vi").title
@@ -129,6 +135,12 @@ async def test_a_closed_window_makes_an_offer_told_once_pulled_once_and_counted(
         assert w.offers.pull(lan, "vi") is None and w.offers.notice(lan, "vi") is None
         report = w.desk.report(first)
         assert (report.counts[SENT], report.counts[OFFERED], report.pulled) == (2, 0, 1)
+        shown = io.StringIO()
+        broadcast_cli._status(report, w.store, shown, None)
+        assert "sent 2," in shown.getvalue() and "offered 0, waiting for the user to write" in shown.getvalue()
+        assert "pulled 1 (counted in sent)" in shown.getvalue()
+        chat = describe_report(w.desk, report, "vi")
+        assert "Đã gửi: 2" in chat and "Đã tự lấy bài khi nhắn tin (tính trong Đã gửi): 1" in chat
 
 
 async def test_several_offers_come_oldest_first_one_per_pull_saying_how_many_are_left(
