@@ -205,6 +205,12 @@ async def test_a_channel_that_can_push_never_gets_an_offer(tmp_path: Path) -> No
 
         channel = "telegram"
 
+        async def start(self) -> None:
+            return None
+
+        async def close(self) -> None:
+            return None
+
         async def send(self, due: Due) -> Outcome:
             return Outcome(FAILED, error="no window", pull_only=True)
 
