@@ -32,6 +32,7 @@ class Verb(StrEnum):
     SUBSCRIBE = "sub"  # opt in to a topic's lessons: sub:<topic>|all
     UNSUBSCRIBE = "uns"  # stop a topic's lessons: uns:<topic>|all
     FULL_TEXT = "ft"  # an article's whole text after its short first answer: ft:<article>
+    NEXT_LESSON = "nl"  # pull the oldest lesson on offer (bot/offers.py): nl
 
 
 class StaleAction(ValueError):

@@ -18,6 +18,7 @@ from bot.guard import scan, without_redactions
 from bot.journal import Journal, LoggedTurn, LoggingJournal
 from bot.learning import UserRef
 from bot.messages import Reply, Response, UserMessage
+from bot.offers import LessonOffers
 from bot.people import People
 from bot.state import ConversationState, StateStore
 from bot.stats_chat import Stats
@@ -55,6 +56,7 @@ class Assistant:
         people: People | None = None,
         contacts: tuple[str, ...] = (),
         brief_answers: bool = True,
+        offers: LessonOffers | None = None,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
@@ -70,6 +72,7 @@ class Assistant:
         self.stats = stats  # volunteers' and admins' /stats; None where nothing is stored
         self.people = people  # where users live, roles, subscriptions; None where nothing is stored
         self.contacts = contacts  # local people who help in person (config.yml contacts), when no volunteer can
+        self.offers = offers  # broadcasts a channel could not push, pulled by their users; None where nothing is stored
         # The first answer to a question is short, its steps and full text a tap away; a one-shot answer
         # (`hocvu ask`), which has no next tap, is the full text.
         self.brief_answers = brief_answers
@@ -96,6 +99,10 @@ class Assistant:
                 offer = self.tutor.nudge(UserRef(message.channel, message.user_id), response.lang)
                 if offer is not None:
                     response.replies.append(offer)
+            if self.offers is not None and _may_offer(response, state):  # a lesson its channel could not push
+                notice = self.offers.notice(UserRef(message.channel, message.user_id), response.lang)
+                if notice is not None:
+                    response.replies.append(notice)
             if not response.forget_user:
                 self.states.save(message.channel, message.user_id, state)
         self.journal.record(
@@ -256,3 +263,11 @@ class Assistant:
         replies, state = handover.failed(state, lang)
         self.states.save(channel, user_id, state)
         return Response(replies, lang, intent="handover_failed", warnings=["handover_failed"])
+
+
+def _may_offer(response: Response, state: ConversationState) -> bool:
+    """Whether the reply may also carry the notice of lessons on offer: not under an emergency's answer, to a
+    user talking with a volunteer, after the deletion of the user's data, or under a lesson just pulled (which
+    says itself what is left)."""
+    intent = response.intent or ""
+    return not (response.forget_user or state.handover or intent.startswith("emergency_") or intent == "next_lesson")

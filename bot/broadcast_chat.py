@@ -568,6 +568,8 @@ def describe_report(desk: BroadcastDesk, report: BroadcastReport, lang: str) -> 
     ]
     for reason, n in sorted(report.failed_by_reason.items(), key=lambda item: -item[1]):
         lines.append(f"  • {escape_markup(reason)}: {n}")
+    if counts.get("offered", 0) or report.pulled:
+        lines.append(t("bcast_report_offers", lang, offered=counts.get("offered", 0), pulled=report.pulled))
     if report.kind == KIND_LESSON:
         lines.append(t("bcast_report_quiz", lang, answered=report.quiz_answered, finished=report.quiz_finished))
     for run in report.runs[:5]:

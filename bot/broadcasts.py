@@ -330,6 +330,7 @@ class BroadcastReport:
     plan_id: int | None  # the weekly plan this is a run of
     counts: dict[str, int] = field(default_factory=dict)  # deliveries by status
     failed_by_reason: dict[str, int] = field(default_factory=dict)
+    pulled: int = 0  # of the sent: offers their users pulled (bot/offers.py)
     quiz_answered: int = 0  # recipients sent the lesson who then answered its quiz (a lesson only)
     quiz_finished: int = 0  # ...and finished it
     runs: list[RunSummary] = field(default_factory=list)  # a weekly plan's, newest first

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot import actions, answers, handover, profiles, stepmode
 from bot.actions import Verb
 from bot.messages import Button, Reply, Response
+from bot.offers import PULL_CHANNELS
 from bot.people import user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
@@ -324,6 +325,24 @@ def language_button(core: Assistant, turn: Turn) -> Response:
     return turn.reply(
         [Reply(text=t("lang_set", chosen)), Reply(text=help_text(chosen, core.menu(chosen)))], intent="change_language"
     )
+
+
+# -- lessons on offer (bot/offers.py) ---------------------------------------------------------------
+
+
+def next_lesson(core: Assistant, turn: Turn) -> Response | None:
+    """ "bài tiếp theo" typed: the oldest lesson on offer. With none, on a channel that pulls and no walk-through
+    open, that none is waiting; else None (the words go on, to step mode's next step)."""
+    pulled = core.offers.pull(turn.user, turn.lang) if core.offers is not None else None
+    if pulled is None and turn.user.channel in PULL_CHANNELS and turn.state.step_article is None:
+        pulled = [Reply(text=t("offer_none", turn.lang))]
+    return turn.reply(pulled, intent="next_lesson") if pulled is not None else None
+
+
+def next_lesson_button(core: Assistant, turn: Turn) -> Response:
+    """ "Bài tiếp theo" pressed: the oldest lesson on offer, or that none is waiting."""
+    pulled = core.offers.pull(turn.user, turn.lang) if core.offers is not None else None
+    return turn.reply(pulled or [Reply(text=t("offer_none", turn.lang))], intent="next_lesson")
 
 
 def stale_button(core: Assistant, turn: Turn) -> Response:

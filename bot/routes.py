@@ -3,8 +3,8 @@
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
 command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
 bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
-assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
-for its answer), then what is said about the procedure followed or the answer just read and what volunteers
+assistant declines, insults, "bài tiếp theo" for a lesson on offer, "thôi", "không biết"), then an open
+flow (the /profile question, a quiz waiting for its answer), then what is said about the procedure followed or the answer just read and what volunteers
 and officials ask (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label
 typed, figures, broadcasting; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent
 (INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
@@ -107,6 +107,7 @@ BUTTONS: dict[Verb, Handler] = {
     Verb.SUBSCRIBE: handlers.subscribe_button,
     Verb.UNSUBSCRIBE: handlers.unsubscribe_button,
     Verb.FULL_TEXT: handlers.full_text_button,
+    Verb.NEXT_LESSON: handlers.next_lesson_button,
 }
 
 # The NLU intents the core acts on (nlu/engine.py:INTENTS lists them all). ask_question and out_of_scope,
@@ -387,6 +388,14 @@ PHRASES: tuple[Phrase, ...] = (
             r"\bhv(?: [a-z2-7]{8}){1,3}|xoa|delete|remove|wipe|"
             r"chung chi (?:hanh nghe|tieng|tin hoc|so|ngoai ngu|quy hoach|xay dung|ky)",
         ),
+    ),
+    # The button of a lesson on offer (bot/offers.py) typed, which a Zalo OA user may do; with nothing on offer,
+    # "bài tiếp theo" goes on to step mode's next step.
+    Phrase(
+        "next_lesson",
+        handlers.next_lesson,
+        folded=(r"(?:doc |xem |nhan |lay |mo )?bai (?:hoc )?(?:tiep theo|ke tiep|tiep|moi)", r"next lesson"),
+        whole=True,
     ),
     Phrase(
         "stop",

@@ -899,6 +899,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "📊 Broadcast #{id} ({status}): {what}, {when}\nRecipients: {total}\nSent: {sent}\nPending: {pending}\n"
         "Failed: {failed}\nBlocked the assistant: {blocked}\nUncertain: {uncertain}",
     },
+    "bcast_report_offers": {
+        "vi": "Chờ người nhận nhắn tin để mời đọc (Zalo OA chưa mở cửa sổ gửi): {offered}\n"
+        "Đã tự lấy bài khi nhắn tin (tính trong Đã gửi): {pulled}",
+        "en": "Offered, waiting for the user to write (no Zalo OA window open): {offered}\n"
+        "Pulled when they wrote (counted in Sent): {pulled}",
+    },
     "bcast_report_quiz": {
         "vi": "Đã làm bài kiểm tra của bài học sau khi nhận: {answered} (làm xong: {finished})",
         "en": "Answered the lesson's quiz after receiving it: {answered} (finished it: {finished})",
@@ -908,6 +914,28 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "  • {when}: sent {sent}/{total}, quiz answered: {answered}",
     },
     "bcast_report_rejected": {"vi": "Lý do từ chối: {reason}", "en": "Rejected because: {reason}"},
+    "offer_lesson": {
+        "vi": "📬 Có bài học mới từ Bình dân học vụ số: «{title}». Bấm «Bài tiếp theo» để đọc.",
+        "en": "📬 A new lesson from Digital Literacy for All: “{title}”. Press “Next lesson” to read it.",
+    },
+    "offer_text": {
+        "vi": "📬 Có tin mới từ Bình dân học vụ số. Bấm «Bài tiếp theo» để đọc.",
+        "en": "📬 A new message from Digital Literacy for All. Press “Next lesson” to read it.",
+    },
+    "offer_many": {
+        "vi": "📬 Có {n} bài mới từ Bình dân học vụ số. Bấm «Bài tiếp theo» để đọc lần lượt, bài cũ nhất trước.",
+        "en": "📬 {n} new lessons from Digital Literacy for All. Press “Next lesson” to read them one at a time, "
+        "oldest first.",
+    },
+    "offer_left": {
+        "vi": "Còn {n} bài đang chờ bạn. Bấm «Bài tiếp theo» để đọc tiếp.",
+        "en": "{n} more lessons are waiting for you. Press “Next lesson” to read the next one.",
+        "en_one": "{n} more lesson is waiting for you. Press “Next lesson” to read it.",
+    },
+    "offer_none": {
+        "vi": "Hiện không có bài học mới nào đang chờ bạn. Khi có, tôi sẽ báo lúc bạn nhắn tin.",
+        "en": "No new lesson is waiting for you now. When one is, I will say so when you next write.",
+    },
     "bcast_st_waiting": {"vi": "chờ duyệt", "en": "awaiting approval"},
     "bcast_st_rejected": {"vi": "bị từ chối", "en": "rejected"},
     "bcast_st_scheduled": {"vi": "đã hẹn giờ", "en": "scheduled"},
@@ -995,6 +1023,8 @@ BUTTONS: dict[str, dict[str, str]] = {
     "repeat": {"vi": "🔁 Nhắc lại", "en": "🔁 Repeat"},
     "all_steps": {"vi": "📋 Xem tất cả bước", "en": "📋 Show all steps"},
     "full_text": {"vi": "📖 Xem đầy đủ", "en": "📖 Full text"},
+    "next_lesson": {"vi": "📬 Bài tiếp theo", "en": "📬 Next lesson"},
+    "lesson_quiz": {"vi": "📝 Làm bài kiểm tra", "en": "📝 Take the quiz"},
     "helpful": {"vi": "👍 Hữu ích", "en": "👍 Helpful"},
     "not_helpful": {"vi": "👎 Chưa đúng", "en": "👎 Not helpful"},
     "vi": {"vi": "🇻🇳 Tiếng Việt", "en": "🇻🇳 Tiếng Việt"},

@@ -19,7 +19,9 @@ live one waiting its turn. Between the claim and its request, the gate spaces th
 least 1/rate apart (measured from when each really left, never catching up), so the claim's round trip,
 or a busy machine's late wake-up, cannot bunch requests that the slots had spread out.
 Outcomes: sent; blocked (403: the user blocked the bot); failed with a reason (refused for good, or still
-failing after `max_attempts` transient errors); pending again (a 429: only that row, and the attempt does
+failing after `max_attempts` transient errors); offered (the platform takes it only as a reply to the user,
+as Zalo does once a user's window is closed: on a channel that pulls, `bot.offers.PULL_CHANNELS`, it waits
+for the user to write and pull it, bot/offers.py; on any other it fails); pending again (a 429: only that row, and the attempt does
 not count; a transient error before the request left: after a back-off with jitter); uncertain (the request
 left and no answer came: never retried automatically, `hocvu broadcast resend-uncertain` is the
 operator's call). An exception no sender foresaw after the claim makes the row uncertain too: it may have
@@ -49,8 +51,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from bot.offers import PULL_CHANNELS
 from bot.people import QuietHours, next_allowed_send
-from channels.broadcast_store import FAILED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome, now
+from channels.broadcast_store import FAILED, OFFERED, PENDING, UNCERTAIN, BroadcastStore, Due, Outcome, now
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -432,6 +435,8 @@ class DeliveryEngine:
         except Exception as exc:  # the request may have left: never sent again without the operator
             log.exception("broadcast: sending delivery %s", due.id)
             outcome = Outcome(UNCERTAIN, error=f"unexpected error while sending: {type(exc).__name__}")
+        if outcome.pull_only:  # no free window: kept for the user to pull where the channel lets them
+            outcome = Outcome(OFFERED if due.channel in PULL_CHANNELS else FAILED, error=outcome.error)
         if outcome.status == PENDING:
             if outcome.pause_all:
                 log.warning("broadcast: the platform asked every sender to wait %.1f s", outcome.pause_all)

@@ -304,6 +304,7 @@ class SqlBroadcasts:
             plan_id=row["plan_id"],
             counts=engine.counts,
             failed_by_reason=engine.failed_by_reason,
+            pulled=engine.pulled,
             quiz_answered=quiz.get(broadcast_id, (0, 0))[0],
             quiz_finished=quiz.get(broadcast_id, (0, 0))[1],
             runs=[

@@ -8,6 +8,11 @@ it at once (its waits for the rate and a pause come first), so a row is `sending
 left `sending` longer belongs to a worker that died, and cannot be told from one the platform received:
 `recover` makes it `uncertain`, never pending again. The engine claims and finishes rows in batches
 (`claim_many`, `finish_many`: one statement for many rows, each row on its own conditions).
+
+A row the platform would take only as a reply to its user (a Zalo OA user whose window is closed) is
+`offered`: final for the engine, it waits for its user to write and pull it (bot/offers.py, on SQL in
+channels/broadcast_offers.py), then it is sent, with `pulled_at`. Cancelling a broadcast cancels its
+offers too, even once it is done.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from errors import InputError
 from storage.database import Database
 from storage.models import Base, Broadcast, BroadcastText, Delivery
 
-PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN = (
+PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN, OFFERED = (
     "pending",
     "sending",
     "sent",
@@ -34,9 +39,10 @@ PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN = (
     "failed",
     "cancelled",
     "uncertain",
+    "offered",
 )
-STATUSES = (PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN)
-FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN})
+STATUSES = (PENDING, SENDING, SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN, OFFERED)
+FINAL = frozenset({SENT, BLOCKED, FAILED, CANCELLED, UNCERTAIN, OFFERED})  # the engine is done with the row
 # A broadcast's own status.
 B_SENDING, B_PAUSED, B_CANCELLED, B_DONE = "sending", "paused", "cancelled", "done"
 
@@ -110,6 +116,9 @@ class Outcome:
     retry_in: float = 0.0  # pending only: seconds to wait
     refund: bool = False  # pending only: the attempt does not count (a 429, the chat's own limit)
     pause_all: float = 0.0  # pending only: a 429's retry_after, for which every sender waits
+    # The platform takes it only as a reply to the user (no free window is open): the engine offers it to
+    # them on a channel that pulls (bot/offers.py), and fails it elsewhere.
+    pull_only: bool = False
 
 
 @dataclass
@@ -121,6 +130,7 @@ class Report:
     created_at: datetime
     counts: dict[str, int] = field(default_factory=dict)
     failed_by_reason: dict[str, int] = field(default_factory=dict)
+    pulled: int = 0  # of the sent: offers their users pulled
 
     @property
     def total(self) -> int:
@@ -207,13 +217,17 @@ class BroadcastStore:
                 raise InputError(f"there is no broadcast {broadcast_id}")
             if current == status:
                 return
+            if status == B_CANCELLED and current == B_DONE:  # a done broadcast's offers may still be pulled
+                offered = select(_D.c.id).where(_D.c.broadcast_id == broadcast_id, _D.c.status == OFFERED)
+                if connection.scalar(offered.limit(1)) is not None:
+                    allowed_from = (*allowed_from, B_DONE)
             if current not in allowed_from:
                 raise InputError(f"broadcast {broadcast_id} is {current}: it cannot become {status}")
             connection.execute(update(_B).where(_B.c.id == broadcast_id).values(status=status))
-            if status == B_CANCELLED:  # what was not sent yet never will be; a send in progress finishes
+            if status == B_CANCELLED:  # what was not sent yet never will be (nor pulled); a send in progress finishes
                 connection.execute(
                     update(_D)
-                    .where(_D.c.broadcast_id == broadcast_id, _D.c.status == PENDING)
+                    .where(_D.c.broadcast_id == broadcast_id, _D.c.status.in_((PENDING, OFFERED)))
                     .values(status=CANCELLED, error="cancelled by the operator")
                 )
 
@@ -262,7 +276,17 @@ class BroadcastStore:
                 .group_by(_D.c.error)
             ):
                 reasons[error or "unknown"] += int(count)
-        return Report(broadcast_id, row[0], row[1], row[2], row[3], counts, dict(reasons.most_common()))
+            pulled = 0
+            if counts[SENT]:
+                pulled = int(
+                    connection.scalar(
+                        select(func.count()).where(
+                            _D.c.broadcast_id == broadcast_id, _D.c.status == SENT, _D.c.pulled_at.is_not(None)
+                        )
+                    )
+                    or 0
+                )
+        return Report(broadcast_id, row[0], row[1], row[2], row[3], counts, dict(reasons.most_common()), pulled)
 
     def recent(self, limit: int = 50) -> list[Report]:
         with self.db.read() as connection:

@@ -1,13 +1,16 @@
 """Broadcast deliveries to Zalo OA followers through the channel's client (channels/zalo_oa_api.py) and
 what the channel knows of each follower (channels/zalo_oa_store.py), under Zalo's rules:
 
-- a user who never wrote to the OA, or whose last interaction is older than the send window (7 days: Zalo
-  answers -230), is not sent to: failed, with that reason (a lesson is offered when they next write: the
-  lesson flow's part, not the engine's);
+- a user who never wrote to the OA is not sent to: failed, with that reason;
+- no free window open: a user whose last interaction is older than the send window (7 days: Zalo answers
+  -230), the month's allowance used up, or Zalo answering -230 / -232 (window closed; recorded on the user
+  like every refusal, until they write) → the outcome is `pull_only`, with that reason: the engine keeps the delivery as an offer, which the core gives the user
+  when they next write (bot/offers.py: the notice, «Bài tiếp theo», the lesson as a reply to their message).
+  This sender only says that Zalo would not take the push; what is offered, when, and what pulling does are
+  the core's;
 - a user who unfollowed, or whom Zalo refused before, is blocked;
 - every broadcast message is proactive (it replies to no message of the user), so it counts against
-  `zalo_oa.monthly_allowance` once (at its first attempt); the month's allowance used up, the row fails
-  with that reason;
+  `zalo_oa.monthly_allowance` once (at its first attempt);
 - Zalo's answers: a user refusal (-213 not following, -217 blocked, ...) → blocked, recorded on the user;
   the night window (-234) → pending until the next morning's attempt; rate (-32), 5xx and connections that
   could not be made → pending after a back-off; a timeout after the request left, or an answer that is not
@@ -29,6 +32,7 @@ from channels.zalo_oa_api import Kind, ZaloApiError, ZaloOaApi
 from channels.zalo_oa_store import ZaloOaStore, now
 
 BLOCKING_CODES = frozenset({-213, -217, -227, -244})  # not following, blocked, banned or inactive, restricted
+WINDOW_CLOSED = frozenset({-230, -232})  # only a reply to the user's next message can reach them
 NIGHT = -234
 
 
@@ -63,12 +67,16 @@ class ZaloOaBroadcastSender:
             return Outcome(BLOCKED, error=f"unreachable on Zalo ({follower.unreachable_reason})")
         if now() - follower.last_interaction_at > self.send_window:
             return Outcome(
-                FAILED, error=f"Zalo's window is closed: no interaction for over {self.send_window.days} days"
+                FAILED,
+                error=f"Zalo's window is closed: no interaction for over {self.send_window.days} days",
+                pull_only=True,
             )
         first = due.attempts == 0  # a delivery counts once against the allowance, whatever its retries
         if first and not await asyncio.to_thread(self.store.take_proactive, self.monthly_allowance):
             return Outcome(
-                FAILED, error="this month's allowance of Zalo messages is used up (zalo_oa.monthly_allowance)"
+                FAILED,
+                error="this month's allowance of Zalo messages is used up (zalo_oa.monthly_allowance)",
+                pull_only=True,
             )
         try:
             data = await self.api.send({"user_id": due.user_id}, {"text": due.text})
@@ -82,6 +90,8 @@ class ZaloOaBroadcastSender:
             if exc.code == NIGHT:
                 return Outcome(PENDING, error=str(exc), retry_in=3600.0, refund=True)
             await asyncio.to_thread(self.store.unreachable, due.user_id, f"zalo error {exc.code}")
+            if exc.code in WINDOW_CLOSED:
+                return Outcome(FAILED, error=str(exc), pull_only=True)
             return Outcome(BLOCKED if exc.code in BLOCKING_CODES else FAILED, error=str(exc))
         if exc.kind is Kind.RETRY:
             if cause is None:  # Zalo answered: rate (-32), an expired attachment

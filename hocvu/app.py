@@ -11,6 +11,7 @@ from bot.assistant import Assistant
 from bot.broadcasts import BroadcastDesk
 from bot.journal import Journal
 from bot.learning import LearningStore
+from bot.offers import LessonOffers
 from bot.people import People, PeopleStore
 from bot.state import MemoryStateStore, StateStore
 from bot.stats_chat import Stats
@@ -183,8 +184,10 @@ def build_app(
     tutor: Tutor | None = None
     people: People | None = None
     broadcasts: BroadcastDesk | None = None
+    offers: LessonOffers | None = None
     stats: Stats | None = None
     if database:
+        from channels.broadcast_offers import SqlOffers
         from channels.broadcast_plans import SqlBroadcasts
         from storage.people_store import SqlPeopleStore
         from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore
@@ -195,6 +198,7 @@ def build_app(
         tutor = make_tutor(settings, kb, SqlLearningStore(db))
         people = make_people(settings, SqlPeopleStore(db))
         broadcasts = BroadcastDesk(SqlBroadcasts(db), people, tutor.lessons, official_hosts(kb))
+        offers = LessonOffers(SqlOffers(db), people, tutor.lessons)
         stats = make_stats(settings, db)
     assistant = Assistant(
         kb,
@@ -212,6 +216,7 @@ def build_app(
         people=people,
         contacts=settings.contacts,
         brief_answers=brief_answers,
+        offers=offers,
     )
     return App(settings, kb, embedder, index, retriever, nlu, assistant, db)
 

@@ -66,12 +66,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     reject.add_argument("--by", help="the rejecting admin's user key (default: you)")
     broadcast.add_parser("list", help="the latest broadcasts and their counts")
     status = broadcast.add_parser(
-        "status", help="a broadcast's report: sent, pending, failed by reason, blocked, uncertain, quiz answered"
+        "status",
+        help="a broadcast's report: sent, pending, failed by reason, blocked, uncertain, offered and pulled, quiz answered",
     )
     status.add_argument("id", type=int)
     status.add_argument("--follow", action="store_true", help="show a progress bar until it is finished")
     status.add_argument(
-        "--list", choices=("uncertain", "failed", "blocked", "pending"), help="also list these recipients"
+        "--list", choices=("uncertain", "failed", "blocked", "pending", "offered"), help="also list these recipients"
     )
     for name, summary in (
         ("pause", "stop sending a broadcast for now"),
@@ -315,6 +316,11 @@ def _status(report: BroadcastReport, store: BroadcastStore, stdout: TextIO, list
     )
     for reason, count in report.failed_by_reason.items():
         stdout.write(f"  failed {count}: {reason}\n")
+    if c["offered"] or report.pulled:
+        stdout.write(
+            f"  offered {c['offered']}, waiting for the user to write (no free Zalo OA window; docs/broadcasts.md); "
+            f"pulled {report.pulled} (counted in sent)\n"
+        )
     if report.kind == "lesson":
         stdout.write(
             f"  quiz: {report.quiz_answered} of {c['sent']} sent then answered it, {report.quiz_finished} finished it\n"

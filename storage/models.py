@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -402,18 +403,30 @@ class Delivery(Base):
         UniqueConstraint("broadcast_id", "channel", "user_id", name="uq_deliveries_broadcast_recipient"),
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),  # the due rows to claim
         Index("ix_deliveries_broadcast_id_status", "broadcast_id", "status"),  # a broadcast's counts
+        # A user's offers, read on every message of a user of a channel that pulls (bot/offers.py): partial,
+        # so it holds only the rows on offer and the engine's writes of every other row never touch it.
+        Index(
+            "ix_deliveries_offered",
+            "channel",
+            "user_id",
+            sqlite_where=text("status = 'offered'"),
+            postgresql_where=text("status = 'offered'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(128))
-    # pending | sending | sent | blocked | failed | cancelled | uncertain
+    # pending | sending | sent | blocked | failed | cancelled | uncertain | offered (waiting for its user to pull
+    # it: their platform takes it only as a reply to them; bot/offers.py)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the send in progress claimed it
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's id of the message sent
-    error: Mapped[str | None] = mapped_column(Text)  # why it failed, or why its outcome is unknown
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed or was offered, or why its outcome is unknown
     lang: Mapped[str | None] = mapped_column(String(8))  # the recipient's language: picks broadcast_texts' text
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime)  # an offer: when its user was told of it
+    pulled_at: Mapped[datetime | None] = mapped_column(DateTime)  # an offer its user pulled (then it is sent)

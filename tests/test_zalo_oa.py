@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,10 +26,16 @@ import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from bot.broadcasts import Draft, Segment
+from bot.learning import UserRef
 from bot.messages import Button, Reply, Response
+from channels.broadcast import DeliveryEngine, MemoryGate
+from channels.broadcast_store import BroadcastStore
+from channels.broadcast_zalo import ZaloOaBroadcastSender
 from channels.inbox import SqlInbox
 from channels.runner import Runner
-from channels.zalo_oa import ZaloOaChannel, event_key
+from channels.zalo_oa import CHANNEL, ZaloOaChannel, event_key
+from channels.zalo_oa_api import ZaloOaApi
 from channels.zalo_oa_auth import ZaloTokens
 from channels.zalo_oa_render import MAX_TEXT, render, split_text
 from channels.zalo_oa_store import now
@@ -38,6 +44,7 @@ from hocvu.config import Settings
 from hocvu.web import Services, create_app
 from storage.database import Database
 from storage.models import ZaloOaUser
+from storage.people_store import SqlPeopleStore
 from tests.support.fake_app import build_fake_app
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.fake_zalo import (
@@ -53,6 +60,8 @@ from tests.support.fake_zalo import (
 )
 from tests.support.fakes import FakeEmbedder
 from tests.support.learning_support import migrated_database
+from tests.test_broadcast import drain
+from tests.test_broadcast_plans import ADMIN_KEY, Clock, desk_of
 
 WEBHOOK = "/zalo/oa/webhook"
 QUESTION = "Cách đăng ký tài khoản định danh điện tử mức 2"
@@ -431,6 +440,79 @@ async def test_the_monthly_allowance_stops_messages_that_reply_to_nothing(
         texts = await ask(served, fake, user, "cảm ơn")  # a reply to the user's message is not counted
         assert served.channel.store.proactive_this_month() == 2
     assert "Không có gì" in texts[-1]
+
+
+async def offered(app: App, served: Served, fake: FakeZalo, user: str, lesson_ids: list[str]) -> list[int]:
+    """Lesson broadcasts to a subscriber whose Zalo window closed 8 days ago, through the real engine and sender:
+    the broadcasts' ids."""
+    assert app.database is not None and app.assistant.tutor is not None
+    lessons = app.assistant.tutor.lessons
+    SqlPeopleStore(app.database).subscribe(UserRef(CHANNEL, user), lessons[lesson_ids[0]].topic, datetime.now(UTC))
+    served.channel.store.interacted(user, None, at=now() - timedelta(days=8))
+    desk = desk_of(app.database, lessons, Clock(datetime.now(UTC)))
+    api = ZaloOaApi(fake.base_url, served.channel.api.tokens, timeout=2.0)
+    engine = DeliveryEngine(
+        BroadcastStore(app.database), [ZaloOaBroadcastSender(api, served.channel.store)], MemoryGate(100)
+    )
+    runs = []
+    await api.start()
+    try:
+        for lesson_id in lesson_ids:
+            runs.append(desk.create(Draft(ADMIN_KEY, Segment(channels=(CHANNEL,)), lesson_id=lesson_id)).runs[0])
+            await drain(engine)
+    finally:
+        await api.close()
+    return runs
+
+
+async def test_lessons_zalo_could_not_push_are_offered_when_the_user_writes_and_pulled_as_replies(
+    app: App, fake: FakeZalo, tmp_path: Path
+) -> None:
+    """Two lesson broadcasts find the user's window closed: offered, not sent; "chào" brings the notice; "bai tiep
+    theo" typed without diacritics, then the button's number, bring each lesson as a reply, oldest first; the
+    report counts them pulled; a later message offers nothing again."""
+    user = "9030"
+    assert app.database is not None and app.assistant.tutor is not None
+    lessons = app.assistant.tutor.lessons
+    first_lesson, second_lesson = lessons["lesson-safe-01"], lessons["lesson-safe-02"]
+    desk = desk_of(app.database, lessons)
+    async with running(app, fake, tmp_path) as served:
+        runs = await offered(app, served, fake, user, [first_lesson.id, second_lesson.id])
+        assert fake.texts(user) == [], "nothing could be pushed"
+        assert [desk.report(run).counts["offered"] for run in runs] == [1, 1]
+
+        texts = await ask(served, fake, user, "chào")
+        assert "Có 2 bài mới" in texts[-1] and "Bài tiếp theo" in texts[-1]
+        seen = len(texts)
+        texts = await ask(served, fake, user, "bai tiep theo")
+        assert first_lesson.text("vi").title in texts[seen] and "/quiz lesson-safe-01" in texts[seen]
+        assert "Còn 1 bài đang chờ" in texts[-1]
+        for request in fake.sent(user):  # every one a reply to the user's message: within Zalo's free quota
+            assert fake.inbound[request.body["recipient"]["message_id"]] == user
+        seen = len(texts)
+        texts = await ask(served, fake, user, number_for(texts[-1], "Bài tiếp theo"))  # the button
+        assert second_lesson.text("vi").title in texts[seen] and "Bài tiếp theo" not in "".join(texts[seen:])
+        seen = len(texts)
+        texts = await ask(served, fake, user, "cảm ơn")
+        assert texts[seen:] == ["Không có gì ạ! Bạn còn muốn hỏi gì nữa không?"], "nothing offered twice"
+        texts = await ask(served, fake, user, "bài tiếp theo")
+        assert texts[-1] == "Hiện không có bài học mới nào đang chờ bạn. Khi có, tôi sẽ báo lúc bạn nhắn tin."
+    for run in runs:
+        report = desk.report(run)
+        assert (report.counts["sent"], report.counts["offered"], report.pulled) == (1, 0, 1)
+
+
+async def test_a_user_who_says_dung_gets_no_offer(app: App, fake: FakeZalo, tmp_path: Path) -> None:
+    user = "9031"
+    assert app.database is not None
+    async with running(app, fake, tmp_path) as served:
+        [run] = await offered(app, served, fake, user, ["lesson-safe-01"])
+        texts = await ask(served, fake, user, "DỪNG")
+        assert "Bài tiếp theo" not in texts[-1]
+        texts = await ask(served, fake, user, "chào")
+        assert "Bài tiếp theo" not in texts[-1]
+    report = desk_of(app.database, {}).report(run)
+    assert (report.counts["offered"], report.counts["cancelled"], report.counts["sent"]) == (0, 1, 0)
 
 
 async def test_zalo_errors_are_retried_or_recorded_as_they_ask(app: App, fake: FakeZalo, tmp_path: Path) -> None:
