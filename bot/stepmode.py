@@ -192,8 +192,18 @@ def resume(core: Assistant, turn: Turn) -> Response | None:
 
 
 def resume_asked(core: Assistant, turn: Turn) -> Response:
-    """The explicit "quay lại cái lúc nãy": resumed, or said that nothing is paused."""
-    return resume(core, turn) or turn.reply([Reply(text=t("nothing_paused", turn.lang))], intent="resume")
+    """The explicit "quay lại cái lúc nãy": the paused procedure resumed; with none paused, the one still open
+    at its step (a side question the assistant could not answer leaves it open, not paused); else said so."""
+    if (resumed := resume(core, turn)) is not None:
+        return resumed
+    article_id = turn.state.step_article
+    if article_id is not None and article_id in core.kb:
+        article = core.kb.get(article_id, turn.lang)
+        if article.steps:
+            index = max(0, min(turn.state.step_index, len(article.steps) - 1))
+            back = Reply(text=t("resumed", turn.lang, title=article.title))
+            return show_step(core, turn, article, index, "resume", back)
+    return turn.reply([Reply(text=t("nothing_paused", turn.lang))], intent="resume")
 
 
 def follow_up(core: Assistant, turn: Turn) -> Response | None:

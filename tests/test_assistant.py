@@ -92,6 +92,15 @@ def test_a_side_question_pauses_the_walk_through_and_tiep_resumes_it(chat: Chat)
     assert step.replies[-1].steps == (chat.app.kb.get(second.article_id, "vi").steps[0],)
 
 
+def test_going_back_after_a_side_question_nobody_could_answer_finds_the_walk_through(chat: Chat) -> None:
+    first = chat.say("khong nhan duoc ma otp vneid")
+    chat.say("tiếp")
+    assert "Bước 2/" in (chat.say("tiếp").replies[-1].title or "")
+    assert chat.say("giá vàng hôm nay bao nhiêu").fallback  # not answered: the walk-through stays open
+    back = chat.say("quay lại cái lúc nãy")
+    assert back.article_id == first.article_id and "Bước 2/" in (back.replies[-1].title or "")
+
+
 def test_double_tapping_next_shows_the_same_step_not_two_ahead(chat: Chat) -> None:
     chat.say("cách kích hoạt tài khoản vneid")
     step1 = chat.press("từng bước")
