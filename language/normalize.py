@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = "4"
+NORMALIZER_VERSION = "5"
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -88,7 +88,57 @@ ABBREVIATIONS: dict[str, str] = {
     "ib": "nhắn tin",
     "tgian": "thời gian",
     "vn": "việt nam",
+    "hk": "không",
+    "khum": "không",
+    "ns": "nói",
+    "nv": "nhân viên",
+    "tbao": "thông báo",
+    "mst": "mã số thuế",
+    "dv": "dịch vụ",
+    "lsao": "làm sao",
+    "ntnao": "như thế nào",
+    "sd": "sử dụng",
+    "sdung": "sử dụng",
+    "ngta": "người ta",
+    "nta": "người ta",
+    "mn": "mọi người",
+    "mng": "mọi người",
+    "tl": "trả lời",
+    "trl": "trả lời",
+    "tn": "tin nhắn",
+    "dag": "đang",
+    "thui": "thôi",
+    "oy": "rồi",
+    "bg": "bây giờ",
+    "cty": "công ty",
+    "zl": "zalo",
+    "qc": "quảng cáo",
 }
+
+# Spoken and teen-code forms typed with their own marks ("hông" for "không", "dzậy" for "vậy"): these are
+# told apart from real words by the marks, so the unmarked spelling ("hong": "hỏng", "hồng") is not expanded.
+MARKED_FORMS: dict[str, str] = {
+    "hông": "không",
+    "hổng": "không",
+    "dzậy": "vậy",
+    "zậy": "vậy",
+    "dzô": "vô",
+    "bít": "biết",
+    "ròi": "rồi",
+    "đag": "đang",
+    "nhìu": "nhiều",
+    "đc": "được",
+    "đk": "đăng ký",
+    "đki": "đăng ký",
+    "đky": "đăng ký",
+    "sđt": "số điện thoại",
+    "đt": "điện thoại",
+}
+# "bn" is "bao nhiêu" before what is counted ("bn tiền", "bn lâu"), otherwise "bạn"; "nc" is "nước" after
+# what water is paid or drunk as ("tiền nc", "hoá đơn nc"), otherwise "nói chuyện" ("nc với ad").
+_COUNTED = frozenset(["tien", "lau", "ngay", "phut", "gio", "thang", "nam", "lan", "tuoi", "k", "nghin", "trieu"])
+_COUNTED |= {"so", "bai", "cau", "cai"}
+_WATER = frozenset(["tien", "don", "may", "cap", "uong", "sach", "ngot"])
 
 # Folded syllables that only occur in Vietnamese, used with diacritics and abbreviations to tell
 # Vietnamese typed without marks from English.
@@ -345,13 +395,130 @@ def core_phrase(folded: str) -> str:
     return _PARTICLES.sub("", words) or words
 
 
+# How voice typing writes the letters of an acronym, folded: Vietnamese letter names ("vê", "ô", "pê", "gờ")
+# and English ones as a Vietnamese ear hears them ("ai" for I, "đi" for D, "oai" for Y). Several names fold
+# together and one name may stand for two letters ("i" is I, or E said the English way), so a run of names
+# only becomes a word when it spells one of `SPELLED_TERMS`.
+_LETTER_NAMES: dict[str, tuple[str, ...]] = {
+    "a": ("a", "r"),
+    "ay": ("a",),
+    "be": ("b",),
+    "bo": ("b",),
+    "bi": ("b",),
+    "xe": ("c",),
+    "xi": ("c",),
+    "de": ("d",),
+    "di": ("d",),
+    "e": ("e",),
+    "ep": ("f",),
+    "go": ("g",),
+    "gi": ("g",),
+    "hat": ("h",),
+    "ai": ("i",),
+    "i": ("i", "e"),
+    "ca": ("k",),
+    "ka": ("k",),
+    "ke": ("k",),
+    "lo": ("l",),
+    "mo": ("m",),
+    "em": ("m",),
+    "en": ("n",),
+    "ne": ("n", "ne"),
+    "nho": ("n",),
+    "o": ("o",),
+    "pe": ("p",),
+    "po": ("p",),
+    "pi": ("p",),
+    "cu": ("q",),
+    "kiu": ("q",),
+    "quy": ("q",),
+    "ro": ("r",),
+    "et": ("s",),
+    "ech": ("s",),
+    "te": ("t",),
+    "ti": ("t",),
+    "u": ("u",),
+    "ve": ("v",),
+    "vi": ("v",),
+    "ich": ("x",),
+    "oai": ("y",),
+}
+# The acronyms the articles use that people say letter by letter; short ones that are also common syllable
+# pairs ("ai đi" = "who goes" for ID) are left out.
+SPELLED_TERMS = frozenset(["vneid", "otp", "qr", "apk", "cvv", "sms", "atm", "vssid", "ekyc", "nfc", "pdf", "cccd"])
+_SPELLED_LONGEST = 6  # letter names in the longest term ("vê en ê ai đi" is five, "vê ét ét i đi" five)
+# Names of apps and brands as voice typing writes them, with the spelling the articles use. Matched with their
+# marks, as voice typing always writes them: folded, "da lo" could be "dạ lo" and "ba go" "bà gõ".
+SPOKEN_WORDS: dict[tuple[str, ...], str] = {
+    ("da", "lô"): "zalo",
+    ("gia", "lô"): "zalo",
+    ("quai", "phai"): "wifi",
+    ("wai", "phai"): "wifi",
+    ("gu", "gồ"): "google",
+    ("gu", "gơ"): "google",
+    ("phây", "búc"): "facebook",
+    ("pờ", "lây"): "play",
+    ("ai", "phôn"): "iphone",
+    ("mô", "mô"): "momo",
+    ("i", "meo"): "email",
+    ("du", "túp"): "youtube",
+    ("tích", "tóc"): "tiktok",
+    ("cờ", "rét", "đít"): "credit",
+    ("đê", "bít"): "debit",
+    ("ba", "gờ"): "3g",
+    ("bốn", "gờ"): "4g",
+    ("năm", "gờ"): "5g",
+}
+
+
+def _spelled(words: Sequence[str], folded: Sequence[str], start: int) -> tuple[int, str] | None:
+    """The longest run of letter names (or spoken brand names) from `start` that spells a known term."""
+    for size in (3, 2):
+        if len(words) >= start + size and tuple(words[start : start + size]) in SPOKEN_WORDS:
+            return size, SPOKEN_WORDS[tuple(words[start : start + size])]
+    spellings: list[str] = [""]
+    found: tuple[int, str] | None = None
+    for size in range(1, min(_SPELLED_LONGEST, len(folded) - start) + 1):
+        letters = _LETTER_NAMES.get(folded[start + size - 1])
+        if letters is None:
+            break
+        spellings = [s + letter for s in spellings for letter in letters]
+        found = next(((size, s) for s in spellings if s in SPELLED_TERMS and size >= 2), found)
+    return found
+
+
+def spoken_terms(words: Sequence[str]) -> list[str]:
+    """Acronyms and app names written the way voice typing hears them, put back as the articles write them:
+    "vê en ê ai đi" → "vneid", "ô tê pê" → "otp", "cu a" → "qr", "da lô" → "zalo", "quai phai" → "wifi"."""
+    folded = [fold(w) for w in words]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        match = _spelled(words, folded, i)
+        if match is None:
+            out.append(words[i])
+            i += 1
+        else:
+            out.append(match[1])
+            i += match[0]
+    return out
+
+
 def expand_abbreviations(text: str) -> str:
     """Replace chat abbreviations by their full form, keeping every other token as typed."""
     out: list[str] = []
-    for token in tokens(text.casefold()):
+    words = spoken_terms(tokens(text.casefold()))
+    for i, token in enumerate(words):
         key = fold(token)
+        if token in MARKED_FORMS:
+            out.append(MARKED_FORMS[token])
+        elif token == "bn":
+            following = fold(words[i + 1]) if i + 1 < len(words) else ""
+            out.append("bao nhiêu" if following in _COUNTED or not following else "bạn")
+        elif token == "nc":
+            out.append("nước" if i and fold(words[i - 1]) in _WATER else "nói chuyện")
         # A token typed with its own diacritics (e.g. "gì") is already a word, not an abbreviation.
-        if key in ABBREVIATIONS and (token == key or token in {"đc", "đk", "đki", "đky", "sđt", "đt"}):
+        elif key in ABBREVIATIONS and token == key:
             out.append(ABBREVIATIONS[key])
         else:
             out.append(token)

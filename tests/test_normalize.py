@@ -33,6 +33,29 @@ def test_words_typed_with_their_own_diacritics_are_not_expanded() -> None:
     assert expand_abbreviations("là gì") == "là gì"
 
 
+def test_spoken_forms_typed_with_their_marks_are_read_as_the_word_meant() -> None:
+    assert expand_abbreviations("hông thấy mã gửi về là sao dzậy") == "không thấy mã gửi về là sao vậy"
+    # Unmarked, "hong" may be "hỏng" (broken): left alone.
+    assert expand_abbreviations("dien thoai hong roi") == "dien thoai hong roi"
+
+
+def test_ambiguous_abbreviations_are_read_from_the_next_or_previous_word() -> None:
+    assert expand_abbreviations("bn tien thi phai quet mat") == "bao nhiêu tien thi phai quet mat"
+    assert expand_abbreviations("bn oi cho hoi") == "bạn oi cho hoi"
+    assert expand_abbreviations("hoa don tien nc thang nay") == "hoa don tien nước thang nay"
+    assert expand_abbreviations("muon nc voi ad") == "muon nói chuyện voi ad"
+
+
+def test_acronyms_and_app_names_as_voice_typing_writes_them() -> None:
+    assert expand_abbreviations("quên mật khẩu vê en ê ai đi") == "quên mật khẩu vneid"
+    assert expand_abbreviations("mã ô tê pê không về") == "mã otp không về"
+    assert expand_abbreviations("quét mã cu a bằng da lô") == "quét mã qr bằng zalo"
+    assert expand_abbreviations("bật ba gờ bốn gờ với quai phai") == "bật 3g 4g với wifi"
+    assert expand_abbreviations("thẻ cờ rét đít giấu số xê vê vê") == "thẻ credit giấu số cvv"
+    # Letter names that spell no known term stay words: "ai đi" is "who goes", not "ID".
+    assert expand_abbreviations("ai đi cùng bà ba") == "ai đi cùng bà ba"
+
+
 def test_language_detection() -> None:
     assert detect_lang("cách đăng ký vneid") == "vi"
     assert detect_lang("cach dang ky vneid muc 2") == "vi"
