@@ -194,7 +194,8 @@ class Assistant:
             response := phrase.handler(self, turn)
         ) is not None:
             return response
-        # What volunteers and officials ask for in words ("gửi bài học cho xã", "thống kê"): routes.OFFICIALS.
+        # What volunteers and officials ask for in words ("gửi bài học cho xã", "thống kê"), whatever flow is
+        # open: routes.OFFICIALS.
         if (said := routes.official(turn.normalized)) is not None and (response := said.handler(self, turn)):
             return response
         # The open /profile question: a place name typed ("ha noi", "phuong hoan kiem") is its answer.
@@ -209,8 +210,8 @@ class Assistant:
         ):
             return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
 
-        # What the user says about the procedure they follow or the answer they just read, and what volunteers
-        # and officials ask (routes.FLOWS), before NLU would take "chưa hiểu" for feedback or "5" for a question.
+        # What the user says about the procedure they follow or the answer they just read (routes.FLOWS), before
+        # NLU would take "chưa hiểu" for feedback or "5" for a question.
         if (flow := routes.flow(turn.normalized)) is not None and (response := flow.handler(self, turn)) is not None:
             return response
         if (followed := handlers.follow_up(self, turn)) is not None:

@@ -3,11 +3,11 @@
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
 command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
 bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
-assistant declines, insults, "thôi", "không biết"), then an open flow (the /profile question, a quiz waiting
-for its answer), then what is said about the procedure followed or the answer just read and what volunteers
-and officials ask (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label
-typed, figures, broadcasting; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent
-(INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
+assistant declines, insults, "thôi", "không biết"), then what volunteers and officials ask for (OFFICIALS:
+figures, broadcasting), then an open flow (the /profile question, a quiz waiting for its answer), then what is
+said about the procedure followed or the answer just read (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu",
+"quay lại cái lúc nãy", a button's label typed, sharing the bot, becoming a volunteer; bot/stepmode.py), then a
+follow-up on the last answer, then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
 """
 
 from __future__ import annotations
@@ -417,8 +417,8 @@ PHRASES: tuple[Phrase, ...] = (
 
 
 # After the open flows (the /profile question, a quiz answer) and before NLU: what the user says about the
-# procedure they follow (bot/stepmode.py), a button's label typed, and what volunteers and officials ask
-# (answered for their role). In order: the first that matches and whose handler takes the turn answers.
+# procedure they follow (bot/stepmode.py), a button's label typed, sharing the bot and becoming a volunteer
+# (answered for the user's role). In order: the first that matches and whose handler takes the turn answers.
 _NUMBER = r"(?:\d{1,2}|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi(?: mot| hai)?|cuoi(?: cung)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|last)"
 _PLACE = r"(?:xa|phuong|thon|ap|ban|to dan pho|khu pho|dia phuong|commune|ward|village)"
 FLOWS: tuple[Phrase, ...] = (
@@ -493,31 +493,6 @@ FLOWS: tuple[Phrase, ...] = (
         whole=True,
     ),
     Phrase(
-        "role_stats",
-        stats_chat.stats,
-        folded=(
-            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
-            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
-            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
-            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
-            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
-            r"ty le (?:nguoi|ho|ba con)",
-            r"statistic\w*|figures|how many (?:people|users|citizens|residents)|usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
-        ),
-        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
-    ),
-    Phrase(
-        "role_broadcast",
-        broadcast_chat.start,
-        folded=(
-            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
-            + _PLACE[3:-1]
-            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
-            r"phat (?:song|tin) (?:bai hoc|thong bao)",
-            r"broadcast\w*|send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
-        ),
-    ),
-    Phrase(
         "role_share",
         handlers.role_share,
         folded=(
@@ -565,8 +540,10 @@ def command(name: str) -> Command | None:
     return _BY_NAME.get(name.split("@")[0].lstrip("/").lower())
 
 
-# What volunteers and officials ask for in words, after the fixed phrases and before any open flow or NLU.
-# A citizen who says them is told politely that they are for volunteers, and how to become one.
+# What volunteers and officials ask for in words: figures and broadcasts, after the fixed phrases and before any
+# open flow (the /profile question, a quiz), step mode or NLU, so a volunteer's request is taken whatever is
+# open. The handlers are /broadcast's and /stats's, which tell a citizen politely that they are for volunteers
+# and how to become one. In order: the first that matches answers (sending a text of figures is a broadcast).
 OFFICIALS: tuple[Phrase, ...] = (
     Phrase(
         "broadcast",
@@ -574,21 +551,31 @@ OFFICIALS: tuple[Phrase, ...] = (
         folded=(
             r"(?:gui|phat|day|chuyen|dang) (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)(?: \w+){0,3} "
             r"(?:cho|toi|den|xuong)(?: \w+){0,4} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
+            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} "
+            r"(?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
+            + _PLACE[3:-1]
+            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
+            r"phat (?:song|tin) (?:bai hoc|thong bao)",
             r"broadcast\w*",
-            r"send (?:a |the |this )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
-            r"(?:commune|ward|village|citizens|residents|subscribers)",
+            r"send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
+            r"(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
         ),
     ),
     Phrase(
         "stats",
         stats_chat.stats,
         folded=(
-            r"thong ke",
-            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so",
-            r"so lieu (?:cua |ve )?(?:xa|phuong|tinh|dia ban|ky nang so)",
-            r"statistics|digital skills? (?:share|rate|figures)",
+            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
+            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so|ty le (?:nguoi|ho|ba con)",
+            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?"
+            r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
+            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
+            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
+            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
+            r"statistic\w*|figures|digital skills? (?:share|rate)|how many (?:people|users|citizens|residents)|"
+            r"usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
         ),
-        unless=(r"lua dao|scam\w*",),
+        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
     ),
 )
 
