@@ -18,7 +18,7 @@ from bot.guard import scan, without_redactions
 from bot.journal import Journal, LoggedTurn, LoggingJournal
 from bot.learning import UserRef
 from bot.messages import Reply, Response, UserMessage
-from bot.people import People
+from bot.people import CITIZEN, People, user_key
 from bot.state import ConversationState, StateStore
 from bot.stats_chat import Stats
 from bot.texts import secret_names, t
@@ -139,8 +139,10 @@ class Assistant:
     def confident(self, intent: IntentResult) -> bool:
         return intent.confidence >= self.intent_threshold
 
-    def menu(self, lang: str) -> list[tuple[str, str]]:
-        return routes.menu(lang)
+    def commands(self, user: UserRef, lang: str) -> dict[str, list[tuple[str, str]]]:
+        """/help's commands for this user: a citizen's, and a volunteer's or an admin's with their role."""
+        role = self.people.role_of(user_key(user)) if self.people is not None else None
+        return routes.commands_for(role.role if role is not None else CITIZEN, lang)
 
     def _route(self, turn: Turn) -> Response:
         """guard → command or button → stop word → open flow → NLU intent → retrieval; bot/routes.py names each handler."""

@@ -7,7 +7,8 @@ assistant declines, insults, "thôi", "không biết"), then what volunteers and
 figures, broadcasting), then an open flow (the /profile question, a quiz waiting for its answer), then what is
 said about the procedure followed or the answer just read (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu",
 "quay lại cái lúc nãy", a button's label typed, sharing the bot, becoming a volunteer; bot/stepmode.py), then a
-follow-up on the last answer, then the NLU's intent (INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
+follow-up on the last answer, then the NLU's intent (INTENTS), then retrieval. The Telegram command menu
+(everyone's commands) and /help (the commands of the user's role) are generated from COMMANDS.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from bot import broadcast_chat, handlers, stats_chat
 from bot.actions import Verb
 from bot.messages import Response
+from bot.people import ADMIN, CITIZEN, EVERYONE, VOLUNTEER
 from bot.turn import Turn
 from language.normalize import NormalizedText, core_phrase
 
@@ -30,6 +32,15 @@ Handler = Callable[["Assistant", Turn], Response]
 IntentHandler = Callable[["Assistant", Turn], Response | None]  # None: not for this turn, try retrieval
 
 
+# Whose commands each role sees in /help: its own and those of the roles below it (a role's commands are
+# answered for the others too, politely saying who they are for).
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    CITIZEN: (EVERYONE,),
+    VOLUNTEER: (EVERYONE, VOLUNTEER),
+    ADMIN: (EVERYONE, VOLUNTEER, ADMIN),
+}
+
+
 @dataclass(frozen=True)
 class Command:
     name: str  # typed as /name
@@ -37,8 +48,7 @@ class Command:
     vi: str  # the menu's description in Vietnamese
     en: str  # and in English
     aliases: tuple[str, ...] = ()
-    audience: str = "everyone"  # who may use it; volunteers' and officials' commands arrive with their roles
-    menu: bool = True  # listed in the messenger's command menu and in /help
+    audience: str = EVERYONE  # who may use it: EVERYONE's are the messenger's menu, /help shows each role its own
 
     def summary(self, lang: str) -> str:
         return self.en if lang == "en" else self.vi
@@ -61,19 +71,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("volunteer", handlers.talk_to_volunteer, "Gặp người hỗ trợ", "Talk to a volunteer"),
     Command("end", handlers.end_handover, "Kết thúc trò chuyện với người hỗ trợ", "End the talk with a volunteer"),
     Command("deletemydata", handlers.delete_data, "Xoá dữ liệu của tôi", "Delete my data", aliases=("xoadulieu",)),
-    # Administrators' (people.admins in config.yml, or `hocvu users promote`): not in the menu.
-    Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience="admin", menu=False),
-    Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience="admin", menu=False),
-    Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience="admin", menu=False),
-    # Volunteers' and admins' (bot/broadcast_chat.py, bot/stats_chat.py): not in the citizens' menu.
+    # Administrators' (people.admins in config.yml, or `hocvu users promote`): in their /help, not in the menu.
+    Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience=ADMIN),
+    Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience=ADMIN),
+    Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience=ADMIN),
+    # Volunteers' and admins' (bot/broadcast_chat.py, bot/stats_chat.py): in their /help, not in the menu.
     Command(
         "broadcast",
         broadcast_chat.start,
         "Gửi bài học, thông báo cho bà con",
         "Send a lesson or a message to subscribers",
         aliases=("guibaihoc",),
-        audience="volunteer",
-        menu=False,
+        audience=VOLUNTEER,
     ),
     Command(
         "stats",
@@ -81,14 +90,23 @@ COMMANDS: tuple[Command, ...] = (
         "Số liệu của địa bàn",
         "Your area's figures",
         aliases=("thongke",),
-        audience="volunteer",
-        menu=False,
+        audience=VOLUNTEER,
+    ),
+    Command("approvals", broadcast_chat.approvals, "Tin chờ duyệt", "Texts awaiting approval", audience=ADMIN),
+    Command(
+        "approve",
+        broadcast_chat.approve_command,
+        "Duyệt tin (kèm số tin trong /approvals)",
+        "Approve a text (its number from /approvals)",
+        audience=ADMIN,
     ),
     Command(
-        "approvals", broadcast_chat.approvals, "Tin chờ duyệt", "Texts awaiting approval", audience="admin", menu=False
+        "reject",
+        broadcast_chat.reject_command,
+        "Từ chối tin (kèm số tin trong /approvals)",
+        "Reject a text (its number from /approvals)",
+        audience=ADMIN,
     ),
-    Command("approve", broadcast_chat.approve_command, "Duyệt tin", "Approve a text", audience="admin", menu=False),
-    Command("reject", broadcast_chat.reject_command, "Từ chối tin", "Reject a text", audience="admin", menu=False),
 )
 
 BUTTONS: dict[Verb, Handler] = {
@@ -527,9 +545,14 @@ def flow(text: NormalizedText) -> Phrase | None:
     return next((p for p in FLOWS if p.matches(text.folded, marked)), None)
 
 
-def menu(lang: str) -> list[tuple[str, str]]:
-    """(name, description) of every command offered in the menu and /help, in order."""
-    return [(c.name, c.summary(lang)) for c in COMMANDS if c.menu]
+def menu(lang: str, audience: str = EVERYONE) -> list[tuple[str, str]]:
+    """(name, description) of `audience`'s commands, in order; everyone's are the messenger's command menu."""
+    return [(c.name, c.summary(lang)) for c in COMMANDS if c.audience == audience]
+
+
+def commands_for(role: str, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """/help's commands for a user with `role`: per audience, everyone's first."""
+    return {audience: menu(lang, audience) for audience in AUDIENCES[role]}
 
 
 _BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.aliases)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot import actions, broadcast_chat, routes, stats_chat
 from bot.actions import Verb
 from bot.messages import UserMessage
+from bot.people import ADMIN, VOLUNTEER, Region
 from hocvu.app import App
 from hocvu.config import Settings
 from knowledge_base.topics import TOPICS
@@ -81,9 +83,37 @@ def test_help_lists_every_topic_and_every_menu_command(app: App, lang: str) -> N
     for topic in TOPICS:
         assert topic.name(lang) in text
     for command in routes.COMMANDS:
-        assert (f"/{command.name} " in text) == command.menu
-        if command.menu:
+        assert (f"/{command.name} " in text) == (command.audience == routes.EVERYONE), command.name
+        if command.audience == routes.EVERYONE:
             assert command.summary(lang)[1:] in text
+
+
+@pytest.mark.parametrize(
+    ("role", "sees", "heading"),
+    [
+        (VOLUNTEER, {"stats", "broadcast"}, "Lệnh dành cho tình nguyện viên"),
+        (ADMIN, {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"}, "quản trị viên"),
+    ],
+)
+def test_help_shows_volunteers_and_admins_their_commands_too(app: App, role: str, sees: set[str], heading: str) -> None:
+    user = f"help-{role}"
+    assert app.assistant.people is not None
+    app.assistant.people.store.set_role(f"telegram:{user}", role, Region(), "test", datetime.now(UTC))
+    text = Chat(app, user, channel="telegram").say("/help").plain_text()
+    assert heading in text
+    listed = {line.split()[0].lstrip("/") for line in text.splitlines() if line.startswith("/")}
+    everyone = {c.name for c in routes.COMMANDS if c.audience == routes.EVERYONE}
+    assert listed == everyone | ({c.name for c in routes.COMMANDS if c.audience != routes.EVERYONE} & sees)
+    assert "/stats số liệu của địa bàn" in text
+    if role == VOLUNTEER:
+        assert "/approve" not in text and "/promote" not in text
+
+
+def test_the_messengers_command_menu_is_the_citizens_commands() -> None:
+    names = [name for name, _ in routes.menu("vi")]
+    assert names == [c.name for c in routes.COMMANDS if c.audience == routes.EVERYONE]
+    assert {"start", "help", "quiz", "subscribe", "unsubscribe", "profile"} <= set(names)
+    assert not {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"} & set(names)
 
 
 @pytest.mark.parametrize(
