@@ -407,6 +407,21 @@ def test_an_unreachable_bot_api_at_start_is_a_clear_error(
     assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
 
 
+def test_an_unreachable_database_at_start_is_named(settings: Settings, tmp_path: Path) -> None:
+    closed = "postgresql+psycopg://hocvu:db-pass-decoy@127.0.0.1:1/hocvu"  # nobody listens on port 1
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake)
+        server = Server(config, _env(DATABASE_URL=closed), tmp_path / "serve.log")
+        try:
+            code = server.process.wait(timeout=120)
+        finally:
+            server.kill()
+    log = (tmp_path / "serve.log").read_text()
+    assert code != 0
+    assert "the database is unreachable (postgresql+psycopg://hocvu:***@127.0.0.1:1/hocvu)" in log
+    assert "up to date" not in log and "db-pass-decoy" not in log
+
+
 def test_telegram_register_sets_the_webhook_and_the_menu_once_per_deployment(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

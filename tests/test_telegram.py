@@ -499,13 +499,15 @@ async def test_readiness_names_an_unreachable_database(app: App, fake: FakeTeleg
 
     async with serving(app, fake, tmp_path, webhook=True) as served:
         working = served.services.app
-        unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")  # nobody listens on port 1
+        unreachable = Database("postgresql+psycopg://postgres:db-pass-decoy@127.0.0.1:1/test")  # nobody on port 1
         served.services.app = dataclasses.replace(working, database=unreachable)
         try:
             ready = await served.client.get("/readyz")
         finally:
             served.services.app = working
-        assert ready.status_code == 503 and "database unreachable" in ready.json()["reason"]
+        reason = ready.json()["reason"]
+        assert ready.status_code == 503 and "database unreachable (postgresql+psycopg://postgres:***@127.0.0.1:1/test)" in reason
+        assert "db-pass-decoy" not in reason
 
 
 def test_webhook_mode_refuses_to_start_without_a_secret() -> None:
