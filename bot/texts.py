@@ -334,6 +334,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Type a number to choose:",
     },
     "terminal_prompt": {"vi": "Gõ câu hỏi (Ctrl+D để thoát)", "en": "Type a question (Ctrl+D to quit)"},
+    # A message for another person, which the terminal cannot deliver (channels/terminal.py).
+    "terminal_notice": {
+        "vi": "✉️ (tin nhắn cho {who}, chưa được gửi vì đây là cửa sổ dòng lệnh)\n{text}",
+        "en": "✉️ (message for {who}, not sent: this is the terminal)\n{text}",
+    },
+    "terminal_notice_admin": {"vi": "quản trị viên {user}", "en": "admin {user}"},
+    "terminal_notice_volunteer": {"vi": "tình nguyện viên {user}", "en": "volunteer {user}"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
     # -- learning: quizzes, review, progress, certificates, deleting data --
     "quiz_menu": {
