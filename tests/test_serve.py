@@ -413,13 +413,16 @@ def test_an_unreachable_database_at_start_is_named(settings: Settings, tmp_path:
         config = _write_config(settings, tmp_path, fake)
         server = Server(config, _env(DATABASE_URL=closed), tmp_path / "serve.log")
         try:
-            code = server.process.wait(timeout=120)
+            code = server.process.wait(timeout=120)  # the model loads first, then the database is opened
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"hocvu serve did not exit: {server.log.read_text()[-3000:]}")
         finally:
             server.kill()
-    log = (tmp_path / "serve.log").read_text()
+    log = server.log.read_text()
     assert code != 0
     assert "the database is unreachable (postgresql+psycopg://hocvu:***@127.0.0.1:1/hocvu)" in log
     assert "up to date" not in log and "db-pass-decoy" not in log
+    assert "search index" not in log  # said before the model and the index are loaded
 
 
 def test_telegram_register_sets_the_webhook_and_the_menu_once_per_deployment(
