@@ -19,7 +19,7 @@ from bot.journal import Journal, LoggedTurn, LoggingJournal
 from bot.learning import UserRef
 from bot.messages import Reply, Response, UserMessage
 from bot.offers import LessonOffers
-from bot.people import People
+from bot.people import CITIZEN, People, user_key
 from bot.state import ConversationState, StateStore
 from bot.stats_chat import Stats
 from bot.texts import secret_names, t
@@ -146,8 +146,10 @@ class Assistant:
     def confident(self, intent: IntentResult) -> bool:
         return intent.confidence >= self.intent_threshold
 
-    def menu(self, lang: str) -> list[tuple[str, str]]:
-        return routes.menu(lang)
+    def commands(self, user: UserRef, lang: str) -> dict[str, list[tuple[str, str]]]:
+        """/help's commands for this user: a citizen's, and a volunteer's or an admin's with their role."""
+        role = self.people.role_of(user_key(user)) if self.people is not None else None
+        return routes.commands_for(role.role if role is not None else CITIZEN, lang)
 
     def _route(self, turn: Turn) -> Response:
         """guard → command or button → stop word → open flow → NLU intent → retrieval; bot/routes.py names each handler."""
@@ -203,7 +205,8 @@ class Assistant:
             response := phrase.handler(self, turn)
         ) is not None:
             return response
-        # What volunteers and officials ask for in words ("gửi bài học cho xã", "thống kê"): routes.OFFICIALS.
+        # What volunteers and officials ask for in words ("gửi bài học cho xã", "thống kê"), whatever flow is
+        # open: routes.OFFICIALS.
         if (said := routes.official(turn.normalized)) is not None and (response := said.handler(self, turn)):
             return response
         # The open /profile question: a place name typed ("ha noi", "phuong hoan kiem") is its answer.
@@ -218,8 +221,8 @@ class Assistant:
         ):
             return turn.reply(learned.replies, intent=learned.intent, forget_user=learned.forget_user)
 
-        # What the user says about the procedure they follow or the answer they just read, and what volunteers
-        # and officials ask (routes.FLOWS), before NLU would take "chưa hiểu" for feedback or "5" for a question.
+        # What the user says about the procedure they follow or the answer they just read (routes.FLOWS), before
+        # NLU would take "chưa hiểu" for feedback or "5" for a question.
         if (flow := routes.flow(turn.normalized)) is not None and (response := flow.handler(self, turn)) is not None:
             return response
         if (followed := handlers.follow_up(self, turn)) is not None:

@@ -13,7 +13,7 @@ from bot import actions, answers, handover, profiles, stepmode
 from bot.actions import Verb
 from bot.messages import Button, Reply, Response
 from bot.offers import PULL_CHANNELS
-from bot.people import user_key
+from bot.people import ADMIN, EVERYONE, VOLUNTEER, user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
 from bot.tutor import LearningReply, Tutor
@@ -38,7 +38,21 @@ def start(core: Assistant, turn: Turn) -> Response:
 
 
 def show_help(core: Assistant, turn: Turn) -> Response:
-    return turn.reply([Reply(text=help_text(turn.lang, core.menu(turn.lang)))], intent="help")
+    return turn.reply([Reply(text=_help(core, turn, turn.lang))], intent="help")
+
+
+# The heading of each role's own commands in /help (bot/routes.py: AUDIENCES).
+_HELP_HEADINGS = {VOLUNTEER: "help_volunteer", ADMIN: "help_admin"}
+
+
+def _help(core: Assistant, turn: Turn, lang: str) -> str:
+    """/help for this user: everyone's commands, and a volunteer's or an admin's own under their headings."""
+    commands = core.commands(turn.user, lang)
+    return help_text(
+        lang,
+        commands.pop(EVERYONE),
+        *((_HELP_HEADINGS[audience], listed) for audience, listed in commands.items()),
+    )
 
 
 def choose_language(core: Assistant, turn: Turn) -> Response:
@@ -323,7 +337,8 @@ def language_button(core: Assistant, turn: Turn) -> Response:
     turn.lang = chosen
     turn.update(lang=chosen)
     return turn.reply(
-        [Reply(text=t("lang_set", chosen)), Reply(text=help_text(chosen, core.menu(chosen)))], intent="change_language"
+        [Reply(text=t("lang_set", chosen)), Reply(text=_help(core, turn, chosen))],
+        intent="change_language",
     )
 
 

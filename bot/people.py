@@ -22,6 +22,7 @@ from errors import InputError
 AGE_BANDS = ("u40", "40_59", "60p")  # under 40, 40 to 59, 60 and over: reports on the elderly need no more
 CITIZEN, VOLUNTEER, ADMIN = "citizen", "volunteer", "admin"
 ROLES = (CITIZEN, VOLUNTEER, ADMIN)
+EVERYONE = "everyone"  # a command's audience (bot/routes.py) when any user, whatever the role, may use it
 CHANNELS = ("telegram", "zalo_oa", "zalo_bot", "terminal")
 # How a subscription ended: the user's /unsubscribe, a stop word ("DỪNG", "HỦY", "STOP"), or their data deleted.
 ENDED_UNSUBSCRIBE, ENDED_STOP_WORD = "unsubscribe", "stop_word"

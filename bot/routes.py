@@ -3,11 +3,13 @@
 The core takes a message through these in order (bot/assistant.py:Assistant._route): the guard, then a
 command or a button (COMMANDS, BUTTONS), then a stop word from a subscribed user ("DỪNG", "HỦY", "STOP":
 bot/profiles.py), then a talk with a volunteer, then the fixed phrases (PHRASES: emergencies, what the
-assistant declines, insults, "bài tiếp theo" for a lesson on offer, "thôi", "không biết"), then an open
-flow (the /profile question, a quiz waiting for its answer), then what is said about the procedure followed or the answer just read and what volunteers
-and officials ask (FLOWS: "bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label
-typed, figures, broadcasting; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent
-(INTENTS), then retrieval. The Telegram command menu and /help are generated from COMMANDS.
+assistant declines, insults, "bài tiếp theo" for a lesson on offer, "thôi", "không biết"), then what
+volunteers and officials ask for (OFFICIALS: figures, broadcasting), then an open flow (the /profile question,
+a quiz waiting for its answer), then what is said about the procedure followed or the answer just read (FLOWS:
+"bước 5", "đang ở bước mấy", "chưa hiểu", "quay lại cái lúc nãy", a button's label typed, sharing the bot,
+becoming a volunteer; bot/stepmode.py), then a follow-up on the last answer, then the NLU's intent (INTENTS),
+then retrieval. The Telegram command menu (everyone's commands) and /help (the commands of the user's role)
+are generated from COMMANDS.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot import broadcast_chat, handlers, stats_chat
 from bot.actions import Verb
 from bot.messages import Response
+from bot.people import ADMIN, CITIZEN, EVERYONE, VOLUNTEER
 from bot.turn import Turn
 from language.normalize import NormalizedText, core_phrase
 
@@ -30,6 +33,15 @@ Handler = Callable[["Assistant", Turn], Response]
 IntentHandler = Callable[["Assistant", Turn], Response | None]  # None: not for this turn, try retrieval
 
 
+# Whose commands each role sees in /help: its own and those of the roles below it (a role's commands are
+# answered for the others too, politely saying who they are for).
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    CITIZEN: (EVERYONE,),
+    VOLUNTEER: (EVERYONE, VOLUNTEER),
+    ADMIN: (EVERYONE, VOLUNTEER, ADMIN),
+}
+
+
 @dataclass(frozen=True)
 class Command:
     name: str  # typed as /name
@@ -37,8 +49,7 @@ class Command:
     vi: str  # the menu's description in Vietnamese
     en: str  # and in English
     aliases: tuple[str, ...] = ()
-    audience: str = "everyone"  # who may use it; volunteers' and officials' commands arrive with their roles
-    menu: bool = True  # listed in the messenger's command menu and in /help
+    audience: str = EVERYONE  # who may use it: EVERYONE's are the messenger's menu, /help shows each role its own
 
     def summary(self, lang: str) -> str:
         return self.en if lang == "en" else self.vi
@@ -61,19 +72,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("volunteer", handlers.talk_to_volunteer, "Gặp người hỗ trợ", "Talk to a volunteer"),
     Command("end", handlers.end_handover, "Kết thúc trò chuyện với người hỗ trợ", "End the talk with a volunteer"),
     Command("deletemydata", handlers.delete_data, "Xoá dữ liệu của tôi", "Delete my data", aliases=("xoadulieu",)),
-    # Administrators' (people.admins in config.yml, or `hocvu users promote`): not in the menu.
-    Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience="admin", menu=False),
-    Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience="admin", menu=False),
-    Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience="admin", menu=False),
-    # Volunteers' and admins' (bot/broadcast_chat.py, bot/stats_chat.py): not in the citizens' menu.
+    # Administrators' (people.admins in config.yml, or `hocvu users promote`): in their /help, not in the menu.
+    Command("promote", handlers.promote, "Cấp vai trò", "Give a role", audience=ADMIN),
+    Command("demote", handlers.demote, "Bỏ vai trò", "Remove a role", audience=ADMIN),
+    Command("roles", handlers.roles, "Danh sách vai trò", "List roles", audience=ADMIN),
+    # Volunteers' and admins' (bot/broadcast_chat.py, bot/stats_chat.py): in their /help, not in the menu.
     Command(
         "broadcast",
         broadcast_chat.start,
         "Gửi bài học, thông báo cho bà con",
         "Send a lesson or a message to subscribers",
         aliases=("guibaihoc",),
-        audience="volunteer",
-        menu=False,
+        audience=VOLUNTEER,
     ),
     Command(
         "stats",
@@ -81,14 +91,23 @@ COMMANDS: tuple[Command, ...] = (
         "Số liệu của địa bàn",
         "Your area's figures",
         aliases=("thongke",),
-        audience="volunteer",
-        menu=False,
+        audience=VOLUNTEER,
+    ),
+    Command("approvals", broadcast_chat.approvals, "Tin chờ duyệt", "Texts awaiting approval", audience=ADMIN),
+    Command(
+        "approve",
+        broadcast_chat.approve_command,
+        "Duyệt tin (kèm số tin trong /approvals)",
+        "Approve a text (its number from /approvals)",
+        audience=ADMIN,
     ),
     Command(
-        "approvals", broadcast_chat.approvals, "Tin chờ duyệt", "Texts awaiting approval", audience="admin", menu=False
+        "reject",
+        broadcast_chat.reject_command,
+        "Từ chối tin (kèm số tin trong /approvals)",
+        "Reject a text (its number from /approvals)",
+        audience=ADMIN,
     ),
-    Command("approve", broadcast_chat.approve_command, "Duyệt tin", "Approve a text", audience="admin", menu=False),
-    Command("reject", broadcast_chat.reject_command, "Từ chối tin", "Reject a text", audience="admin", menu=False),
 )
 
 BUTTONS: dict[Verb, Handler] = {
@@ -426,8 +445,8 @@ PHRASES: tuple[Phrase, ...] = (
 
 
 # After the open flows (the /profile question, a quiz answer) and before NLU: what the user says about the
-# procedure they follow (bot/stepmode.py), a button's label typed, and what volunteers and officials ask
-# (answered for their role). In order: the first that matches and whose handler takes the turn answers.
+# procedure they follow (bot/stepmode.py), a button's label typed, sharing the bot and becoming a volunteer
+# (answered for the user's role). In order: the first that matches and whose handler takes the turn answers.
 _NUMBER = r"(?:\d{1,2}|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi(?: mot| hai)?|cuoi(?: cung)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|last)"
 _PLACE = r"(?:xa|phuong|thon|ap|ban|to dan pho|khu pho|dia phuong|commune|ward|village)"
 FLOWS: tuple[Phrase, ...] = (
@@ -502,31 +521,6 @@ FLOWS: tuple[Phrase, ...] = (
         whole=True,
     ),
     Phrase(
-        "role_stats",
-        stats_chat.stats,
-        folded=(
-            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
-            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
-            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
-            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
-            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
-            r"ty le (?:nguoi|ho|ba con)",
-            r"statistic\w*|figures|how many (?:people|users|citizens|residents)|usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
-        ),
-        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
-    ),
-    Phrase(
-        "role_broadcast",
-        broadcast_chat.start,
-        folded=(
-            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} (?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
-            + _PLACE[3:-1]
-            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
-            r"phat (?:song|tin) (?:bai hoc|thong bao)",
-            r"broadcast\w*|send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
-        ),
-    ),
-    Phrase(
         "role_share",
         handlers.role_share,
         folded=(
@@ -561,9 +555,14 @@ def flow(text: NormalizedText) -> Phrase | None:
     return next((p for p in FLOWS if p.matches(text.folded, marked)), None)
 
 
-def menu(lang: str) -> list[tuple[str, str]]:
-    """(name, description) of every command offered in the menu and /help, in order."""
-    return [(c.name, c.summary(lang)) for c in COMMANDS if c.menu]
+def menu(lang: str, audience: str = EVERYONE) -> list[tuple[str, str]]:
+    """(name, description) of `audience`'s commands, in order; everyone's are the messenger's command menu."""
+    return [(c.name, c.summary(lang)) for c in COMMANDS if c.audience == audience]
+
+
+def commands_for(role: str, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """/help's commands for a user with `role`: per audience, everyone's first."""
+    return {audience: menu(lang, audience) for audience in AUDIENCES[role]}
 
 
 _BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.aliases)}
@@ -574,8 +573,10 @@ def command(name: str) -> Command | None:
     return _BY_NAME.get(name.split("@")[0].lstrip("/").lower())
 
 
-# What volunteers and officials ask for in words, after the fixed phrases and before any open flow or NLU.
-# A citizen who says them is told politely that they are for volunteers, and how to become one.
+# What volunteers and officials ask for in words: figures and broadcasts, after the fixed phrases and before any
+# open flow (the /profile question, a quiz), step mode or NLU, so a volunteer's request is taken whatever is
+# open. The handlers are /broadcast's and /stats's, which tell a citizen politely that they are for volunteers
+# and how to become one. In order: the first that matches answers (sending a text of figures is a broadcast).
 OFFICIALS: tuple[Phrase, ...] = (
     Phrase(
         "broadcast",
@@ -583,21 +584,31 @@ OFFICIALS: tuple[Phrase, ...] = (
         folded=(
             r"(?:gui|phat|day|chuyen|dang) (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)(?: \w+){0,3} "
             r"(?:cho|toi|den|xuong)(?: \w+){0,4} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
+            r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} "
+            r"(?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
+            + _PLACE[3:-1]
+            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
+            r"phat (?:song|tin) (?:bai hoc|thong bao)",
             r"broadcast\w*",
-            r"send (?:a |the |this )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
-            r"(?:commune|ward|village|citizens|residents|subscribers)",
+            r"send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
+            r"(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
         ),
     ),
     Phrase(
         "stats",
         stats_chat.stats,
         folded=(
-            r"thong ke",
-            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so",
-            r"so lieu (?:cua |ve )?(?:xa|phuong|tinh|dia ban|ky nang so)",
-            r"statistics|digital skills? (?:share|rate|figures)",
+            r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
+            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so|ty le (?:nguoi|ho|ba con)",
+            r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?"
+            r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
+            r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
+            r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
+            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
+            r"statistic\w*|figures|digital skills? (?:share|rate)|how many (?:people|users|citizens|residents)|"
+            r"usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
         ),
-        unless=(r"lua dao|scam\w*",),
+        unless=(r"lua dao|scam\w*|bao cao (?:tin nhan|cuoc goi|so dien thoai|lua)",),
     ),
 )
 

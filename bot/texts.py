@@ -23,6 +23,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Type your question. For long procedures, press **Step by step** and I will guide you one step at a time."
         "\n\nCommands:\n{commands}",
     },
+    "help_volunteer": {"vi": "Lệnh dành cho tình nguyện viên:\n{commands}", "en": "Volunteers' commands:\n{commands}"},
+    "help_admin": {"vi": "Lệnh dành cho quản trị viên:\n{commands}", "en": "Administrators' commands:\n{commands}"},
     "greet": {"vi": "Xin chào! Bạn cần tôi giúp gì hôm nay?", "en": "Hello! What can I help you with today?"},
     "goodbye": {
         "vi": "Chào bạn, hẹn gặp lại! Khi cần, bạn cứ nhắn cho tôi nhé.",
@@ -332,6 +334,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Type a number to choose:",
     },
     "terminal_prompt": {"vi": "Gõ câu hỏi (Ctrl+D để thoát)", "en": "Type a question (Ctrl+D to quit)"},
+    # A message for another person, which the terminal cannot deliver (channels/terminal.py).
+    "terminal_notice": {
+        "vi": "✉️ (tin nhắn cho {who}, chưa được gửi vì đây là cửa sổ dòng lệnh)\n{text}",
+        "en": "✉️ (message for {who}, not sent: this is the terminal)\n{text}",
+    },
+    "terminal_notice_admin": {"vi": "quản trị viên {user}", "en": "admin {user}"},
+    "terminal_notice_volunteer": {"vi": "tình nguyện viên {user}", "en": "volunteer {user}"},
     "last_verified": {"vi": "Cập nhật", "en": "Last checked"},
     # -- learning: quizzes, review, progress, certificates, deleting data --
     "quiz_menu": {
@@ -1093,11 +1102,17 @@ def t(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def help_text(lang: str, commands: Iterable[tuple[str, str]]) -> str:
-    """/help: the topics, then each (command, what it does) of the menu."""
+def help_text(lang: str, commands: Iterable[tuple[str, str]], *roles: tuple[str, Iterable[tuple[str, str]]]) -> str:
+    """/help: the topics, then each (command, what it does) of everyone's; then, for volunteers and admins,
+    their own under each (text key of its heading, commands)."""
     topics = "\n".join(f"• {topic.name(lang)}" for topic in TOPICS)
-    lines = "\n".join(f"/{name} {summary[0].lower()}{summary[1:]}" for name, summary in commands)
-    return t("help", lang, topics=topics, commands=lines)
+    parts = [t("help", lang, topics=topics, commands=command_lines(commands))]
+    parts += [t(heading, lang, commands=command_lines(listed)) for heading, listed in roles]
+    return "\n\n".join(parts)
+
+
+def command_lines(commands: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"/{name} {summary[0].lower()}{summary[1:]}" for name, summary in commands)
 
 
 def button_label(key: str, lang: str) -> str:

@@ -2,6 +2,10 @@
 
 Interactive when stdin is a terminal; otherwise it reads one message per line and prints the replies,
 so conversations can be scripted. Buttons are shown numbered; typing the number presses the button.
+
+Messages the core has for other people (`Response.notices`: an admin told a text awaits approval, an author
+told it was approved) cannot reach them from here, and an operator trying the bot needs to see them: they are
+printed after the replies, marked with whom they are for and that they were not sent.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.assistant import Assistant
-from bot.messages import Button, Reply, Response, UserMessage
+from bot.messages import Button, Notice, Reply, Response, UserMessage
+from bot.people import ADMIN, VOLUNTEER
 from bot.texts import t
 
 CHANNEL = "terminal"
+# How a notice's addressee is named, by role (anyone else by their user key alone).
+_ADDRESSEE = {ADMIN: "terminal_notice_admin", VOLUNTEER: "terminal_notice_volunteer"}
 
 
 def render(reply: Reply, lang: str, first_button: int = 1) -> str:
@@ -69,7 +76,18 @@ class TerminalChat:
         for reply in response.replies:
             if reply.image_png is not None:
                 text += "\n\n🖼 " + self._save_image(reply.image_png)
+        for notice in response.notices:
+            text += "\n\n" + self._notice(notice, response.lang)
         return text
+
+    def _notice(self, notice: Notice, lang: str) -> str:
+        if notice.channel == CHANNEL and notice.user_id == self.user_id:
+            return notice.text  # for the person at this terminal after all
+        key = f"{notice.channel}:{notice.user_id}"
+        people = self.assistant.people
+        role = people.role_of(key) if people is not None else None
+        who = t(_ADDRESSEE[role.role], lang, user=key) if role is not None and role.role in _ADDRESSEE else key
+        return t("terminal_notice", lang, who=who, text=notice.text)
 
     def _save_image(self, png: bytes) -> str:
         if self.image_dir is None:

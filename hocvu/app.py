@@ -173,26 +173,27 @@ def build_app(
 ) -> App:
     """The product. With `database=False` nothing is stored (one-shot questions, evaluation, some tests)."""
     kb = load_articles(settings.articles_dir)
+    # The database before the model: a database that cannot be reached or is out of date is said at once, not
+    # after the model has loaded and the search index was built.
+    db = open_database(settings) if database else None
     embedder = embedder or make_embedder(settings)
     embedder.warm_up()
     index = load_or_build(kb, embedder, settings.data_dir, progress=progress)
     retriever = Retriever(index, settings.retrieval)
     nlu = make_nlu(settings, embedder)
     nlu.warm_up()
-    db: Database | None = None
     journal: Journal | None = None
     tutor: Tutor | None = None
     people: People | None = None
     broadcasts: BroadcastDesk | None = None
     offers: LessonOffers | None = None
     stats: Stats | None = None
-    if database:
+    if db is not None:
         from channels.broadcast_offers import SqlOffers
         from channels.broadcast_plans import SqlBroadcasts
         from storage.people_store import SqlPeopleStore
         from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore
 
-        db = open_database(settings)
         states = states or SqlStateStore(db)
         journal = SqlJournal(db, retention_days=settings.privacy.log_retention_days)
         tutor = make_tutor(settings, kb, SqlLearningStore(db))

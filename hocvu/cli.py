@@ -273,7 +273,7 @@ def _certificate_database(settings: Settings) -> Database | None:
     """The database certificates are kept in; None when there is none to read (the SQLite file is not there)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.database import Database
+    from storage.database import Database, DatabaseUnreachable
 
     url = settings.database_url
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
@@ -281,6 +281,9 @@ def _certificate_database(settings: Settings) -> Database | None:
     db = Database(url)
     try:
         current = db.is_current()
+    except DatabaseUnreachable as exc:
+        db.dispose()
+        raise DatabaseUnreachable(f"{exc}; `--offline` checks the signature alone") from None
     except SQLAlchemyError as exc:
         db.dispose()
         raise ServiceError(

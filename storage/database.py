@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from errors import ServiceError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked with one query at start-up, so an up-to-date database never pays for
 # importing Alembic; a test keeps it equal to the migrations' head.
@@ -27,6 +29,11 @@ BUSY_TIMEOUT_MS = 10_000
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+class DatabaseUnreachable(ServiceError):
+    """The database cannot be connected to (the server down, a wrong host or port, credentials refused, a SQLite
+    file that cannot be opened); the message names its URL without the password."""
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -115,12 +122,17 @@ class Database:
         return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
 
     def is_current(self) -> bool:
-        """Whether the schema is at SCHEMA_REVISION, without importing Alembic."""
+        """Whether the schema is at SCHEMA_REVISION, without importing Alembic; DatabaseUnreachable when the
+        database cannot be connected to, which no migration would fix."""
         try:
-            with self.engine.connect() as connection:
+            connection = self.engine.connect()
+        except DBAPIError as exc:
+            raise DatabaseUnreachable(f"the database is unreachable ({self.safe_url}): {_reason(exc)}") from exc
+        with connection:
+            try:
                 return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == SCHEMA_REVISION
-        except DBAPIError:  # no alembic_version table yet
-            return False
+            except DBAPIError:  # no alembic_version table yet
+                return False
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -130,6 +142,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The driver's own words, first line (without SQLAlchemy's SQL echo and link to its docs)."""
+    words = str(exc.orig).strip().splitlines()
+    return words[0] if words else type(exc.orig).__name__
 
 
 def alembic_config(url: str) -> Any:

@@ -11,15 +11,18 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import func, or_, select
 
 from bot import regions
+from bot.assistant import Assistant
 from bot.learning import UserRef
-from bot.messages import Notice
+from bot.messages import Notice, Reply, Response, UserMessage
 from bot.people import ADMIN as ADMIN_ROLE
 from bot.people import VOLUNTEER, Profile, Region
+from channels.terminal import TerminalChat
 from hocvu.app import App
 from hocvu.config import PeopleSettings, Settings
 from knowledge_base.topics import topic_name
@@ -240,6 +243,40 @@ def test_a_free_text_waits_for_an_admin_who_approves_it_in_the_chat(app: App) ->
     assert "không chờ duyệt" in text(admin)
     admin.say("/approvals")
     assert "Không có tin nào chờ duyệt" in text(admin)
+
+
+def test_in_the_terminal_the_admins_message_is_shown_marked_as_not_sent(app: App) -> None:
+    """`hocvu chat` has one person at it: what the core has for an admin is printed, saying for whom."""
+    people(app)  # subscribers, so the text has an audience
+    assert app.assistant.people is not None
+    app.assistant.people.store.set_role("terminal:local", VOLUNTEER, Region(commune_codes=(HOAN_KIEM,)), "test", NOW)
+    terminal = TerminalChat(app.assistant, user_id="local")
+
+    def press(shown: str, label: str) -> str:
+        found = re.search(rf"\[(\d+)\][^[\n]*{re.escape(label)}", shown)
+        assert found is not None, (label, shown)
+        return terminal.send(found.group(1))
+
+    shown = press(terminal.send("/broadcast"), "Tự soạn tin")
+    shown = press(terminal.send("Lịch học kỹ năng số chiều chủ nhật tại nhà văn hoá"), "Tiếp tục")
+    shown = press(press(shown, "Gửi ngay"), "Xác nhận gửi")
+    broadcast_id = number(shown, r"#(\d+)")
+    replies, _, told = shown.partition("✉️")
+    assert f"#{broadcast_id}" in replies and "/approve" not in replies  # the volunteer's own reply comes first
+    assert told.startswith(f" (tin nhắn cho quản trị viên telegram:{ADMIN}, chưa được gửi vì đây là cửa sổ dòng lệnh)")
+    assert f"/approve {broadcast_id}" in told
+
+
+def test_in_the_terminal_a_notice_for_its_own_user_is_shown_as_it_is() -> None:
+    class Core:
+        people = None
+
+        def handle(self, message: UserMessage) -> Response:
+            told = (Notice("terminal", "local", "Text #3 was approved"), Notice("zalo_oa", "9", "Text #4 awaits"))
+            return Response([Reply(text="OK")], "en", notices=told)
+
+    shown = TerminalChat(cast(Assistant, Core()), user_id="local").send("/approve 3")
+    assert shown == "OK\n\nText #3 was approved\n\n✉️ (message for zalo_oa:9, not sent: this is the terminal)\nText #4 awaits"
 
 
 def test_an_admin_rejects_a_text_with_a_reason_the_author_reads(app: App) -> None:

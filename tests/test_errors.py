@@ -24,6 +24,7 @@ from hocvu import cli
 from nlu.engine import NLUUnavailable
 from nlu.rasa_server import RasaSetupError
 from nlu.training_data import TrainingDataError
+from storage.database import DatabaseUnreachable
 
 REPO = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ("bot", "channels", "embeddings", "hocvu", "knowledge_base", "language", "nlu", "storage")
@@ -43,6 +44,7 @@ FAMILY: dict[type[Exception], type[errors.HocvuError]] = {
     PeopleError: errors.InputError,
     ReportError: errors.InputError,
     OAuthFailure: errors.ServiceError,
+    DatabaseUnreachable: errors.ServiceError,
 }
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot import actions, routes
+from bot import actions, broadcast_chat, routes, stats_chat
 from bot.actions import Verb
 from bot.messages import UserMessage
+from bot.people import ADMIN, VOLUNTEER, Region
 from hocvu.app import App
 from hocvu.config import Settings
 from knowledge_base.topics import TOPICS
+from language.normalize import normalize
 from nlu.engine import INTENTS
 from tests.conftest import Chat
 from tests.support.learning_support import learning_app
@@ -80,9 +83,37 @@ def test_help_lists_every_topic_and_every_menu_command(app: App, lang: str) -> N
     for topic in TOPICS:
         assert topic.name(lang) in text
     for command in routes.COMMANDS:
-        assert (f"/{command.name} " in text) == command.menu
-        if command.menu:
+        assert (f"/{command.name} " in text) == (command.audience == routes.EVERYONE), command.name
+        if command.audience == routes.EVERYONE:
             assert command.summary(lang)[1:] in text
+
+
+@pytest.mark.parametrize(
+    ("role", "sees", "heading"),
+    [
+        (VOLUNTEER, {"stats", "broadcast"}, "Lệnh dành cho tình nguyện viên"),
+        (ADMIN, {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"}, "quản trị viên"),
+    ],
+)
+def test_help_shows_volunteers_and_admins_their_commands_too(app: App, role: str, sees: set[str], heading: str) -> None:
+    user = f"help-{role}"
+    assert app.assistant.people is not None
+    app.assistant.people.store.set_role(f"telegram:{user}", role, Region(), "test", datetime.now(UTC))
+    text = Chat(app, user, channel="telegram").say("/help").plain_text()
+    assert heading in text
+    listed = {line.split()[0].lstrip("/") for line in text.splitlines() if line.startswith("/")}
+    everyone = {c.name for c in routes.COMMANDS if c.audience == routes.EVERYONE}
+    assert listed == everyone | ({c.name for c in routes.COMMANDS if c.audience != routes.EVERYONE} & sees)
+    assert "/stats số liệu của địa bàn" in text
+    if role == VOLUNTEER:
+        assert "/approve" not in text and "/promote" not in text
+
+
+def test_the_messengers_command_menu_is_the_citizens_commands() -> None:
+    names = [name for name, _ in routes.menu("vi")]
+    assert names == [c.name for c in routes.COMMANDS if c.audience == routes.EVERYONE]
+    assert {"start", "help", "quiz", "subscribe", "unsubscribe", "profile"} <= set(names)
+    assert not {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"} & set(names)
 
 
 @pytest.mark.parametrize(
@@ -128,3 +159,35 @@ def test_a_button_from_another_version_or_with_an_unknown_verb_is_stale(app: App
         response = app.assistant.handle(UserMessage("test", "stale", action=payload, kind="action"))
         assert response.intent == "stale_button", payload
     assert actions.decode(actions.encode(Verb.ARTICLE, "x")).verb is Verb.ARTICLE
+
+
+@pytest.mark.parametrize(
+    ("said", "handler"),
+    [
+        # Written for the chat's /broadcast and /stats ...
+        ("gửi bài học cho bà con trong xã", broadcast_chat.start),
+        ("gui tin nhan canh bao xuong ca dia ban", broadcast_chat.start),
+        ("broadcast", broadcast_chat.start),
+        ("thống kê", stats_chat.stats),
+        ("tỷ lệ người dân có kỹ năng số", stats_chat.stats),
+        ("so lieu cua xa", stats_chat.stats),
+        ("digital skills rate", stats_chat.stats),
+        # ... and for the role answers they replaced: the same handlers, from the same table.
+        ("phát thông báo cho toàn xã", broadcast_chat.start),
+        ("dang bai hoc cho nguoi dang ky", broadcast_chat.start),
+        ("phat song bai hoc", broadcast_chat.start),
+        ("send our lessons to everyone", broadcast_chat.start),
+        ("cho tôi số liệu thống kê người dân đã học trong xã", stats_chat.stats),
+        ("bao nhiêu người đã dùng bot", stats_chat.stats),
+        ("tình hình bà con sử dụng", stats_chat.stats),
+        ("báo cáo tháng trước", stats_chat.stats),
+        ("show me the statistics for my commune", stats_chat.stats),
+        ("how many people use it", stats_chat.stats),
+        # A scam reported is online safety, not figures.
+        ("báo cáo cuộc gọi lừa đảo", None),
+    ],
+)
+def test_figures_and_broadcasts_asked_for_in_words_are_one_table(said: str, handler: object) -> None:
+    found = routes.official(normalize(said, "vi"))
+    assert (found.handler if found else None) is handler
+    assert not {broadcast_chat.start, stats_chat.stats} & {p.handler for p in routes.FLOWS + routes.PHRASES}

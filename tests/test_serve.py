@@ -36,7 +36,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.support import fake_zalo
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.learning_support import scratch_schema
-from tests.support.services import REDIS_URL, require_postgres, require_redis
+from tests.support.services import REDIS_URL, own_redis_db, require_postgres, require_redis
 
 pytestmark = pytest.mark.slow
 
@@ -155,11 +155,10 @@ def _answers(fake: FakeTelegram, chat: int) -> int:
     return sum(1 for r in fake.sent(chat) if r.params["_status"] == 200)
 
 
-def _own_redis(number: int) -> str:
-    """A Redis database of this test's own, emptied: the bot id, and so every key, is the same in every run."""
-    url = f"{require_redis().rsplit('/', 1)[0]}/{number}"
-    redis.Redis.from_url(url).flushdb()
-    return url
+# Redis databases of this module's own: the server's keys (the inbox's, named by the bot id, the flood limit's
+# and the turns', named by the chats) are the same in every run, so each test takes a whole database, one that
+# no concurrent run holds, emptied.
+REDIS_DBS = (3, 4)
 
 
 Backend = tuple[dict[str, str], str, Callable[[], Inbox]]
@@ -175,8 +174,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         if request.param == "postgresql":
             yield {"DATABASE_URL": url}, "sql", lambda: SqlInbox(Database(url), SOURCE)
         else:
-            redis_url = _own_redis(3)
-            yield {"DATABASE_URL": url, "REDIS_URL": redis_url}, "redis", lambda: RedisInbox(redis_url, SOURCE)
+            with own_redis_db(REDIS_DBS) as redis_url:
+                yield {"DATABASE_URL": url, "REDIS_URL": redis_url}, "redis", lambda: RedisInbox(redis_url, SOURCE)
 
 
 def test_a_killed_server_loses_no_acknowledged_update_and_answers_each_once(
@@ -305,9 +304,9 @@ def test_sigterm_finishes_or_keeps_the_updates_in_flight(settings: Settings, tmp
 def test_two_workers_answer_every_update_once_and_share_a_users_flood_limit(
     settings: Settings, tmp_path: Path, kind: str
 ) -> None:
-    redis_url = _own_redis(4)  # the flood limit of a user of an earlier run must not count
-    environ = {"REDIS_URL": redis_url}
     with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(own_redis_db(REDIS_DBS))  # the flood limit of another run must not count
+        environ = {"REDIS_URL": redis_url}
         if kind == "sqlite":
             inbox: Inbox = SqlInbox(Database(f"sqlite:///{tmp_path / 'hocvu.db'}"), SOURCE)
         else:
@@ -405,6 +404,24 @@ def test_an_unreachable_bot_api_at_start_is_a_clear_error(
     monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
     assert main(["--config", str(config), "serve"]) == 1
     assert "could not start against the Bot API at http://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_at_start_is_named(settings: Settings, tmp_path: Path) -> None:
+    closed = "postgresql+psycopg://hocvu:db-pass-decoy@127.0.0.1:1/hocvu"  # nobody listens on port 1
+    with FakeTelegram() as fake:
+        config = _write_config(settings, tmp_path, fake)
+        server = Server(config, _env(DATABASE_URL=closed), tmp_path / "serve.log")
+        try:
+            code = server.process.wait(timeout=120)  # the model loads first, then the database is opened
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"hocvu serve did not exit: {server.log.read_text()[-3000:]}")
+        finally:
+            server.kill()
+    log = server.log.read_text()
+    assert code != 0
+    assert "the database is unreachable (postgresql+psycopg://hocvu:***@127.0.0.1:1/hocvu)" in log
+    assert "up to date" not in log and "db-pass-decoy" not in log
+    assert "search index" not in log  # said before the model and the index are loaded
 
 
 def test_telegram_register_sets_the_webhook_and_the_menu_once_per_deployment(

@@ -10,7 +10,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,12 +19,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, column, func, inspect, select, table
 
+from bot.certificates import CertificateFacts, make_code
 from bot.journal import LoggedTurn
 from bot.learning import REVOKED_REPLACED, CertificateLookup, CertificateRecord, HolderName, UserRef
 from bot.state import ConversationState
 from channels.telegram_store import SqlTelegramStore
+from errors import ServiceError
 from hocvu.cli import main
-from storage.database import SCHEMA_REVISION, Database, alembic_config
+from hocvu.config import load_settings
+from storage.database import SCHEMA_REVISION, Database, DatabaseUnreachable, alembic_config, sqlite_url
 from storage.models import (
     Base,
     CertificateRow,
@@ -35,6 +38,7 @@ from storage.models import (
     User,
 )
 from storage.stores import SqlJournal, SqlLearningStore, SqlStateStore, purge_logs, purge_secrets
+from tests.conftest import TEST_SECRET_KEY
 from tests.support.learning_support import database_url
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -53,6 +57,55 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 def _count(db: Database, model: type[Base]) -> int:
     with db.session() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+CLOSED_PORT = "postgresql+psycopg://hocvu:db-pass-decoy@127.0.0.1:1/hocvu"  # nobody listens on port 1
+
+
+def test_an_unreachable_database_is_said_to_be_unreachable_not_out_of_date() -> None:
+    db = Database(CLOSED_PORT)
+    try:
+        with pytest.raises(DatabaseUnreachable) as raised:
+            db.is_current()
+    finally:
+        db.dispose()
+    message = str(raised.value)
+    assert "unreachable (postgresql+psycopg://hocvu:***@127.0.0.1:1/hocvu)" in message
+    assert "refused" in message and "db-pass-decoy" not in message and "up to date" not in message
+    assert isinstance(raised.value, ServiceError)  # hocvu prints it and exits 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "--period", "2026-11"],
+        ["kb", "gaps", "--period", "2026-11", "--format", "md"],
+        ["cert", "verify"],  # with a code signed by this server's key, so the database is asked
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_hocvu_commands_say_the_database_is_unreachable(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT)
+    monkeypatch.setenv("HOCVU_SECRET_KEY", TEST_SECRET_KEY)
+    if command[0] == "cert":
+        facts = CertificateFacts("vneid", 90, date(2026, 11, 2), 7)
+        command = [*command, make_code(facts, load_settings().signing_keys().current)]
+    assert main(command) == 1
+    said = capsys.readouterr().err
+    assert "the database is unreachable (postgresql+psycopg://hocvu:***@127.0.0.1:1/hocvu)" in said
+    assert "up to date" not in said and "db-pass-decoy" not in said
+    if command[0] == "cert":
+        assert "`--offline` checks the signature alone" in said
+
+
+def test_a_database_without_the_schema_is_not_current(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "empty.db"))
+    try:
+        assert not db.is_current()
+    finally:
+        db.dispose()
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot import routes
 from channels.telegram import SECRET_HEADER, TelegramConfigError, WebhookOptions
 from channels.telegram_store import SqlTelegramStore
 from hocvu.app import App
@@ -89,6 +91,10 @@ async def test_a_question_gets_a_formatted_answer_with_buttons(app: App, fake: F
     assert all(len(data.encode()) <= 64 for _, data in buttons(fake, 101))
     menus = {r.params.get("language_code") for r in fake.calls("setMyCommands")}
     assert menus == {"vi", "en", None}
+    for published in fake.calls("setMyCommands"):  # the citizens' commands; volunteers' are in their /help
+        commands = published.params["commands"]
+        listed = [c["command"] for c in (json.loads(commands) if isinstance(commands, str) else commands)]
+        assert listed == [name for name, _ in routes.menu("vi")] and "profile" in listed and "stats" not in listed
     assert fake.calls("deleteWebhook"), "polling must clear any webhook first"
 
 
@@ -493,13 +499,15 @@ async def test_readiness_names_an_unreachable_database(app: App, fake: FakeTeleg
 
     async with serving(app, fake, tmp_path, webhook=True) as served:
         working = served.services.app
-        unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")  # nobody listens on port 1
+        unreachable = Database("postgresql+psycopg://postgres:db-pass-decoy@127.0.0.1:1/test")  # nobody on port 1
         served.services.app = dataclasses.replace(working, database=unreachable)
         try:
             ready = await served.client.get("/readyz")
         finally:
             served.services.app = working
-        assert ready.status_code == 503 and "database unreachable" in ready.json()["reason"]
+        reason = ready.json()["reason"]
+        assert ready.status_code == 503 and "database unreachable (postgresql+psycopg://postgres:***@127.0.0.1:1/test)" in reason
+        assert "db-pass-decoy" not in reason
 
 
 def test_webhook_mode_refuses_to_start_without_a_secret() -> None:

@@ -8,6 +8,11 @@ how to start it: a suite that skipped its only concurrency tests must not pass.
 from __future__ import annotations
 
 import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import pytest
@@ -65,3 +70,56 @@ def require_redis() -> str:
     except redis.RedisError as exc:
         missing("Redis", f"not reachable at {REDIS_URL}: {exc}", "Start it, or point HOCVU_TEST_REDIS at one.")
     return REDIS_URL
+
+
+LEASE = 60.0  # seconds a claim on a Redis database outlives a test run that died without letting it go
+
+
+@contextmanager
+def own_redis_db(numbers: tuple[int, ...], *, wait: float = 900.0) -> Iterator[str]:
+    """The URL of a Redis database of the caller's own while the block runs, emptied first: the first of
+    `numbers` that no other test run holds (two runs on one Redis would otherwise count each other's keys, or
+    one would empty the other's database mid-test); when every one is held, it waits for one.
+
+    For code whose keys cannot be given a prefix of the test's (`hocvu serve`'s inbox, flood limit and turns). A
+    claim is a key in REDIS_URL's database, renewed while the block runs, so a killed run frees its database
+    after LEASE seconds.
+    """
+    import redis
+
+    base = require_redis()
+    claims = redis.Redis.from_url(base)
+    me = f"{os.getpid()}:{uuid.uuid4().hex}"
+    deadline = time.monotonic() + wait
+    while (number := next((n for n in numbers if claims.set(_claim(n), me, nx=True, px=int(LEASE * 1000))), None)) is None:
+        if time.monotonic() > deadline:
+            pytest.fail(f"no Redis database among {numbers} came free within {wait:.0f} s (other test runs hold them)")
+        time.sleep(0.5)
+    # Renewed, and finally let go, only while it is still this run's (not taken over after a lapse).
+    renew_if_mine = claims.register_script(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+    )
+    delete_if_mine = claims.register_script(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+    )
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LEASE / 3):
+            renew_if_mine(keys=[_claim(number)], args=[me, int(LEASE * 1000)])
+
+    renewing = threading.Thread(target=renew, name=f"redis-db-{number}-claim", daemon=True)
+    renewing.start()
+    url = f"{base.rsplit('/', 1)[0]}/{number}"
+    try:
+        redis.Redis.from_url(url).flushdb()
+        yield url
+    finally:
+        done.set()
+        renewing.join()
+        delete_if_mine(keys=[_claim(number)], args=[me])
+        claims.close()
+
+
+def _claim(number: int) -> str:
+    return f"hocvu-test:redis-db:{number}"
