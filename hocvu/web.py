@@ -260,7 +260,10 @@ def _problems(app: App) -> list[str]:
             with app.database.read() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:
-            problems.append(f"database unreachable ({app.database.safe_url}): {type(exc).__name__}")
+            # The answer goes to whoever can reach the port the public webhooks share: it names no host, user
+            # or database; the log (the operator's) does.
+            log.warning("readyz: the database is unreachable (%s): %s", app.database.safe_url, type(exc).__name__)
+            problems.append(f"database unreachable: {type(exc).__name__}")
     redis_url = app.settings.secrets.get("REDIS_URL")
     if redis_url and (app.settings.server.workers > 1 or app.settings.server.inbox == "redis"):
         import redis
