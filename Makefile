@@ -60,6 +60,7 @@ REQUIRE_SERVICES ?= 1
 
 test: install-test rasa
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hocvu kb check
 	HOCVU_REQUIRE_SERVICES=$(REQUIRE_SERVICES) $(BIN)/pytest -q

@@ -31,7 +31,10 @@ RATE_LIMITED = Counter("hocvu_rate_limited_total", "429 answers from a platform"
 QUEUE_DEPTH = Gauge("hocvu_send_queue_depth", "Messages queued to send", ["channel"], multiprocess_mode="livesum")
 # 1 while a channel sends nothing: the platform reported a configuration error (logged; a restart after the fix).
 CHANNEL_STOPPED = Gauge(
-    "hocvu_channel_stopped", "1 while a channel is stopped by a configuration error", ["channel"], multiprocess_mode="livemax"
+    "hocvu_channel_stopped",
+    "1 while a channel is stopped by a configuration error",
+    ["channel"],
+    multiprocess_mode="livemax",
 )
 INBOX_PENDING = Gauge("hocvu_inbox_pending", "Events stored but not yet done", ["channel"], multiprocess_mode="livemax")
 

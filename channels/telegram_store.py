@@ -108,5 +108,3 @@ class SqlTelegramStore:
                 select(BlockedChat.user_id).where(BlockedChat.bot_id == self.bot_id, BlockedChat.user_id == user_id)
             )
         return found is not None
-
-

@@ -115,7 +115,10 @@ def test_last_step_congratulates_and_asks_for_feedback(chat: Chat) -> None:
     steps = chat.app.kb.get(response.article_id or "", "vi").steps
     last = chat.app.assistant.handle(
         UserMessage(
-            "test", chat.user_id, action=actions.encode(actions.Verb.STEP, response.article_id, len(steps) - 1), kind="action"
+            "test",
+            chat.user_id,
+            action=actions.encode(actions.Verb.STEP, response.article_id, len(steps) - 1),
+            kind="action",
         )
     )
     reply = last.replies[-1]

@@ -276,7 +276,10 @@ def test_in_the_terminal_a_notice_for_its_own_user_is_shown_as_it_is() -> None:
             return Response([Reply(text="OK")], "en", notices=told)
 
     shown = TerminalChat(cast(Assistant, Core()), user_id="local").send("/approve 3")
-    assert shown == "OK\n\nText #3 was approved\n\n✉️ (message for zalo_oa:9, not sent: this is the terminal)\nText #4 awaits"
+    assert (
+        shown
+        == "OK\n\nText #3 was approved\n\n✉️ (message for zalo_oa:9, not sent: this is the terminal)\nText #4 awaits"
+    )
 
 
 def test_an_admin_rejects_a_text_with_a_reason_the_author_reads(app: App) -> None:

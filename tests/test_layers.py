@@ -85,7 +85,8 @@ def test_the_runner_and_its_stores_belong_to_no_channel() -> None:
         for module in found
         if Path(module).name in CHANNEL_NEUTRAL
         and any(
-            isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("channels.telegram", "channels.terminal"))
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith(("channels.telegram", "channels.terminal"))
             for node in ast.walk(ast.parse((REPO / module).read_text(encoding="utf-8")))
         )
     ]

@@ -131,9 +131,7 @@ async def test_webhook_mode_logs_neither_the_token_nor_the_webhook_secret(
     async with serving.serving(app, fake, tmp_path, webhook=True) as served:
         assert fake.webhook["secret_token"] == WEBHOOK_SECRET
         update = fake.message(302, CITIZEN_MESSAGES[1])
-        answered = await served.client.post(
-            "/telegram/webhook", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
-        )
+        answered = await served.client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
         assert answered.status_code == 200
         await replies(fake, 302, 1)
     output = captured.getvalue()

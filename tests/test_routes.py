@@ -92,7 +92,11 @@ def test_help_lists_every_topic_and_every_menu_command(app: App, lang: str) -> N
     ("role", "sees", "heading"),
     [
         (VOLUNTEER, {"stats", "broadcast"}, "Lệnh dành cho tình nguyện viên"),
-        (ADMIN, {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"}, "quản trị viên"),
+        (
+            ADMIN,
+            {"stats", "broadcast", "approvals", "approve", "reject", "promote", "demote", "roles"},
+            "quản trị viên",
+        ),
     ],
 )
 def test_help_shows_volunteers_and_admins_their_commands_too(app: App, role: str, sees: set[str], heading: str) -> None:

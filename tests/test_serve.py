@@ -239,7 +239,9 @@ def test_a_killed_server_answers_each_acknowledged_zalo_oa_event_once(settings: 
         def post(server: Server, users: list[str]) -> list[int]:
             with httpx.Client(timeout=30) as client:
                 signed = [fake_zalo.signed(fake_zalo.message_event(zalo, user, QUESTION)) for user in users]
-                return [client.post(f"{server.url}/zalo/oa/webhook", content=b, headers=h).status_code for b, h in signed]
+                return [
+                    client.post(f"{server.url}/zalo/oa/webhook", content=b, headers=h).status_code for b, h in signed
+                ]
 
         def answers(user: str) -> int:
             return len(zalo.sent(user))

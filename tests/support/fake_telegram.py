@@ -54,7 +54,6 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 _UPDATE_IDS = itertools.count(int(time.time() * 1000))
 
 
-
 @dataclass
 class Request:
     method: str
@@ -483,7 +482,6 @@ class FakeTelegram:
                 self._reply(status, payload)
 
             do_GET = do_POST
-
 
             def _reply(self, status: int, payload: Any) -> None:
                 if isinstance(payload, Garbage):

@@ -234,7 +234,6 @@ class FakeZalo:
                 except ConnectionError:
                     pass
 
-
         return Handler
 
 

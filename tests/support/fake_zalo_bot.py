@@ -205,7 +205,6 @@ class FakeZaloBot:
                 except ConnectionError:
                     pass
 
-
         return Handler
 
 

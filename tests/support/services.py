@@ -91,7 +91,9 @@ def own_redis_db(numbers: tuple[int, ...], *, wait: float = 900.0) -> Iterator[s
     claims = redis.Redis.from_url(base)
     me = f"{os.getpid()}:{uuid.uuid4().hex}"
     deadline = time.monotonic() + wait
-    while (number := next((n for n in numbers if claims.set(_claim(n), me, nx=True, px=int(LEASE * 1000))), None)) is None:
+    while (
+        number := next((n for n in numbers if claims.set(_claim(n), me, nx=True, px=int(LEASE * 1000))), None)
+    ) is None:
         if time.monotonic() > deadline:
             pytest.fail(f"no Redis database among {numbers} came free within {wait:.0f} s (other test runs hold them)")
         time.sleep(0.5)
