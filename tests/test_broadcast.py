@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import yaml
 from sqlalchemy import select
 
@@ -44,10 +43,10 @@ from storage.database import Database
 from storage.models import Delivery
 from tests.support.fake_telegram import ABANDONED, BOT_ID, TOKEN, FakeTelegram
 from tests.support.learning_support import migrated_database, scratch_schema
-from tests.support.services import require_postgres, require_redis
+from tests.support.services import own_redis_db, require_postgres
 
 FIRST_CHAT = 700_000
-REDIS_DB = 11  # of this module's own: no other test uses it (bench/webhook.py empties 9)
+REDIS_DBS = (11, 13)  # this module's, claimed for a run (bench/webhook.py empties 9, bench/broadcast.py 12)
 
 
 @pytest.fixture
@@ -398,9 +397,7 @@ def test_the_cli_creates_follows_and_steers_a_broadcast_the_sqlite_worker_sends(
 def scale(tmp_path: Path, fake: FakeTelegram) -> Iterator[tuple[Path, dict[str, str], Database]]:
     """A config and environment for `hocvu worker` on PostgreSQL (migrated, procrastinate's schema applied)
     and a Redis database of its own."""
-    redis_url = f"{require_redis().rsplit('/', 1)[0]}/{REDIS_DB}"
-    redis.Redis.from_url(redis_url).flushdb()
-    with scratch_schema(require_postgres()) as url:
+    with own_redis_db(REDIS_DBS) as redis_url, scratch_schema(require_postgres()) as url:
         env = _env(DATABASE_URL=url, REDIS_URL=redis_url)
         config = _config(tmp_path, fake)
         upgraded = hocvu(config, "db", "upgrade", env=env)

@@ -32,7 +32,6 @@ from tests.test_broadcast import check_invariant, rows
 
 FIRST_CHAT = 900_000
 CLIENT_TIMEOUT = 2.0
-REDIS_DB = 6  # of this module's own
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
