@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.support.fake_http import ABANDONED, QuietServer, client_gone
+from tests.support.fake_http import ABANDONED, PlatformHandler, QuietServer, client_gone
 
 BOT_ID = 777000111
 TOKEN = f"{BOT_ID}:TEST-token"
@@ -457,12 +457,7 @@ class FakeTelegram:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
+        class Handler(PlatformHandler):
             def do_POST(self) -> None:
                 match = re.match(r"^/bot([^/]+)/(\w+)$", self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

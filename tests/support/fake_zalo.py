@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.support.fake_http import ABANDONED, QuietServer, client_gone
+from tests.support.fake_http import ABANDONED, PlatformHandler, QuietServer, client_gone
 
 APP_ID = "4318845810345721023"
 APP_SECRET = "fake-app-secret"
@@ -178,12 +178,7 @@ class FakeZalo:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as Zalo's servers: not a new connection per message
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(PlatformHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.fake_http import ABANDONED, QuietServer, client_gone
+from tests.support.fake_http import ABANDONED, PlatformHandler, QuietServer, client_gone
 
 BOT_ID = "1459232241454765289"
 TOKEN = f"{BOT_ID}:fake-zalo-bot-secret"
@@ -155,12 +155,7 @@ class FakeZaloBot:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: not a new connection per message
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(PlatformHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 prefix = f"/bot{TOKEN}/"
