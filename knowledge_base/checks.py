@@ -96,6 +96,18 @@ def _check_articles(kb: KnowledgeBase) -> list[ContentProblem]:
                     f"'{article_id}' has different topics across languages: {', '.join(sorted(topics))}",
                 )
             )
+        # Step mode keeps the user's step number when they switch language mid-procedure.
+        counts = {a.lang: len(a.steps) for a in sorted(versions, key=lambda a: a.lang, reverse=True)}
+        if len(set(counts.values())) > 1:
+            per_lang = " and ".join(f"{n} steps in {lang}" for lang, n in counts.items())
+            problems.append(
+                ContentProblem(
+                    versions[0].path,
+                    "steps",
+                    f"'{article_id}' has {per_lang}: a user who switches language mid-procedure keeps the step "
+                    "number, so every version needs the same steps",
+                )
+            )
     owner: dict[str, str] = {}
     for article in kb:
         for related in article.related:

@@ -120,6 +120,13 @@ def test_kb_check_finds_missing_translation_and_shared_phrasing(tmp_path: Path) 
     assert "is copied from" in text  # evaluation questions must be unseen
 
 
+def test_kb_check_refuses_versions_with_different_numbers_of_steps(tmp_path: Path) -> None:
+    en = GOOD.replace("lang: vi", "lang: en").replace("3. Xong.\n", "")
+    problems, _ = check_content(_content(tmp_path, GOOD, en), today=TODAY)
+    (error,) = [str(p) for p in problems if not p.warning]
+    assert "'vneid-demo' has 3 steps in vi and 2 steps in en" in error and "same steps" in error
+
+
 def test_shipped_knowledge_base_passes_all_checks() -> None:
     root = Path(__file__).resolve().parent.parent / "knowledge_base"
     problems, summary = check_content(root)
