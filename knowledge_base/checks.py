@@ -96,6 +96,18 @@ def _check_articles(kb: KnowledgeBase) -> list[ContentProblem]:
                     f"'{article_id}' has different topics across languages: {', '.join(sorted(topics))}",
                 )
             )
+        # Step mode keeps the user's step number when they switch language mid-procedure.
+        counts = {a.lang: len(a.steps) for a in sorted(versions, key=lambda a: a.lang, reverse=True)}
+        if len(set(counts.values())) > 1:
+            per_lang = " and ".join(f"{n} steps in {lang}" for lang, n in counts.items())
+            problems.append(
+                ContentProblem(
+                    versions[0].path,
+                    "steps",
+                    f"'{article_id}' has {per_lang}: a user who switches language mid-procedure keeps the step "
+                    "number, so every version needs the same steps",
+                )
+            )
     owner: dict[str, str] = {}
     for article in kb:
         for related in article.related:
@@ -323,8 +335,10 @@ def _retired_in_lesson(lesson: Lesson) -> Iterator[ContentProblem]:
 # A step is sent on its own to someone following along, so it should ask for one action. Two verbs from a
 # small list of distinct actions, joined by "rồi"/"và" ("then"/"and") in one sentence, are flagged for
 # review: a warning, not an error, because "và" and "and" mostly join nouns ("số định danh và mật khẩu").
-# Pairs that are one motion are not flagged: opening an app or a site and logging in, typing something
-# and pressing its confirm button, and waiting for something before doing it.
+# Pairs that are one motion are not flagged: opening an app or a site and logging in (or pressing its
+# log-in button), typing something and confirming it (pressing **Xác nhận**, **Kết nối**... or a plain
+# "rồi xác nhận"), tapping into a box and typing in it, and waiting for something before doing it. Words
+# inside a bold button name ("**Tải về và cài đặt**") are the button's label, not actions.
 
 _VI_VERBS = (
     "bấm",
@@ -424,12 +438,24 @@ _EN_WAIT = ("wait",)
 _VI_OPEN = ("mở", "vào")
 _EN_OPEN = ("open", "go to")
 _LOGIN = ("đăng nhập", "log in", "sign in")
+_PRESS = r"(?:bấm|nhấn|chạm|chọn|tap|press|click|choose|select)\s+(?:vào\s+|on\s+)?"
+# Pressing the log-in button after opening an app or a site is logging in.
+_LOGIN_BUTTON = re.compile(rf"{_PRESS}\*\*\s*(?:đăng nhập|log in|sign in)(?!\w)", re.IGNORECASE)
 # Pressing the button that confirms what was just typed is part of typing it.
 _CONFIRM_BUTTON = re.compile(
-    r"(?:bấm|nhấn|chạm|tap|press|click)\s+(?:vào\s+|on\s+)?\**\s*(?:xác nhận|tiếp tục|đồng ý|ok|xong|"
-    r"confirm|continue|done|next)(?!\w)",
+    rf"{_PRESS}\**\s*(?:xác nhận|tiếp tục|đồng ý|kết nối|ok|xong|confirm|continue|done|next|connect|join)(?!\w)",
     re.IGNORECASE,
 )
+_TYPE = ("nhập", "gõ", "điền", "enter", "type", "fill in")
+# "rồi xác nhận." / "then confirm.": confirming what was just typed, with nothing else to do.
+_BARE_CONFIRM = re.compile(r"(?:xác nhận|confirm)\s*(?:[.,;!]|$)", re.IGNORECASE)
+# Tapping into a box or a bar, the last action before the join: typing in it is the same motion.
+_INTO_BOX = re.compile(
+    r"(?:bấm|nhấn|chạm)\s+vào\s+(?:ô|thanh)\s[^,;]*$|(?:tap|click|press)\s+(?:on\s+|in\s+)?the\s[^,;]*?(?:box|field|bar)\s*$",
+    re.IGNORECASE,
+)
+# A bold span is a button's or a menu's name as the app shows it ("**Tải về và cài đặt**").
+_BOLD = re.compile(r"\*\*.+?\*\*")
 # A listed verb followed by these words is a noun ("đăng ký xe", vehicle registration; "lưu ý", a note).
 _VI_NOUNS = re.compile(r"(?:đăng ký xe|lưu ý|cài đặt|vào đó|vào ô|vào mục)(?!\w)", re.IGNORECASE)
 
@@ -458,12 +484,19 @@ def _norm(verb: str) -> str:
     return " ".join(verb.casefold().split())
 
 
+def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < at < end for start, end in spans)
+
+
 def bundled_join(step: str, lang: str) -> str | None:
     """The joining word when a sentence of `step` asks for two actions ("Nộp phí và ghi lại mã"), else None."""
     verb_re, join_re = _VERB.get(lang, _VERB["en"]), _JOIN.get(lang, _JOIN["en"])
     waits = _VI_WAIT + _EN_WAIT
     for sentence in _SENTENCE.split(step):
+        labels = [m.span() for m in _BOLD.finditer(sentence)]
         for found in join_re.finditer(sentence):
+            if _inside(found.start(), labels):
+                continue
             second = _norm(found.group(2))
             rest = sentence[found.start(2) :]
             if lang == "vi" and _VI_NOUNS.match(rest):
@@ -473,11 +506,20 @@ def bundled_join(step: str, lang: str) -> str | None:
             if _CONFIRM_BUTTON.match(rest):
                 continue
             head = sentence[: found.start()]
-            before = [_norm(v.group(0)) for v in verb_re.finditer(head) if not _DETERMINER.search(head[: v.start()])]
+            before = [
+                _norm(v.group(0))
+                for v in verb_re.finditer(head)
+                if not _DETERMINER.search(head[: v.start()]) and not _inside(v.start(), labels)
+            ]
             actions = [v for v in before if v not in waits]
             if not actions:
                 continue
-            if second in _LOGIN and actions == [actions[0]] * len(actions) and actions[0] in _VI_OPEN + _EN_OPEN:
+            logs_in = second in _LOGIN or _LOGIN_BUTTON.match(rest)
+            if logs_in and actions == [actions[0]] * len(actions) and actions[0] in _VI_OPEN + _EN_OPEN:
+                continue
+            if actions[0] in _TYPE and _BARE_CONFIRM.match(rest):
+                continue
+            if second in _TYPE and _INTO_BOX.search(_BOLD.sub("X", head).rstrip(" ,")):
                 continue
             return found.group(1)
     return None

@@ -120,6 +120,13 @@ def test_kb_check_finds_missing_translation_and_shared_phrasing(tmp_path: Path) 
     assert "is copied from" in text  # evaluation questions must be unseen
 
 
+def test_kb_check_refuses_versions_with_different_numbers_of_steps(tmp_path: Path) -> None:
+    en = GOOD.replace("lang: vi", "lang: en").replace("3. Xong.\n", "")
+    problems, _ = check_content(_content(tmp_path, GOOD, en), today=TODAY)
+    (error,) = [str(p) for p in problems if not p.warning]
+    assert "'vneid-demo' has 3 steps in vi and 2 steps in en" in error and "same steps" in error
+
+
 def test_shipped_knowledge_base_passes_all_checks() -> None:
     root = Path(__file__).resolve().parent.parent / "knowledge_base"
     problems, summary = check_content(root)
@@ -232,6 +239,15 @@ def test_every_retired_name_says_why_and_what_replaced_it() -> None:
         ("Pay the fee online and write down the dossier code.", "en", "and"),
         ("Check everything, then tap **Gửi** (Send).", "en", "then"),
         ("Install the app and then open it.", "en", "and then"),
+        # Next to each kind of pair that is one motion, a true pair that still is two:
+        ("Mở ứng dụng và bấm **Mở tài khoản**.", "vi", "và"),  # only the log-in button goes with opening
+        ("Bấm vào ô **Tìm kiếm** và chọn đúng thủ tục.", "vi", "và"),  # the box, then something else
+        ("Bấm **Thêm người lưu trú** rồi nhập thông tin của từng người.", "vi", "rồi"),  # a button, not a box
+        ("Nhập thông tin theo yêu cầu và xác nhận bằng mã OTP.", "vi", "và"),  # confirming is a second entry
+        ("Bấm **Khóa thẻ** và xác nhận.", "vi", "và"),  # a plain confirm goes with typing, not with a tap
+        ("Chọn **Cài đặt và quyền riêng tư**, rồi chọn **Cài đặt**.", "vi", "rồi"),  # outside the label
+        ("Tap **Download and install** and enter your passcode.", "en", "and"),
+        ("Tap the **Search** box and choose the right procedure.", "en", "and"),
     ],
 )
 def test_a_step_with_two_actions_is_flagged(step: str, lang: str, join: str) -> None:
@@ -252,6 +268,16 @@ def test_a_step_with_two_actions_is_flagged(step: str, lang: str, join: str) -> 
         ("Open the **VNeID** app and log in.", "en"),
         ("Wait for the download to finish, then tap **Open**.", "en"),
         ("Tap and hold the app icon.", "en"),
+        ("Mở ứng dụng và bấm **Đăng nhập**.", "vi"),  # opening and pressing its log-in button
+        ("Open the app and choose **Log in** (**Đăng nhập**).", "en"),
+        ("Bấm vào ô **Tìm kiếm** và gõ chữ **VNeID**.", "vi"),  # tapping into a box and typing in it
+        ("Tap the **Search** box and type **VNeID**.", "en"),
+        ("Gõ mật khẩu Wi-Fi cho đúng, rồi bấm **Kết nối**.", "vi"),  # typing and its confirm button
+        ("Type the Wi-Fi password exactly, then tap **Connect** (on iPhone: **Join**).", "en"),
+        ("Nhập mã OTP gửi về số điện thoại, rồi xác nhận.", "vi"),  # typing and confirming it
+        ("Enter the OTP code sent to your phone, then confirm.", "en"),
+        ("Gmail: chọn thẻ **Bảo mật** (có phiên bản ghi **Bảo mật và đăng nhập**).", "vi"),  # a button's name
+        ("If a new version is available, tap **Download and install**.", "en"),
     ],
 )
 def test_a_step_with_one_action_is_not_flagged(step: str, lang: str) -> None:
