@@ -176,7 +176,11 @@ class RedisGate:
         from limits.aio.strategies import MovingWindowRateLimiter
 
         plain = redis_url.removeprefix("async+")
-        self._pool = redis.asyncio.ConnectionPool.from_url(plain, socket_timeout=5, socket_connect_timeout=5)
+        # Sends in flight wait their turn for a connection: redis-py's plain pool raises "Too many connections"
+        # past 100, which 128 sends in flight (a paid broadcast's ~1,000/s) reached at once.
+        self._pool = redis.asyncio.BlockingConnectionPool.from_url(
+            plain, max_connections=32, timeout=10, socket_timeout=5, socket_connect_timeout=5
+        )
         self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         options: dict[str, Any] = {"connection_pool": self._pool}
         storage = RedisStorage(f"async+{plain}", implementation="redispy", key_prefix=prefix, **options)

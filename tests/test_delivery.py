@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.people import QuietHours
-from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate
+from channels.broadcast import DeliveryEngine, EngineSettings, MemoryGate, RedisGate
 from channels.broadcast_plans import SqlBroadcasts
 from channels.broadcast_store import PENDING, SENT, BroadcastStore, Due, Recipient
 from channels.broadcast_telegram import TelegramBroadcastSender
@@ -26,7 +26,7 @@ from hocvu.config import Settings
 from storage.database import Database
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.learning_support import learning_app, migrated_database
-from tests.support.services import require_postgres
+from tests.support.services import own_redis_db, require_postgres
 from tests.support.serving import serving
 from tests.test_broadcast import check_invariant, rows
 
@@ -411,6 +411,19 @@ def test_a_zalo_bot_answer_that_is_not_the_apis_is_uncertain() -> None:
     assert _refused(garbled).status == UNCERTAIN
     proxy_error = ZaloBotError("sendMessage", "HTTP 502 with an answer that is not a JSON object", retry=True, code=502)
     assert _refused(proxy_error).status == PENDING
+
+
+async def test_the_shared_gate_serves_more_sends_in_flight_than_it_has_redis_connections() -> None:
+    """128 sends in flight (a paid broadcast's ~1,000/s) ask the gate at once: they wait for a connection,
+    none fails with redis-py's "Too many connections" (its plain pool stops at 100)."""
+    with own_redis_db((14, 15)) as url:
+        gate = RedisGate(url, 10_000)
+        try:
+            paused = await asyncio.gather(*(gate.paused_for() for _ in range(300)))
+            free = await asyncio.gather(*(gate.chat_free("telegram", str(n)) for n in range(300)))
+        finally:
+            await gate.close()
+    assert paused == [0.0] * 300 and all(free)
 
 
 # Answers the fake Bot API does not give, from a server that answers exactly what it is told.
