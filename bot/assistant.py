@@ -188,10 +188,8 @@ class Assistant:
             return command.handler(self, turn)
 
         turn.update(lang=turn.lang)
-        # "DỪNG", "HỦY", "STOP" from a subscribed user end their subscriptions whatever else is going on, but
-        # while their own /broadcast waits for typing, "hủy" means the draft: it is cancelled there instead (and
-        # they are told how to stop their lessons), so the next message cannot become a broadcast's text.
-        if not turn.state.bcast_step and (stopped := handlers.stop_word(self, turn)) is not None:
+        # "DỪNG", "HỦY", "STOP" from a subscribed user end their subscriptions whatever else is going on.
+        if (stopped := handlers.stop_word(self, turn)) is not None:
             return stopped
         if turn.state.handover:
             return handlers.relay_to_volunteer(self, turn)

@@ -45,7 +45,6 @@ from bot.broadcasts import (
 )
 from bot.messages import Button, Notice, Reply, Response, escape_markup
 from bot.people import ADMIN, AGE_BANDS, VOLUNTEER, Role, parse_user_key, user_key
-from bot.profiles import is_stop_word
 from bot.reports import age_band_label
 from bot.texts import button_label, t
 from bot.turn import Turn
@@ -437,9 +436,6 @@ def on_text(core: Assistant, turn: Turn) -> Response | None:
     text = turn.text.strip()
     if core_phrase(fold(text)) in _CANCEL:
         _close(turn)
-        assert core.people is not None
-        if is_stop_word(text) and core.people.store.subscriptions(turn.user):
-            return _say(turn, "bcast_cancelled_subscribed")
         return _say(turn, "bcast_cancelled")
     if step == _TEXT:
         return _typed_text(core, desk, turn, draft, text)

@@ -426,9 +426,14 @@ def stop_word(core: Assistant, turn: Turn) -> Response | None:
         return None
     if core.tutor is not None:
         core.tutor.stop(turn.user)
-    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None)
+    drafting = turn.state.bcast is not None  # a volunteer's /broadcast being made: closed too, or the next
+    # message would be taken for its text
+    turn.update(step_article=None, step_index=0, profile_step=None, profile_province=None, bcast=None, bcast_step=None)
     names = ", ".join(topic_name(topic, turn.lang) for topic in ended)
-    return turn.reply([Reply(text=t("stop_word_done", turn.lang, topics=names))], intent="unsubscribe")
+    replies = [Reply(text=t("stop_word_done", turn.lang, topics=names))]
+    if drafting:
+        replies.append(Reply(text=t("bcast_cancelled", turn.lang)))
+    return turn.reply(replies, intent="unsubscribe")
 
 
 # -- roles, for admins in the chat --------------------------------------------------------------------

@@ -889,11 +889,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "(recipients now: {n}); you will be told.",
     },
     "bcast_cancelled": {"vi": "Đã hủy, chưa gửi gì.", "en": "Cancelled; nothing was sent."},
-    "bcast_cancelled_subscribed": {
-        "vi": "Đã hủy tin đang soạn, chưa gửi gì. Bạn vẫn nhận bài học như cũ; muốn ngừng nhận, gõ DỪNG lần nữa.",
-        "en": "The broadcast being made is cancelled; nothing was sent. You still get your lessons; to stop them, "
-        "type STOP again.",
-    },
     "bcast_no_draft": {
         "vi": "Không còn tin nào đang soạn. Gõ /broadcast để bắt đầu lại.",
         "en": "There is no broadcast being made. Type /broadcast to start again.",
