@@ -198,7 +198,7 @@ def _engine(db: Database, fake: FakeTelegram, *, rate: float = 400.0) -> Deliver
 
 
 async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Database, fake: FakeTelegram) -> None:
-    count = 600
+    count = 3000  # as many as the issue asks: the faults among a whole commune's broadcast
     chats = [FIRST_CHAT + n for n in range(count)]
     blocked, flaky, broken, slow, garbled = chats[10:13], chats[20:23], chats[30], chats[40], chats[50]
     for chat in blocked:
@@ -213,7 +213,7 @@ async def test_a_broadcast_with_faults_reaches_everyone_at_most_once(db: Databas
     broadcast = store.create("Bài học hôm nay: bảo vệ mã OTP.", recipients(count), "operator")
     engine = _engine(db, fake)
     async with engine:
-        await drain(engine)
+        await drain(engine, timeout=300.0)  # 3,000 rows at 400/s, on a machine other tests keep busy
     found = check_invariant(db, fake, broadcast, count)
     statuses = Counter(row.status for row in found.values())
     unexpected = {u: (r.status, r.error) for u, r in found.items() if r.status != SENT and int(u) not in chats[10:51]}
