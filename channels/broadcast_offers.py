@@ -11,17 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal_column, select, update
+from sqlalchemy import func, literal_column, select, update
 
 from bot.broadcasts import Segment
 from bot.offers import Offer
-from channels.broadcast_store import B_DONE, B_SENDING, CANCELLED, OFFERED, SENT
+from channels.broadcast_store import (
+    B_DONE,
+    B_SENDING,
+    CANCELLED,
+    DELIVERIES_WITH_TEXT,
+    DELIVERY_TEXT,
+    OFFERED,
+    SENT,
+)
 from storage.database import Database
-from storage.models import Base, Broadcast, BroadcastText, Delivery
+from storage.models import Base, Broadcast, Delivery
 
 _D = Base.metadata.tables[Delivery.__tablename__]
 _B = Base.metadata.tables[Broadcast.__tablename__]
-_T = Base.metadata.tables[BroadcastText.__tablename__]
 _STANDING = select(_B.c.id).where(_B.c.status.in_((B_SENDING, B_DONE))).scalar_subquery()
 # Written out, not a bound parameter: a plan made for any status (PostgreSQL's generic plans) could not use
 # the partial index, whose condition is this.
@@ -35,16 +42,8 @@ class SqlOffers:
     def waiting(self, channel: str, user_id: str) -> list[Offer]:
         with self.db.read() as connection:
             rows = connection.execute(
-                select(
-                    _D.c.id,
-                    _D.c.broadcast_id,
-                    _B.c.lesson_id,
-                    _B.c.segment,
-                    func.coalesce(_T.c.text, _B.c.text),
-                    _D.c.announced_at,
-                )
-                .join(_B, _B.c.id == _D.c.broadcast_id)
-                .outerjoin(_T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang))
+                select(_D.c.id, _D.c.broadcast_id, _B.c.lesson_id, _B.c.segment, DELIVERY_TEXT, _D.c.announced_at)
+                .select_from(DELIVERIES_WITH_TEXT)
                 .where(
                     _D.c.channel == channel,
                     _D.c.user_id == user_id,

@@ -53,6 +53,12 @@ _IDS["zalo_bot"] = _IDS["zalo_oa"]
 _D = Base.metadata.tables[Delivery.__tablename__]
 _B = Base.metadata.tables[Broadcast.__tablename__]
 _T = Base.metadata.tables[BroadcastText.__tablename__]
+# What a delivery carries: a lesson's text in the recipient's language; a free text is the broadcast's own.
+# Selected from DELIVERIES_WITH_TEXT (the engine's due rows, the offers of channels/broadcast_offers.py).
+DELIVERY_TEXT = func.coalesce(_T.c.text, _B.c.text)
+DELIVERIES_WITH_TEXT = _D.join(_B, _B.c.id == _D.c.broadcast_id).outerjoin(
+    _T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang)
+)
 # The claim: one statement, conditional on each row being pending and due and its broadcast sending; it
 # returns the rows it took (UPDATE ... RETURNING: PostgreSQL, and SQLite since 3.35).
 _CLAIM = (
@@ -306,17 +312,8 @@ class BroadcastStore:
         """Pending rows of sending broadcasts that are due, oldest first: candidates, not yet claimed."""
         with self.db.read() as connection:
             rows = connection.execute(
-                select(
-                    _D.c.id,
-                    _D.c.broadcast_id,
-                    _D.c.channel,
-                    _D.c.user_id,
-                    func.coalesce(_T.c.text, _B.c.text),
-                    _D.c.attempts,
-                )
-                .join(_B, _B.c.id == _D.c.broadcast_id)
-                # A lesson's text in the recipient's language; a free text is the broadcast's own.
-                .outerjoin(_T, and_(_T.c.broadcast_id == _D.c.broadcast_id, _T.c.lang == _D.c.lang))
+                select(_D.c.id, _D.c.broadcast_id, _D.c.channel, _D.c.user_id, DELIVERY_TEXT, _D.c.attempts)
+                .select_from(DELIVERIES_WITH_TEXT)
                 .where(
                     _D.c.status == PENDING,
                     _D.c.next_attempt_at <= (at or now()),
