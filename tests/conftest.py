@@ -17,6 +17,8 @@ import pytest
 from bot.messages import Response, UserMessage
 from hocvu.app import App, build_app
 from hocvu.config import Settings, load_settings
+from storage.database import Database
+from tests.support.learning_support import migrated_database
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,13 @@ def data_dir_untouched(settings: Settings) -> Iterator[None]:
     after = _user_data(settings.data_dir)
     changed = sorted(name for name in after.keys() | before.keys() if after.get(name) != before.get(name))
     assert not changed, f"tests wrote into {settings.data_dir}: {changed} (use tmp_path or a database of their own)"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of the test's own: each test runs once on SQLite and once on PostgreSQL."""
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

@@ -55,12 +55,6 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
-
-
 def recipients(count: int, first: int = FIRST_CHAT) -> list[Recipient]:
     return [Recipient("telegram", str(first + n)) for n in range(count)]
 

@@ -45,12 +45,6 @@ def lessons() -> dict[str, Lesson]:
     return found
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeZalo]:
     with FakeZalo() as server:

@@ -11,7 +11,6 @@ import random
 import re
 import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -64,12 +63,6 @@ HOSTS = frozenset({"vneid.gov.vn", "dichvucong.gov.vn", "sbv.gov.vn"})
 ADMIN_KEY, VOLUNTEER_KEY, COMMUNE_VOLUNTEER = "telegram:1", "telegram:2", "telegram:3"
 TOPICS = ("vneid", "online_safety", "digital_payments")
 CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from hocvu.app import App
 from hocvu.config import Settings
 from storage.database import Database
 from tests.support.fake_telegram import TOKEN, FakeTelegram
-from tests.support.learning_support import learning_app, migrated_database
+from tests.support.learning_support import learning_app
 from tests.support.services import own_redis_db, require_postgres
 from tests.support.serving import serving
 from tests.test_broadcast import check_invariant, rows
@@ -39,12 +39,6 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram() as server:
         yield server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
 
 
 def recipients(count: int, first: int = FIRST_CHAT) -> list[Recipient]:

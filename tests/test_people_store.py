@@ -40,12 +40,6 @@ HANOI = 1
 HOAN_KIEM = next(c.code for c in regions.communes_of(HANOI) if c.name == "Phường Hoàn Kiếm")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
-
-
 # -- place names ----------------------------------------------------------------------------------
 
 

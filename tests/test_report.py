@@ -8,7 +8,6 @@ import io
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,7 +44,6 @@ from storage.models import (
     User,
 )
 from storage.report_store import SqlReports
-from tests.support.learning_support import migrated_database
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 HANOI, HANOI_COMMUNES = 1, [c.code for c in regions.communes_of(1)[:4]]
@@ -328,12 +326,6 @@ def expected_topics(rows: Rows, period: Period, region: Region | None) -> dict[s
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with migrated_database(request.param, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture
