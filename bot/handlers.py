@@ -114,6 +114,11 @@ def decline_medical(core: Assistant, turn: Turn) -> Response:
     return _fixed(turn, "decline_medical")
 
 
+def decline_abroad(core: Assistant, turn: Turn) -> Response:
+    """ "renew my US driver's license": another country's papers, so where to ask instead of a Vietnamese article."""
+    return _fixed(turn, "decline_abroad")
+
+
 def decline_secret(core: Assistant, turn: Turn) -> Response:
     """ "đọc lại mã OTP tôi vừa gửi": nothing secret is kept, so nothing can be read back."""
     return _fixed(turn, "decline_secret")

@@ -205,6 +205,30 @@ _ONLINE = (
     r"ngan hang|the atm|the ngan hang|vi dien tu|chuyen khoan|dien thoai|sim|account|password|bank|phone|hack\w*"
 )
 
+# Another country's papers ("renew my US driver's license", "xin visa đi Hàn Quốc"): the knowledge base is about
+# Vietnam's services, and its nearest article (Vietnam's own licence renewal) would be a confident wrong answer.
+# Folded, only names that cannot be read as anything else: "qua han" is "quá hạn" (expired) far more often than
+# "qua Hàn", "o my" could be many things, so those need their marks.
+_ABROAD = (
+    r"(?:my|the|a|an|in|to|from) (?:us|u s)|usa|united states|america\w*|uk|united kingdom|britain|british|england|"
+    r"japan\w*|korea\w*|australia\w*|canad\w*|taiwan\w*|singapore\w*|german\w*|france|french|china|chinese|"
+    r"thailand|malaysia\w*|europe\w*|schengen|han quoc|nhat ban|dai loan|trung quoc|thai lan|hoa ky|anh quoc|"
+    r"chau au|xin ga po|ca na da|ma lai|california|texas|new york|florida|(?:o|ben|sang|nuoc) my"
+)
+_ABROAD_MARKED = r"(?:ở|bên|sang|tại|qua|đi|từ|nước) (?:mỹ|nhật|hàn|úc|đức|pháp|nga|anh quốc)"
+_PAPERS = (
+    r"bang lai(?: xe)?|giay phep lai xe|visa|thi thuc|ho chieu|the xanh|the cu tru|quoc tich|dinh cu|thuong tru|"
+    r"giay phep lao dong|driver s licen[cs]e|driving licen[cs]e|licen[cs]e|passport|green card|residence (?:card|permit)|"
+    r"work permit|permanent residen\w*|citizenship|tax (?:return|number|id)|mo tai khoan(?: ngan hang)?|"
+    r"open (?:a |an )?(?:bank )?account|bank app|app ngan hang|ung dung ngan hang"
+)
+# Papers and services that exist only abroad: no country needs naming.
+_ONLY_ABROAD = r"green card|social security(?: number)?|ssn|dmv|singpass|my number card|kakao ?\w*"
+_PAPERS_MARKED = (
+    r"bằng lái(?: xe)?|giấy phép lái xe|visa|thị thực|hộ chiếu|thẻ xanh|thẻ cư trú|quốc tịch|định cư|thường trú|"
+    r"giấy phép lao động|mở tài khoản(?: ngân hàng)?|app ngân hàng|ứng dụng ngân hàng"
+)
+
 # In order: the first that matches answers. Emergencies first, whatever else the message says.
 PHRASES: tuple[Phrase, ...] = (
     Phrase(
@@ -358,6 +382,20 @@ PHRASES: tuple[Phrase, ...] = (
         ),
     ),
     Phrase(
+        "decline_abroad",
+        handlers.decline_abroad,
+        folded=(
+            rf"(?:{_ABROAD})(?: \w+){{0,5}} (?:{_PAPERS})",
+            rf"(?:{_PAPERS})(?: \w+){{0,6}} (?:{_ABROAD})",
+            _ONLY_ABROAD,
+        ),
+        marked=(
+            rf"(?:{_ABROAD_MARKED})(?: \w+){{0,5}} (?:{_PAPERS_MARKED})",
+            rf"(?:{_PAPERS_MARKED})(?: \w+){{0,6}} (?:{_ABROAD_MARKED})",
+        ),
+        unless=(r"vneid|dich ?vu ?cong|dichvucong|cong an",),
+    ),
+    Phrase(
         "decline_secret",
         handlers.decline_secret,
         folded=(
@@ -366,6 +404,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:de |cho )?(?:toi|tui|minh) gui (?:ma )?(?:otp|mat khau) cho (?:ban|bot|em)",
             r"(?:read|repeat|remember|store|keep) (?:back )?my (?:otp|password|code)",
         ),
+        # Someone who has already given a code away needs safe-otp's first steps, not a refusal.
+        unless=(r"already|to (?:a|the|that) (?:stranger|caller|man|woman|person)|da (?:doc|dua|gui|noi)|nguoi la",),
     ),
     Phrase(
         "decline_harm",
@@ -383,7 +423,8 @@ PHRASES: tuple[Phrase, ...] = (
         "insult",
         handlers.insult,
         folded=(
-            r"(?:do|may|bot|tro ly|con bot|thang bot|mi|tao) (?:ngu|ngoc|dan|dien|oc cho|vo dung|vo tich su)",
+            # "dien thoai" is a phone: "trên mấy điện thoại" folds to "tren may dien thoai".
+            r"(?:do|may|bot|tro ly|con bot|thang bot|mi|tao) (?:ngu|ngoc|dan|dien(?! thoai| tu)|oc cho|vo dung|vo tich su)",
             r"ngu (?:qua|the|vay|vl|vcl|nhu bo|nhu cho|ngoc|si)",
             r"^(?:ngu|ngu ngoc|ngu si|do ngu)$",
             r"oc cho",

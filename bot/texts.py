@@ -78,6 +78,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "commune health station or a doctor. If the pain is severe, or there is difficulty breathing or fainting, "
         "call **115** now.",
     },
+    "decline_abroad": {
+        "vi": "Tôi chỉ hướng dẫn các dịch vụ số ở Việt Nam (ứng dụng VNeID, dịch vụ công trực tuyến, thanh toán số...), "
+        "nên không trả lời được về giấy tờ, thủ tục của nước khác. Bạn hãy xem trang chính thức của cơ quan nước đó "
+        "hoặc hỏi đại sứ quán, lãnh sự quán của họ. Nếu là giấy tờ Việt Nam mà bạn đang ở nước ngoài, hãy hỏi Đại sứ "
+        "quán hoặc Tổng Lãnh sự quán Việt Nam nơi bạn sống.",
+        "en": "I only help with digital services in Vietnam (the VNeID app, online public services, digital "
+        "payments...), so I can't advise on another country's documents or procedures. Please check that country's "
+        "official website or ask its embassy or consulate. For Vietnamese documents while you live abroad, ask the "
+        "Vietnamese embassy or consulate where you live.",
+    },
     "decline_secret": {
         "vi": "Tôi không lưu và không bao giờ đọc lại mã OTP, mật khẩu hay số căn cước: đừng gửi chúng cho tôi hay cho "
         "bất kỳ ai. Mã OTP chỉ nhập vào đúng ứng dụng chính thức, do chính bạn.",

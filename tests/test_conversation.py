@@ -133,6 +133,38 @@ def test_politics_religion_and_other_peoples_data_are_declined_politely(chat: Ch
     assert "VNeID" in response.plain_text() or "hỏi trực tiếp" in response.plain_text()  # what to do instead
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "How do I renew my US driver's license online?",
+        "can I get a UK visa with a Vietnamese passport",
+        "lam the xanh o han quoc can giay to gi",
+        "xin visa đi Nhật cần những gì",
+        "gia hạn bằng lái xe ở Mỹ thế nào",
+    ],
+)
+def test_another_countrys_papers_are_not_answered_with_a_vietnamese_article(chat: Chat, message: str) -> None:
+    response = chat.say(message)
+    assert response.article_id is None and response.intent == "decline_abroad"
+    assert any(w in response.plain_text() for w in ("Đại sứ quán", "embassy"))
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("giấy phép lái xe quá hạn gia hạn online thế nào", "dvc-driving-licence-renewal"),
+        ("help us renew the driving licence online", "dvc-driving-licence-renewal"),
+        ("làm hộ chiếu online trên cổng dịch vụ công", "dvc-passport"),
+        ("thẻ visa bị mất thì làm gì", None),
+    ],
+)
+def test_vietnams_own_papers_and_cards_are_still_answered(chat: Chat, message: str, expected: str | None) -> None:
+    response = chat.say(message)
+    assert response.intent != "decline_abroad"
+    if expected is not None:
+        assert response.article_id == expected
+
+
 def test_an_insult_gets_a_calm_reply_and_the_conversation_goes_on(chat: Chat) -> None:
     chat.say("cach dang ky vneid muc 2")
     calm = chat.say("đồ ngu")

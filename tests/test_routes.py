@@ -16,6 +16,7 @@ from bot.messages import UserMessage
 from bot.people import ADMIN, VOLUNTEER, Region
 from hocvu.app import App
 from hocvu.config import Settings
+from knowledge_base.articles import load_articles
 from knowledge_base.topics import TOPICS
 from language.normalize import normalize
 from nlu.engine import INTENTS
@@ -57,6 +58,19 @@ def test_fixed_phrases_are_named_once_and_handled_in_handlers() -> None:
     assert not set(names) & set(INTENTS) - {"stop"}  # not an NLU intent: they are matched before NLU
     assert all(p.handler.__module__ == "bot.handlers" for p in routes.PHRASES)
     assert all(p.folded or p.marked for p in routes.PHRASES)
+
+
+def test_no_article_title_or_phrasing_is_taken_by_a_fixed_phrase() -> None:
+    # The fixed phrases answer before the knowledge base is searched: one that matches a way of asking an article
+    # hides the article ("trên mấy điện thoại" folded is "tren may dien thoai", "mày điên": an insult).
+    kb = load_articles(REPO / "knowledge_base" / "articles")
+    taken = [
+        (article.id, said, phrase.name)
+        for article in kb
+        for said in (article.title, *article.questions)
+        if (phrase := routes.phrase(normalize(said))) is not None
+    ]
+    assert taken == []
 
 
 def test_no_module_outside_the_tables_dispatches_on_a_verb_or_a_command_name() -> None:
