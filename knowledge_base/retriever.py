@@ -30,12 +30,12 @@ if TYPE_CHECKING:  # configuration imports RetrievalSettings: keep faiss and bm2
 @dataclass(frozen=True)
 class RetrievalSettings:
     # Confidence below this gets the polite fallback. A fused score is a cosine (≤ 1) plus at most the weight.
-    answer_threshold: float = field(default=0.959, metadata={"minimum": 0, "maximum": 2})
+    answer_threshold: float = field(default=0.952, metadata={"minimum": 0, "maximum": 2})
     # Fallback candidates above this are offered as "did you mean".
-    suggest_threshold: float = field(default=0.914, metadata={"minimum": 0, "maximum": 2})
-    lexical_weight: float = field(default=0.1, metadata={"minimum": 0, "maximum": 2})
+    suggest_threshold: float = field(default=0.907, metadata={"minimum": 0, "maximum": 2})
+    lexical_weight: float = field(default=0.15, metadata={"minimum": 0, "maximum": 2})
     # The BM25 score at which lexical evidence counts in full.
-    lexical_saturation: float = field(default=20.0, metadata={"minimum": 0.001, "maximum": 1000})
+    lexical_saturation: float = field(default=40.0, metadata={"minimum": 0.001, "maximum": 1000})
     dense_candidates: int = field(default=64, metadata={"minimum": 1})  # passages from faiss before pooling per article
     # The most a perfect character n-gram match with one of an article's phrasings adds to its score.
     char_weight: float = field(default=0.02, metadata={"minimum": 0, "maximum": 2})

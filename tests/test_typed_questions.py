@@ -58,7 +58,7 @@ def test_counts_ignore_clauses_without_diacritics() -> None:
 
 
 # Written for this test, not taken from the evaluation sets: what a grandmother or a shop owner types.
-TYPED = [
+TYPED: list[tuple[str, str | tuple[str, ...]]] = [
     ("cai vneid tren dien thoai the nao", "vneid-install"),
     ("quen ma dang nhap vneid phai lam sao", "vneid-forgot-passcode"),
     ("ko nhan dc ma otp vneid", "vneid-otp-not-received"),
@@ -70,7 +70,9 @@ TYPED = [
     # Ways of asking the articles' phrasings lacked until issue 17's second round (a card handed over at a
     # shop's POS, a snatched phone, where a named app is really published), written here in other words.
     ("bị cướp điện thoại trên xe buýt, khoá app ngân hàng thế nào", "pay-lost-phone"),
-    ("tải app ngân hàng ở đâu mới là app chính chủ", "skills-install-official-apps"),
+    # A bank's app: pay-bank-app answers it as well (its own phrasing: "tải app ngân hàng chính thức ở đâu cho đúng").
+    ("tải app ngân hàng ở đâu mới là app chính chủ", ("skills-install-official-apps", "pay-bank-app")),
+    ("tải zalo ở đâu mới là app chính chủ", "skills-install-official-apps"),
     ("quẹt thẻ ở siêu thị có bị lộ số thẻ không", "pay-card-safety"),
     # Long, polite questions with a story before the question: the whole message is embedded as it is
     # (embedding its clauses, or the message without greetings, measured no better on dev: docs/retrieval.md).
@@ -95,10 +97,11 @@ TYPED = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("question", "article"), TYPED)
 def test_questions_typed_without_diacritics_or_abbreviated_get_the_right_answer(
-    real_app: App, question: str, article: str
+    real_app: App, question: str, article: str | tuple[str, ...]
 ) -> None:
-    response = real_app.assistant.handle(UserMessage("test", f"typed-{article}", text=question))
-    assert not response.fallback and response.article_id == article
+    answers = (article,) if isinstance(article, str) else article
+    response = real_app.assistant.handle(UserMessage("test", f"typed-{answers[0]}", text=question))
+    assert not response.fallback and response.article_id in answers
 
 
 @pytest.mark.slow
