@@ -294,6 +294,7 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:co |ke |bi |an )trom",
             r"trom vao nha",
             r"bi (?:danh|hanh hung|tan cong|de doa|theo doi|bat coc)",
+            r"(?:dang )?(?:dap pha|pha hoai|quay pha|dap do)",
             r"danh nhau",
             r"bat coc",
             r"de doa giet",
@@ -313,14 +314,21 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:tim|tra cuu|tra|xem|lay|xin|biet|cung cap|dua|gui|xuat|cho (?:toi|tui|minh|em|chau|bac|con|tao)(?: (?:xin|biet|xem))?|find|look up|"
             r"give me|get|tell me)\b.{0,40}"
             r"(?:so dien thoai|dia chi|thong tin(?: ca nhan)?|so can cuoc|can cuoc(?: cong dan)?|so dinh danh|"
-            r"so tai khoan|tai khoan(?: ngan hang)?|mat khau|phone number|address|id number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
+            r"so tai khoan|tai khoan(?: ngan hang)?|mat khau|phone number|address|id(?: card)? number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
             r"(?:cua (?:nguoi khac|nguoi ta|nguoi la|hang xom|ai do|mot nguoi|nguoi nay|nguoi do|"
             r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
+            # someone named: "của ông Trần Văn Bình"
+            r"cua (?:ong|ba|anh|chi|co|chu|bac|em|thang|con|chau) (?:nguyen|tran|le|pham|hoang|huynh|phan|vu|vo|dang|bui|"
+            r"do|ho|ngo|duong|ly|dinh|trinh|mai|truong|lam|cao|luong|ta|doan)|"
             r"(?:cua )?(?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi|tui|minh|tao|em)|"
             r"(?:cua )?(?:nguoi dung|nguoi dan|khach hang|tat ca moi nguoi)|"
             r"of (?:someone|somebody|another person|other people|a stranger|my neighbou?r|this person|users|the users)|"
             r"(?:someone|somebody) else s|my neighbou?r s|other people s)",
-            r"danh sach (?:so dien thoai|nguoi dung|nguoi dan|thong tin|khach hang|dia chi)",
+            r"danh sach (?:so dien thoai|so can cuoc|so cccd|so dinh danh|so tai khoan|mat khau|nguoi dung|nguoi dan|thong tin|"
+            r"khach hang|dia chi)",
+            r"(?:look up|find|get|give me|tell me|check|send me)(?: \w+){0,3} (?:my neighbou?r s|someone else s|somebody else s|"
+            r"another person s|other people s|a stranger s|his|her|their) (?:\w+ ){0,2}(?:phone number|address|"
+            r"id(?: card)? number|bank account|password|personal (?:data|information|details))",
             r"(?:list|database) of (?:users|people|citizens|phone numbers)",
             r"xem (?:dum|giup|ho)(?: toi| tui| minh)? (?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi |tui |minh )?"
             r"(?:chuyen khoan|nhan tin|noi chuyen|di dau|lam gi|gui tien)",
@@ -337,7 +345,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"bo chinh tri",
             r"dang cong san",
             r"dang vien",
-            r"bau cu tong thong",
+            r"bau cu|ung cu",
+            r"lanh dao (?:hien nay|dat nuoc|nha nuoc|cap cao|tinh|cac cap)",
             r"bieu tinh",
             r"chien tranh",
             r"nhan quyen",
@@ -347,7 +356,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"presidential election",
             r"war in \w+",
             r"dang (?:nao|phai|cam quyen)(?: \w+)? (?:tot|dung|hay|manh)",
-            r"(?:noi xau|chui|phe phan|chong) (?:chinh phu|nha nuoc|chinh quyen|lanh dao)",
+            r"(?:noi xau|chui|phe phan|chong|che bai) (?:\w+ ){0,2}(?:chinh phu|nha nuoc|chinh quyen|lanh dao|chu tich|bi thu|"
+            r"thu tuong|bo truong|quan chuc)",
             r"(?:which|what) (?:political )?party|election|vote for|criticiz\w* the government",
         ),
         marked=(r"đảng",),
@@ -366,10 +376,23 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:does )?god exist",
             r"(?:buddhis|christian|islam|catholic)\w*",
             r"jesus|allah|buddha",
-            r"dao nao (?:moi |thi |la )*(?:dung|tot|hay|that)",
+            r"dao nao (?:moi |thi |la |dao )*(?:dung|tot|hay|that)",
             r"which (?:religion|faith) is (?:true|right|best)",
         ),
         marked=(r"đi chùa", r"nhà thờ", r"đi lễ", r"ông trời"),
+    ),
+    Phrase(
+        "decline_instructions",
+        handlers.decline_instructions,
+        folded=(
+            r"(?:bo qua|quen|phot lo|khong can theo) (?:\w+ ){0,2}(?:huong dan|chi dan|lenh|quy tac|cai dat)(?: \w+){0,2} "
+            r"(?:truoc|tren|cua ban|cu)",
+            r"tu (?:gio|bay gio|nay) (?:ban|may|em|tro ly) (?:la|dong vai|hay dong vai)",
+            r"(?:dong vai|gia vo la|gia lam) (?:mot |la )?(?:bac si|luat su|hacker|cong an|nguoi khac|ai khac)",
+            r"ignore (?:all |any |your |the )?(?:previous |prior |above |earlier )?(?:instructions|prompts?|rules)",
+            r"system prompt|jailbreak|developer mode|(?:from now on|pretend) you are|you are now (?:a|an|my)\b",
+            r"(?:in ra|cho xem|tiet lo|doc) (?:\w+ ){0,2}(?:prompt|cau lenh he thong|huong dan he thong|cai dat cua ban)",
+        ),
     ),
     Phrase(
         "decline_medical",
@@ -377,6 +400,7 @@ PHRASES: tuple[Phrase, ...] = (
         folded=(
             r"(?:bi |la |mac )benh gi|benh (?:gi|nay|do) (?:vay|the|a)",
             r"(?:uong|dung|mua|ke) thuoc (?:gi|nao)|thuoc gi (?:cho|de|thi)",
+            r"ke (?:don|toa)(?: thuoc)? (?:cho|giup)|prescri\w*",
             r"chua (?:benh|dau \w+) (?:gi|the nao|sao)",
             r"what (?:disease|illness|sickness) (?:do i|does he|does she|is it)|which (?:medicine|pill|drug)|diagnos\w*",
         ),
@@ -404,8 +428,12 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:de |cho )?(?:toi|tui|minh) gui (?:ma )?(?:otp|mat khau) cho (?:ban|bot|em)",
             r"(?:read|repeat|remember|store|keep) (?:back )?my (?:otp|password|code)",
         ),
-        # Someone who has already given a code away needs safe-otp's first steps, not a refusal.
-        unless=(r"already|to (?:a|the|that) (?:stranger|caller|man|woman|person)|da (?:doc|dua|gui|noi)|nguoi la",),
+        # Someone who has already given a code away needs safe-otp's first steps, not a refusal; someone asking
+        # whether to keep a neighbour's password asks for advice the knowledge base gives.
+        unless=(
+            r"already|to (?:a|the|that) (?:stranger|caller|man|woman|person)|da (?:doc|dua|gui|noi)|nguoi la|"
+            r"co nen|nen khong|co duoc khong|duoc khong|co sao khong|should i|is it (?:ok|okay|safe)",
+        ),
     ),
     Phrase(
         "decline_harm",
@@ -464,12 +492,26 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh |ba |ong |tao )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
             r"thoi(?: (?:khoi|bo qua|khong hoi nua|nghi|de sau|khong can|khong lam nua|khong hoc nua))?",
             r"khoi(?: can)?",
-            r"dung lai|thoi dung|ngung lai|ngung",
+            r"(?:thoi )?(?:dung|ngung) lai|ngung(?: di| nhe| thoi)?|nghi (?:thoi|o day)|thoi dung",
             r"huy(?: bo)?",
             r"stop(?: it| this| the quiz)?|cancel|enough|never mind|nevermind|forget it|quit|exit",
         ),
-        marked=(r"dừng(?: lại| đi| nhé| thôi)?",),
+        # "dung" typed without marks is "dừng"; "đúng" (right) typed with them is not.
+        marked=(r"dừng(?: lại| đi| nhé| thôi)?", r"dung"),
         whole=True,
+    ),
+    Phrase(
+        "stop_for_now",
+        handlers.stop,
+        folded=(
+            r"khong (?:hoi|hoc|lam|can|muon (?:hoc|lam|hoi))(?: (?:tiep|bai nay|cai nay|them))? nua",
+            r"(?:de|hen|xin hen) (?:mai|sau|hom khac|luc khac|bua khac|khi khac|toi)(?: \w+){0,3} (?:lam|hoc|hoi)(?: tiep)?$",
+            r"i m done(?: for (?:today|now|tonight))?|(?:that s|thats) (?:enough|all) for (?:today|now)|let s stop|"
+            r"(?:i ll|i will) (?:continue|finish|do it|try again) (?:tomorrow|later)|done for (?:today|now)",
+        ),
+        # A message this short that names an app or an error is a problem to solve, not a goodbye.
+        unless=(r"vneid|app|ung dung|tai khoan|dang nhap|mat khau|otp|loi|bao loi|duoc|dc|error|account|password",),
+        max_words=10,
     ),
     Phrase(
         "dont_know",
@@ -570,7 +612,7 @@ FLOWS: tuple[Phrase, ...] = (
             r"(?:share|recommend|invite \w+ to) (?:this |the )?(?:bot|assistant|chatbot)",
             r"nguoi khac (?:cung )?(?:dung|biet|xai|hoc) (?:bot|tro ly|cai nay|ung dung nay|chatbot)",
             r"(?:gui|chia se|dang) (?:link|duong dan|ma qr)(?: cua)? (?:bot|tro ly|kenh|chatbot)",
-            r"(?:link|duong dan) (?:cua |den |toi )?(?:bot|tro ly|chatbot)",
+            r"(?:link|duong dan|ma qr|qr) (?:cua |den |toi |de vao )?(?:bot|tro ly|chatbot|kenh nay)",
         ),
     ),
     Phrase(
@@ -624,11 +666,11 @@ OFFICIALS: tuple[Phrase, ...] = (
         broadcast_chat.start,
         folded=(
             r"(?:gui|phat|day|chuyen|dang) (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)(?: \w+){0,3} "
-            r"(?:cho|toi|den|xuong)(?: \w+){0,4} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
+            r"(?:cho|toi|den|xuong)(?: \w+){0,6} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
             r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} "
             r"(?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
             + _PLACE[3:-1]
-            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky)",
+            + r"|nguoi dan|ba con|moi nguoi|hoc vien|nhom|nguoi dang ky|ho(?: dan| gia dinh)?|thue bao|nguoi nhan)",
             r"phat (?:song|tin) (?:bai hoc|thong bao)",
             r"broadcast\w*",
             r"send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
@@ -645,6 +687,9 @@ OFFICIALS: tuple[Phrase, ...] = (
             r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
             r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
             r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
+            r"(?:danh sach|nhung|cac) cau hoi(?: \w+){0,6} (?:chua|khong) (?:\w+ )?(?:tra loi|giai dap)",
+            r"cau hoi(?: \w+){0,3} (?:nguoi dan|ba con|moi nguoi)(?: \w+){0,4} (?:chua|khong) (?:\w+ )?(?:tra loi|giai dap)",
+            r"unanswered questions|questions (?:nobody|no one|the bot|it) (?:could|couldn t|can t|cannot|did not|didn t)(?: \w+)? answer",
             r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
             r"statistic\w*|figures|digital skills? (?:share|rate)|how many (?:people|users|citizens|residents)|"
             r"usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",

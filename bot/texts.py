@@ -71,6 +71,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "numbers, accounts...): it is theirs to share. If you need to reach someone, ask them or people who know "
         "them.",
     },
+    "decline_instructions": {
+        "vi": "Tôi chỉ là trợ lý hướng dẫn kỹ năng số, không đổi vai và không đưa ra cách cài đặt bên trong của mình. "
+        "Tôi có thể giúp bạn về ứng dụng VNeID, dịch vụ công trực tuyến, thanh toán số, an toàn trên mạng và cách "
+        "dùng điện thoại.",
+        "en": "I am a digital-skills assistant only: I don't take on other roles or share how I am set up inside. I "
+        "can help you with the VNeID app, online public services, digital payments, online safety and using a "
+        "smartphone.",
+    },
     "decline_medical": {
         "vi": "Tôi chỉ hướng dẫn kỹ năng số, không chẩn đoán bệnh hay khuyên dùng thuốc được. Bạn nên đến trạm y tế xã, "
         "phường hoặc gặp bác sĩ. Nếu đau dữ dội, khó thở hay ngất, hãy gọi ngay **115**.",

@@ -201,8 +201,13 @@ def test_a_button_from_another_version_or_with_an_unknown_verb_is_stale(app: App
         ("báo cáo tháng trước", stats_chat.stats),
         ("show me the statistics for my commune", stats_chat.stats),
         ("how many people use it", stats_chat.stats),
-        # A scam reported is online safety, not figures.
+        ("gửi bài hướng dẫn cho các hộ gia đình trong thôn", broadcast_chat.start),
+        ("xem các câu hỏi bà con hỏi mà bot chưa trả lời", stats_chat.stats),
+        ("the questions nobody could answer", stats_chat.stats),
+        ("show me the unanswered questions", stats_chat.stats),
+        # A scam reported is online safety, not figures; a citizen's own question unanswered is not figures either.
         ("báo cáo cuộc gọi lừa đảo", None),
+        ("câu hỏi của tôi chưa được trả lời", None),
     ],
 )
 def test_figures_and_broadcasts_asked_for_in_words_are_one_table(said: str, handler: object) -> None:
