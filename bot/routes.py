@@ -327,7 +327,7 @@ PHRASES: tuple[Phrase, ...] = (
             r"danh sach (?:so dien thoai|so can cuoc|so cccd|so dinh danh|so tai khoan|mat khau|nguoi dung|nguoi dan|thong tin|"
             r"khach hang|dia chi)",
             r"(?:look up|find|get|give me|tell me|check|send me)(?: \w+){0,3} (?:my neighbou?r s|someone else s|somebody else s|"
-            r"another person s|other people s|a stranger s|his|her|their) (?:\w+ ){0,2}(?:phone number|address|"
+            r"another person s|other people s|a stranger s) (?:\w+ ){0,2}(?:phone number|address|"
             r"id(?: card)? number|bank account|password|personal (?:data|information|details))",
             r"(?:list|database) of (?:users|people|citizens|phone numbers)",
             r"xem (?:dum|giup|ho)(?: toi| tui| minh)? (?:vo|chong|nguoi yeu|ban gai|ban trai) (?:toi |tui |minh )?"
