@@ -423,7 +423,8 @@ PHRASES: tuple[Phrase, ...] = (
         "decline_secret",
         handlers.decline_secret,
         folded=(
-            r"(?:ma )?otp(?: \w+){0,8} (?:doc lai|nhac lai|gui lai|luu lai|ghi lai|nho giup|giu giup)",
+            # not "gửi lại": "bấm gửi lại" is the app's resend button, said by someone whose code never came
+            r"(?:ma )?otp(?: \w+){0,8} (?:doc lai|nhac lai|luu lai|ghi lai|nho giup|giu giup)",
             r"(?:doc lai|nhac lai|luu|giu) (?:giup |ho )?(?:ma )?(?:otp|mat khau)",
             r"(?:de |cho )?(?:toi|tui|minh) gui (?:ma )?(?:otp|mat khau) cho (?:ban|bot|em)",
             r"(?:read|repeat|remember|store|keep) (?:back )?my (?:otp|password|code)",

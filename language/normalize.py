@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = "5"
+NORMALIZER_VERSION = "6"
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -123,6 +123,9 @@ MARKED_FORMS: dict[str, str] = {
     "dzậy": "vậy",
     "zậy": "vậy",
     "dzô": "vô",
+    "dô": "vô",
+    "dìa": "về",
+    "dzìa": "về",
     "bít": "biết",
     "ròi": "rồi",
     "đag": "đang",
@@ -409,7 +412,7 @@ _LETTER_NAMES: dict[str, tuple[str, ...]] = {
     "xi": ("c",),
     "de": ("d",),
     "di": ("d",),
-    "e": ("e",),
+    "e": ("e", "a"),  # "ê" is also how A said the English way sounds ("ê pê ca" for APK)
     "ep": ("f",),
     "go": ("g",),
     "gi": ("g",),
@@ -432,6 +435,7 @@ _LETTER_NAMES: dict[str, tuple[str, ...]] = {
     "cu": ("q",),
     "kiu": ("q",),
     "quy": ("q",),
+    "qui": ("q",),
     "ro": ("r",),
     "et": ("s",),
     "ech": ("s",),
@@ -445,7 +449,9 @@ _LETTER_NAMES: dict[str, tuple[str, ...]] = {
 }
 # The acronyms the articles use that people say letter by letter; short ones that are also common syllable
 # pairs ("ai đi" = "who goes" for ID) are left out.
-SPELLED_TERMS = frozenset(["vneid", "otp", "qr", "apk", "cvv", "sms", "atm", "vssid", "ekyc", "nfc", "pdf", "cccd"])
+_TERMS = ("vneid", "otp", "qr", "apk", "cvv", "sms", "atm", "vssid", "ekyc", "nfc", "pdf", "cccd")
+# Spelling → the term; VNeID is often said without its E ("vi en ai đi").
+SPELLED_TERMS: dict[str, str] = {term: term for term in _TERMS} | {"vnid": "vneid"}
 _SPELLED_LONGEST = 6  # letter names in the longest term ("vê en ê ai đi" is five, "vê ét ét i đi" five)
 # Names of apps and brands as voice typing writes them, with the spelling the articles use. Matched with their
 # marks, as voice typing always writes them: folded, "da lo" could be "dạ lo" and "ba go" "bà gõ".
@@ -464,6 +470,9 @@ SPOKEN_WORDS: dict[tuple[str, ...], str] = {
     ("du", "túp"): "youtube",
     ("tích", "tóc"): "tiktok",
     ("cờ", "rét", "đít"): "credit",
+    ("pát", "cốt"): "passcode",
+    ("xờ", "mát"): "smart",
+    ("sờ", "mát"): "smart",
     ("đê", "bít"): "debit",
     ("ba", "gờ"): "3g",
     ("bốn", "gờ"): "4g",
@@ -483,7 +492,7 @@ def _spelled(words: Sequence[str], folded: Sequence[str], start: int) -> tuple[i
         if letters is None:
             break
         spellings = [s + letter for s in spellings for letter in letters]
-        found = next(((size, s) for s in spellings if s in SPELLED_TERMS and size >= 2), found)
+        found = next(((size, SPELLED_TERMS[s]) for s in spellings if s in SPELLED_TERMS and size >= 2), found)
     return found
 
 

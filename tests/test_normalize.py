@@ -52,6 +52,12 @@ def test_acronyms_and_app_names_as_voice_typing_writes_them() -> None:
     assert expand_abbreviations("quét mã cu a bằng da lô") == "quét mã qr bằng zalo"
     assert expand_abbreviations("bật ba gờ bốn gờ với quai phai") == "bật 3g 4g với wifi"
     assert expand_abbreviations("thẻ cờ rét đít giấu số xê vê vê") == "thẻ credit giấu số cvv"
+    # VNeID said without its E, A said the English way ("ê"), Q as "qui"; passcode and smart as heard.
+    assert expand_abbreviations("mã pát cốt vi en ai đi") == "mã passcode vneid"
+    assert expand_abbreviations("tệp ê pê ca với mã qui a") == "tệp apk với mã qr"
+    assert expand_abbreviations("cài xờ mát ô tê pê") == "cài smart otp"
+    # Southern speech as voice typing writes it.
+    assert expand_abbreviations("chuyển tiền dìa rồi bấm dô") == "chuyển tiền về rồi bấm vô"
     # Letter names that spell no known term stay words: "ai đi" is "who goes", not "ID".
     assert expand_abbreviations("ai đi cùng bà ba") == "ai đi cùng bà ba"
 
