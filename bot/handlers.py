@@ -205,17 +205,25 @@ def answer(core: Assistant, turn: Turn) -> Response:
         # taken for off-topic must not lose its answer.
         off_topic = intent is not None and core.confident(intent) and intent.intent == "out_of_scope"
         reply = answers.fallback(core.kb, [] if off_topic else result.suggestions, turn.lang)
-        # An unclear answer during a quiz ("hình như cái thứ ba"): the open question again, so it is not lost.
-        question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
-        reminder = [Reply(text=t("quiz_still_open", turn.lang)), question] if question is not None else []
         return turn.reply(
-            [reply, *reminder],
+            [reply, *_open_question(core, turn)],
             intent=intent.intent if intent is not None else None,
             score=result.confidence,
             fallback=True,
             ranking=ranking,
         )
-    return _show_article(core, turn, core.kb.get(best.article_id, turn.lang), result.confidence, ranking)
+    shown = _show_article(core, turn, core.kb.get(best.article_id, turn.lang), result.confidence, ranking)
+    if turn.after_quiz:  # right after a quiz question: an answer that happened to match an article
+        shown.replies.extend(_open_question(core, turn))
+    return shown
+
+
+def _open_question(core: Assistant, turn: Turn) -> list[Reply]:
+    """During a quiz, a message that is no answer ("không nhớ nữa, chắc cái gì ấy"): the open question again after
+    the reply, so it is never lost. After an article, only right after the question was shown: a quiz left open
+    for days must not follow every later answer."""
+    question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
+    return [Reply(text=t("quiz_still_open", turn.lang)), question] if question is not None else []
 
 
 def _show_article(
