@@ -403,7 +403,11 @@ def not_understood(core: Assistant, turn: Turn) -> Response | None:
     return stepmode.unclear(core, turn)
 
 
-def resume(core: Assistant, turn: Turn) -> Response:
+def step_stuck(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.stuck(core, turn)
+
+
+def resume(core: Assistant, turn: Turn) -> Response | None:
     return stepmode.resume_asked(core, turn)
 
 
