@@ -16,8 +16,9 @@ from bot.offers import PULL_CHANNELS
 from bot.people import ADMIN, EVERYONE, VOLUNTEER, user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
-from bot.tutor import LearningReply, Tutor
+from bot.tutor import LearningReply, Tutor, says_done
 from knowledge_base.articles import Article
+from language.normalize import fold
 from language.query import Query
 
 if TYPE_CHECKING:
@@ -503,8 +504,8 @@ def delete_data(core: Assistant, turn: Turn) -> Response:
 
 def start_quiz(core: Assistant, turn: Turn) -> Response | None:
     """The NLU's start_quiz ("cho tôi làm bài kiểm tra về lừa đảo")."""
-    if core.tutor is None or turn.intent is None:
-        return None
+    if core.tutor is None or turn.intent is None or says_done(fold(turn.text)):
+        return None  # "con kiểm tra rồi" tells what was done: a quiz would start at once on it
     intent = turn.intent
     hint = topic_just_read(core, turn)
     return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang, topic_hint=hint))

@@ -57,6 +57,7 @@ _QUIZ = re.compile(
     r"(?:(?:(?:lam|thu|bat dau|choi|start|take|do)\s+)+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
     r"(?P<kind>kiem tra|trac nghiem|thi|quiz|test)\b(?P<rest>.*)$"
 )
+_DONE = re.compile(r"\b(?:roi|xong)(?: (?:a|nhe|nha|ma|day|do|ma))*$")
 _RIDDLE = re.compile(
     r"^(?:(?:ban|chau|em|bot) )?do (?:(?:ba|ong|toi|tui|minh|em|chau|con|bac|me) )?(?:mot |vai )?cau(?: hoi| do)?(?: (?:di|nhe|xem|nao|voi))*$"
     r"|^(?:ask|give) me a (?:quiz )?question$"
@@ -107,7 +108,7 @@ class Tutor:
             re.search(r"chung chi|chung nhan|certificate|verify|xac minh|kiem tra", folded) or folded == fold(code)
         ):
             return self._verify(code, lang)
-        request = self._quiz_request(short)
+        request = None if says_done(folded) else self._quiz_request(short)
         if request is None and _RIDDLE.match(short):  # "đố bà một câu đi": a question on what was just read
             request = ("topic", "")
         if request is not None:
@@ -636,6 +637,11 @@ _NOT_IN_NAMES = frozenset(
         "you",
     ]
 )  # never "thi", "minh", "bao", "dang", "the", "tra", "ha": those fold from names (Thị, Minh, Bảo, Đặng...)
+
+
+def says_done(folded: str) -> bool:
+    """ "con kiểm tra rồi", "thi xong rồi": what was done, not a quiz asked for (folded)."""
+    return _DONE.search(" ".join(re.sub(r"[^\w\s]", " ", folded).split())) is not None
 
 
 def _quiz_button(label: str, kind: str, topic: str = "") -> Button:

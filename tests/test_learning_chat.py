@@ -638,6 +638,12 @@ def test_a_quiz_asked_without_a_topic_starts_at_once_and_says_how_to_choose_anot
     assert "/5" in user.say(LETTERS[question.answer]).plain_text()  # a letter answers it
 
 
+@pytest.mark.parametrize("said", ["con kiểm tra rồi", "bà làm bài kiểm tra xong rồi ạ"])
+def test_saying_a_check_or_a_test_was_done_starts_no_quiz(app: App, said: str) -> None:
+    response = User_(app).say(said)
+    assert "Câu 1/" not in response.plain_text() and response.intent != "quiz_answer"
+
+
 def test_a_quiz_asked_without_a_topic_is_on_the_next_topic_not_mastered(app: App) -> None:
     user = User_(app)
     issued = CertificateRecord("HV-TEST-VNEID-0001", "vneid", 100, None, datetime.now(UTC))
