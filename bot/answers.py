@@ -160,6 +160,11 @@ class Part:
     text: str
 
 
+def words(text: str) -> list[str]:
+    """The words of `text` that say what it is about (folded; filler words and numbers out)."""
+    return _words(text)
+
+
 def _words(text: str) -> list[str]:
     words = re.sub(r"[^\w\s]", " ", fold(text.replace("**", ""))).split()
     expanded = " ".join(_SAME.get(w, w) for w in words).split()

@@ -85,11 +85,12 @@ class Assistant:
             message = dataclasses.replace(message, display_name=scan(message.display_name, limit=200).text)
         state = self.states.load(message.channel, message.user_id)
         # What the last turn showed (an answer, a step) matters to this turn only.
-        turn = Turn(message, dataclasses.replace(state, follow_up=None, on_step=False), self.reply_lang(state, message))
-        turn.after, turn.after_step = state.follow_up, state.on_step
+        fresh = dataclasses.replace(state, follow_up=None, on_step=False, on_quiz=False)
+        turn = Turn(message, fresh, self.reply_lang(state, message))
+        turn.after, turn.after_step, turn.after_quiz = state.follow_up, state.on_step, state.on_quiz
         try:
             response = self._route(turn)
-            state = turn.state
+            state = dataclasses.replace(turn.state, on_quiz=_asks_quiz_question(response))
         except Exception:
             log.exception("failed to handle a message on %s", message.channel)
             lang = state.lang or self.default_lang
@@ -274,3 +275,11 @@ def _may_offer(response: Response, state: ConversationState) -> bool:
     says itself what is left)."""
     intent = response.intent or ""
     return not (response.forget_user or state.handover or intent.startswith("emergency_") or intent == "next_lesson")
+
+
+def _asks_quiz_question(response: Response) -> bool:
+    """Whether the reply shows a quiz question (its answer buttons)."""
+    answer = f"{actions.VERSION}:{actions.Verb.QUIZ_ANSWER.value}:"
+    return any(
+        button.action.startswith(answer) for reply in response.replies for row in reply.buttons for button in row
+    )

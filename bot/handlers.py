@@ -16,8 +16,9 @@ from bot.offers import PULL_CHANNELS
 from bot.people import ADMIN, EVERYONE, VOLUNTEER, user_key
 from bot.texts import button_label, help_text, t
 from bot.turn import Turn
-from bot.tutor import LearningReply, Tutor
+from bot.tutor import LearningReply, Tutor, says_done
 from knowledge_base.articles import Article
+from language.normalize import fold
 from language.query import Query
 
 if TYPE_CHECKING:
@@ -210,17 +211,25 @@ def answer(core: Assistant, turn: Turn) -> Response:
         # taken for off-topic must not lose its answer.
         off_topic = intent is not None and core.confident(intent) and intent.intent == "out_of_scope"
         reply = answers.fallback(core.kb, [] if off_topic else result.suggestions, turn.lang)
-        # An unclear answer during a quiz ("hình như cái thứ ba"): the open question again, so it is not lost.
-        question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
-        reminder = [Reply(text=t("quiz_still_open", turn.lang)), question] if question is not None else []
         return turn.reply(
-            [reply, *reminder],
+            [reply, *_open_question(core, turn)],
             intent=intent.intent if intent is not None else None,
             score=result.confidence,
             fallback=True,
             ranking=ranking,
         )
-    return _show_article(core, turn, core.kb.get(best.article_id, turn.lang), result.confidence, ranking)
+    shown = _show_article(core, turn, core.kb.get(best.article_id, turn.lang), result.confidence, ranking)
+    if turn.after_quiz:  # right after a quiz question: an answer that happened to match an article
+        shown.replies.extend(_open_question(core, turn))
+    return shown
+
+
+def _open_question(core: Assistant, turn: Turn) -> list[Reply]:
+    """During a quiz, a message that is no answer ("không nhớ nữa, chắc cái gì ấy"): the open question again after
+    the reply, so it is never lost. After an article, only right after the question was shown: a quiz left open
+    for days must not follow every later answer."""
+    question = core.tutor.open_question(turn.user, turn.lang) if core.tutor is not None else None
+    return [Reply(text=t("quiz_still_open", turn.lang)), question] if question is not None else []
 
 
 def _show_article(
@@ -400,7 +409,11 @@ def not_understood(core: Assistant, turn: Turn) -> Response | None:
     return stepmode.unclear(core, turn)
 
 
-def resume(core: Assistant, turn: Turn) -> Response:
+def step_stuck(core: Assistant, turn: Turn) -> Response | None:
+    return stepmode.stuck(core, turn)
+
+
+def resume(core: Assistant, turn: Turn) -> Response | None:
     return stepmode.resume_asked(core, turn)
 
 
@@ -496,8 +509,8 @@ def delete_data(core: Assistant, turn: Turn) -> Response:
 
 def start_quiz(core: Assistant, turn: Turn) -> Response | None:
     """The NLU's start_quiz ("cho tôi làm bài kiểm tra về lừa đảo")."""
-    if core.tutor is None or turn.intent is None:
-        return None
+    if core.tutor is None or turn.intent is None or says_done(fold(turn.text)):
+        return None  # "con kiểm tra rồi" tells what was done: a quiz would start at once on it
     intent = turn.intent
     hint = topic_just_read(core, turn)
     return _learned(turn, core.tutor.start_quiz_intent(turn.user, intent, turn.text, turn.lang, topic_hint=hint))

@@ -55,6 +55,38 @@ _LETTER = re.compile(
     r"^(?:(?:dap an|phuong an|toi chon|chon|cau|answer|option|choose|la)\s*)*([a-d1-4])\s*[.):]?(?:\s*(?:a|nhe|nha|ah))?$"
 )
 _PUNCT = re.compile(r"[^\w\s]")
+# An option named by its place, as people point at it ("cái thứ hai", "đáp án thứ 2", "câu đầu tiên", "the second
+# one"), hedged or not ("chắc là cái thứ hai", "I think it's the second one"): a guess is an answer, and its
+# feedback says which one is right. Folded; two places named ("thứ hai hay thứ ba") are no answer.
+_PLACES = {"nhat": 0, "dau tien": 0, "hai": 1, "ba": 2, "tu": 3, "bon": 3, "first": 0, "second": 1, "third": 2,
+           "fourth": 3, "1": 0, "2": 1, "3": 2, "4": 3}  # fmt: skip
+_PLACE = re.compile(
+    r"\b(?:cai|cau|dap an|phuong an|y|lua chon|o|dong)\s+(?:thu\s+(nhat|hai|ba|tu|bon|[1-4])|(dau tien))\b"
+    r"|\b(?:cai|dap an|phuong an|lua chon|y)\s+(?:so\s+)?([1-4])\b"
+    r"|\bthe\s+(first|second|third|fourth)(?:\s+(?:one|option|answer|choice))?\b"
+    r"|\b(first|second|third|fourth)\s+(?:one|option|answer|choice)\b"
+)
+_ANY_PLACE = re.compile(r"(?<=\bthu )(?:nhat|hai|ba|tu|bon|[1-4])\b|\b(?:first|second|third|fourth)\b")
+_NOT_AN_OPTION = re.compile(r"\b(?:buoc|step|steps|ngay|tuan|thang|nam|lan|time|day|week)\b")
+# The letter alone at the end of a sentence, typed as a capital ("chắc là B", "I think it's C?").
+_LAST_LETTER = re.compile(
+    r"(?<![\w'’])([A-D])[\s.?!)]*(?:\s+(?:nhé|nhe|nha|ạ|a|ấy|ay|đi|di|nhỉ|nhi|chăng|chang))*[\s.?!]*$"
+)
+
+
+def _place(folded: str, original: str, options: int) -> int | None:
+    """The option a sentence points at by its place or a capital letter at its end; None when it names none or two."""
+    if _NOT_AN_OPTION.search(folded):
+        return None
+    places = {_PLACES[next(g for g in match.groups() if g)] for match in _PLACE.finditer(folded)}
+    places |= {_PLACES[word] for word in _ANY_PLACE.findall(folded)} if places else set()
+    letter = _LAST_LETTER.search(original.strip())
+    if letter is not None:
+        places.add(LETTERS.index(letter.group(1)))
+    if len(places) != 1:
+        return None
+    (index,) = places
+    return index if index < options else None
 
 
 def parse_answer(text: str, options: Sequence[str]) -> int | None:
@@ -88,7 +120,7 @@ def parse_answer(text: str, options: Sequence[str]) -> int | None:
     best = max(shares)
     if best >= 0.75 and shares.count(best) == 1:
         return shares.index(best)
-    return None
+    return _place(folded, text, len(options))
 
 
 class Outcome(Enum):

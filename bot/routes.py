@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot import broadcast_chat, handlers, stats_chat
+from bot import broadcast_chat, handlers, stats_chat, stepmode
 from bot.actions import Verb
 from bot.messages import Response
 from bot.people import ADMIN, CITIZEN, EVERYONE, VOLUNTEER
@@ -531,7 +531,6 @@ PHRASES: tuple[Phrase, ...] = (
 # After the open flows (the /profile question, a quiz answer) and before NLU: what the user says about the
 # procedure they follow (bot/stepmode.py), a button's label typed, sharing the bot and becoming a volunteer
 # (answered for the user's role). In order: the first that matches and whose handler takes the turn answers.
-_NUMBER = r"(?:\d{1,2}|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi(?: mot| hai)?|cuoi(?: cung)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|last)"
 _PLACE = r"(?:xa|phuong|thon|ap|ban|to dan pho|khu pho|dia phuong|commune|ward|village)"
 FLOWS: tuple[Phrase, ...] = (
     Phrase(
@@ -548,20 +547,24 @@ FLOWS: tuple[Phrase, ...] = (
     Phrase(
         "where_am_i", handlers.where_am_i, folded=(r"(?:lam |doc )?(?:den|toi) (?:dau|cho nao)(?: roi)?",), whole=True
     ),
-    Phrase(
-        "goto_step", handlers.goto_step, folded=(rf"(?:buoc|step)(?: so| thu| number| no)? {_NUMBER}",), max_words=9
-    ),
+    Phrase("goto_step", handlers.goto_step, folded=stepmode.STEP_PATTERNS, max_words=9),
     Phrase("goto_step", handlers.goto_step, folded=(r"\d{1,2}",), whole=True),
+    # Back to a walk-through left for a side question, named or not: "quay lại cái lúc nãy", "tiếp tục bài hướng dẫn
+    # hồi nãy", "quay lại bài chuyển tiền bằng QR lúc nãy", "quay lại bài chuyển tiền bằng QR". The handler finds
+    # which (bot/stepmode.py: resume_asked); one naming nothing paused is a question, and goes on.
     Phrase(
         "resume",
         handlers.resume,
         folded=(
-            r"(?:quay |tro )?(?:lai|ve|tiep(?: tuc)?) (?:cai|bai|viec|phan|huong dan|thu tuc|cho)? ?(?:luc nay|ban nay|hoi nay|dang lam|dang do|lam do|truoc(?: do)?|cu|kia)",
+            rf"(?:quay |tro )?(?:lai|ve|tiep(?: tuc)?) (?:cai|bai|viec|phan|huong dan|thu tuc|cho)? ?(?:{stepmode.EARLIER})",
+            rf"(?:{stepmode.BACK})(?: \w+){{1,8}} (?:{stepmode.EARLIER})",
+            rf"(?:{stepmode.BACK}) (?:bai|cai|phan|huong dan|thu tuc|viec|the|my)(?: \w+){{1,8}}",
             r"(?:back|return|go back) to (?:the |my )?(?:previous|earlier|first|other|last) (?:one|procedure|guide|steps|article)",
             r"continue (?:the |my )?(?:previous|earlier|first|other) (?:one|procedure|guide|steps)",
         ),
-        unless=(r"^(?:quay lai|tro lai)$",),
-        max_words=10,
+        # bare "quay lại" is the step before; "quay lại bước trước" too
+        unless=(r"^(?:quay lai|tro lai)$|buoc (?:truoc|tiep|sau|nay|do|kia|vua roi)|(?:previous|next|last|this) step",),
+        max_words=14,
     ),
     Phrase(
         "not_understood",
@@ -578,12 +581,21 @@ FLOWS: tuple[Phrase, ...] = (
         ),
         max_words=9,
     ),
+    # The step was done and nothing happened ("bấm vào rồi mà màn hình vẫn y nguyên", "ấn mãi nó cứ đứng im"): the
+    # step again with its tips, a person offered the second time; only while a walk-through is open (else a question).
+    Phrase(
+        "not_understood",
+        handlers.step_stuck,
+        folded=stepmode.STUCK_PATTERNS,
+        marked=(r"(?:bị |cứ |vẫn |nó )?đơ(?: luôn| rồi| máy| màn hình)?",),
+        max_words=16,
+    ),
     Phrase(
         "step_by_step",
         handlers.typed_step_by_step,
-        folded=(r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)",),
+        folded=(r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)|walk me through",),
         unless=(r"tat ca|het|all|toan bo|ca bai|moi buoc|every",),  # "xem tất cả các bước": every step at once
-        max_words=8,
+        max_words=12,
     ),
     Phrase(
         "talk_to_volunteer",

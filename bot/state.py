@@ -25,6 +25,7 @@ class ConversationState:
     unclear: int = 0  # "chưa hiểu", "không thấy"... in a row about the open step: a person is offered at 2
     follow_up: str | None = None  # the article answered on the last turn: a short next message may be about it
     on_step: bool = False  # the last turn showed a step (not an answer, an emergency, a quiz... in between)
+    on_quiz: bool = False  # the last turn showed a quiz question: what comes next is most likely its answer
 
     def paused_steps(self) -> list[tuple[str, int]]:
         """(article, step index) of each paused procedure, newest last."""

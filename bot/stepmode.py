@@ -31,26 +31,85 @@ _NUMBERS = {
     "mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9,
     "muoi": 10, "muoi mot": 11, "muoi hai": 12, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "first": 1,
+    "nhat": 1, "dau tien": 1, "dau": 1,  # "bước thứ nhất", "bước đầu tiên", "bước đầu"
 }  # fmt: skip
-NUMBER = r"\d{1,2}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r"|cuoi(?: cung)?|last"
-_STEP_NUMBER = re.compile(rf"(?:buoc|step)(?: so| thu| number| no)? (?P<n>{NUMBER})\b")
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10,
+}  # fmt: skip
+_LAST = ("cuoi cung", "cuoi", "last", "final")
+NUMBER = r"\d{1,2}|" + "|".join(sorted([*_NUMBERS, *_LAST], key=len, reverse=True))
+_ORDINAL = "|".join(sorted([*_ORDINALS, *_LAST], key=len, reverse=True))
+# A step named by its number or place (folded): "bước 5", "bước thứ năm", "bước đầu tiên", "bước cuối", "step 5",
+# "the first step", "the last step"; and back to the start: "làm lại từ đầu", "start over". routes.FLOWS matches them.
+STEP_PATTERNS = (
+    rf"(?:buoc|step)(?: so| thu| number| no)? (?:{NUMBER})",
+    rf"(?:the )?(?:{_ORDINAL}) step",
+    r"(?:lam |xem |doc |huong dan |quay |di |bat dau )?lai (?:tu dau|tu buoc dau)|(?:bat dau )?lai tu dau|"
+    r"(?:start|go) (?:it )?(?:over|again from the (?:beginning|start))|from the (?:beginning|start|first step)",
+)
+_STEP_NUMBER = re.compile(
+    rf"(?:buoc|step)(?: so| thu| number| no)? (?P<n>{NUMBER})\b|\b(?:the )?(?P<o>{_ORDINAL}) step\b"
+    r"|(?P<start>\btu dau\b|\bstart\b|\bbeginning\b|\bover\b)"
+)
 
 
 def wanted_step(folded: str) -> int | str | None:
-    """The step number a message names ("bước 5", "buoc nam", "step five", "5"), "last", or None."""
+    """The step number a message names ("bước 5", "buoc nam", "step five", "bước đầu tiên", "the second step",
+    "làm lại từ đầu", "5"), "last", or None."""
     match = _STEP_NUMBER.search(folded)
-    word = match.group("n") if match else folded.strip()
+    if match is not None and match.group("start"):
+        return 1
+    word = (match.group("n") or match.group("o")) if match else folded.strip()
     if word.isdigit():
         return int(word)
-    if word in ("cuoi", "cuoi cung", "last"):
+    if word in _LAST:
         return "last"
-    return _NUMBERS.get(word) if match else None
+    return (_NUMBERS.get(word) or _ORDINALS.get(word)) if match else None
 
+
+# What was done ("bấm", "ấn", "gõ") and that nothing came of it ("vẫn y nguyên", "cứ đứng im", "chẳng chạy"), folded.
+_DONE = r"(?:bam|an|cham|nhan|go|nhap|mo|chon|quet|lam|dien|bat|cai|vao|tap|click|press\w*|tap\w*|click\w*)"
+_NOTHING = (
+    r"(?:khong|chang|cha|chua|van khong|van chua|cung khong|cung chang|van chang|khong he) "
+    r"(?:chay|nhuc nhich|len|hien(?: ra)?|thay doi|doi|phan ung|sang(?: trang)?|mo(?: ra)?|chuyen(?: trang)?|"
+    r"vao(?: duoc)?|ra (?:gi|cai gi)|thay (?:gi|cai gi)|co gi|xay ra gi)"
+)
+STUCK_PATTERNS = (
+    rf"{_DONE}(?: \w+){{0,5}} (?:roi|xong|mai|hoai|ma|nhung|thi)(?: \w+){{0,5}} {_NOTHING}",
+    r"y (?:nguyen|nhu cu|nguyen nhu cu)|dung (?:im|yen)(?: (?:luon|mai|ro|mot cho))?|(?:khong|chang|cha) nhuc nhich",
+    r"(?:cu|van) (?:quay|xoay|load|tai|cho) (?:mai|hoai|vong vong|tron tron|lau qua)|(?:bi )?treo (?:may|man hinh|luon)",
+    r"man hinh (?:van|cu|van cu) (?:the|vay|nhu the|nhu vay|nhu cu|trang)",
+    r"nothing (?:happens|happened|changed|changes|moved)|"
+    r"(?:it s|it is|is|still|screen s|screen is|it s still|i m) (?:stuck|frozen|blank|the same|not moving|loading)|"
+    r"(?:didn t|did not|doesn t|does not|won t|will not) (?:change|respond|move|load|open|do anything|go anywhere)",
+)
+
+# Back to a walk-through left earlier (routes.FLOWS "resume"): the words that say "back to" and "earlier" (folded).
+BACK = (
+    r"quay lai|tro lai|quay ve|tro ve|(?:lam |xem |hoc |doc )?tiep(?: tuc)?|"
+    r"back to|go back to|return to|continue(?: with)?|resume"
+)
+EARLIER = (
+    r"luc nay|ban nay|hoi nay|khi nay|vua nay|luc truoc|hom truoc|hom qua|truoc(?: do)?|dang lam|dang do|do dang|"
+    r"lam do|dang hoc|dang xem|cu|kia|earlier|before|previous|last time"
+)
+_EARLIER = re.compile(rf"\b(?:{EARLIER})\b")
+# Words of a resume request that name no procedure (folded): what is left names the one to go back to.
+_RESUME_WORDS_TEXT = (
+    "quay tro lai ve tiep tuc lam xem hoc doc bai cai phan huong dan thu tuc viec cho luc nay ban hoi khi vua "
+    "truoc hom qua dang do cu kia di nhe nha voi a oi minh toi tui em ba ong bac con chau co chu anh chi mk "
+    "back go return continue resume with to the my earlier before previous last time one guide steps procedure "
+    "article instructions please let s us we i was were doing vu nua gio thoi nhi ha vay day nao step"
+)
+_RESUME_WORDS = frozenset(_RESUME_WORDS_TEXT.split())
 
 # Words of a request for step-by-step help that name no subject (folded).
 _REQUEST_WORDS = (
-    "lam tung buoc mot cac chi huong dan cho giup xem doc di nhe a oi ba ong toi tui minh em bac con chau "
-    "step by show me the steps one at a time please guide"
+    "lam tung buoc mot cac chi huong dan cho giup xem doc di nhe nha a oi ba ong toi tui minh mk em bac con chau co "
+    "chu anh chi lan luot voi nao duoc khong ko the nhe tu dau lai quay bat di "
+    "step by show me the steps one at a time please guide can could would you walk take talk through it this that "
+    "again go to from start over beginning i we us let s do"
 )
 _NOT_A_SUBJECT = frozenset(_REQUEST_WORDS.split())
 
@@ -93,10 +152,14 @@ def go_to(core: Assistant, turn: Turn) -> Response | None:
     bare = turn.normalized.folded.strip().isdigit()
     if bare and turn.state.step_article is None:
         return None
-    wanted = wanted_step(turn.normalized.folded)
+    folded = turn.normalized.folded
+    wanted = wanted_step(folded)
     article = _procedure(core, turn)
     if wanted is None or article is None:
-        return None if bare else turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="goto_step")
+        # "what is the first step to install VNeID" with nothing open is a question for the knowledge base
+        if bare or names_a_subject(_STEP_NUMBER.sub(" ", folded)):
+            return None
+        return turn.reply([Reply(text=t("step_mode_none", turn.lang))], intent="goto_step")
     total = len(article.steps)
     number = total if wanted == "last" else int(wanted)
     if not 1 <= number <= total:
@@ -191,19 +254,64 @@ def resume(core: Assistant, turn: Turn) -> Response | None:
     return show_step(core, turn, article, index, "resume", back)
 
 
-def resume_asked(core: Assistant, turn: Turn) -> Response:
+def resume_asked(core: Assistant, turn: Turn) -> Response | None:
     """The explicit "quay lại cái lúc nãy": the paused procedure resumed; with none paused, the one still open
-    at its step (a side question the assistant could not answer leaves it open, not paused); else said so."""
+    at its step (a side question the assistant could not answer leaves it open, not paused); else said so.
+
+    A request that names the procedure ("quay lại bài chuyển tiền bằng QR lúc nãy") resumes the paused or open
+    one it names, whichever was paused last. Naming none of them, it is a question ("quay lại số điện thoại cũ")
+    and None lets it go on; so is one that names nothing paused and says no "earlier" ("quay lại bài ...")."""
+    assert turn.normalized is not None
+    folded = turn.normalized.folded
+    subject = [w for w in answers.words(folded) if w not in _RESUME_WORDS]
+    if subject:
+        named = _named_procedure(core, turn, subject)
+        if named is None:
+            return None
+        article_id, index = named
+        turn.update(paused=tuple(p for p in turn.state.paused if not p.startswith(f"{article_id}:")))
+        pause_open_procedure(turn, article_id)
+        article = core.kb.get(article_id, turn.lang)
+        back = Reply(text=t("resumed", turn.lang, title=article.title))
+        return show_step(core, turn, article, index, "resume", back)
     if (resumed := resume(core, turn)) is not None:
         return resumed
-    article_id = turn.state.step_article
-    if article_id is not None and article_id in core.kb:
-        article = core.kb.get(article_id, turn.lang)
+    open_id = turn.state.step_article
+    if open_id is not None and open_id in core.kb:
+        article = core.kb.get(open_id, turn.lang)
         if article.steps:
             index = max(0, min(turn.state.step_index, len(article.steps) - 1))
             back = Reply(text=t("resumed", turn.lang, title=article.title))
             return show_step(core, turn, article, index, "resume", back)
+    if not _EARLIER.search(folded):
+        return None
     return turn.reply([Reply(text=t("nothing_paused", turn.lang))], intent="resume")
+
+
+def _named_procedure(core: Assistant, turn: Turn, subject: list[str]) -> tuple[str, int] | None:
+    """The paused or open procedure (article, step index) whose title or questions share most words with
+    `subject`, the last paused first on a tie; None when none shares any."""
+    candidates = [(a, i) for a, i in turn.state.paused_steps() if a in core.kb]
+    if turn.state.step_article is not None and turn.state.step_article in core.kb:
+        candidates.append((turn.state.step_article, turn.state.step_index))
+    best: tuple[int, tuple[str, int]] | None = None
+    for article_id, index in reversed(candidates):  # newest first: it wins a tie
+        article = core.kb.get(article_id, turn.lang)
+        if not article.steps:
+            continue
+        known = set(answers.words(" ".join([article.title, *article.questions])))
+        shared = len(set(subject) & known)
+        if shared and (best is None or shared > best[0]):
+            best = (shared, (article_id, max(0, min(index, len(article.steps) - 1))))
+    return best[1] if best else None
+
+
+def stuck(core: Assistant, turn: Turn) -> Response | None:
+    """ "bấm vào rồi mà màn hình vẫn y nguyên" while a walk-through is open: what "chưa hiểu" gets (the step again
+    with its tips, a person offered the second time). With nothing open, a question for the knowledge base."""
+    if turn.state.step_article is None:
+        return None
+    return unclear(core, turn)
 
 
 def follow_up(core: Assistant, turn: Turn) -> Response | None:

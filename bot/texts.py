@@ -401,6 +401,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "You have an unfinished quiz, **{quiz}** (at question {n}). Continue?",
     },
     "quiz_resume": {"vi": "Mình làm tiếp bài đang dở nhé:", "en": "Let's continue where you left off:"},
+    # A quiz asked for without a topic starts at once (bot/tutor.py: Tutor.start_asked), saying on what and how to
+    # choose another.
+    "quiz_topic_read": {
+        "vi": "Bài kiểm tra về **{topic}**, chủ đề bạn vừa đọc. Muốn chọn chủ đề khác thì gõ /quiz.",
+        "en": "A quiz on **{topic}**, the topic you just read about. To choose another topic, type /quiz.",
+    },
+    "quiz_topic_next": {
+        "vi": "Bài kiểm tra về **{topic}**, chủ đề bạn chưa làm hết. Muốn chọn chủ đề khác thì gõ /quiz.",
+        "en": "A quiz on **{topic}**, a topic you have not finished yet. To choose another topic, type /quiz.",
+    },
     "quiz_stale": {
         "vi": "Câu hỏi này thuộc bài kiểm tra đã kết thúc nên không tính điểm. Gõ /quiz để làm bài mới.",
         "en": "That question belongs to a quiz that is over, so it doesn't count. Type /quiz for a new one.",

@@ -37,6 +37,7 @@ class Turn:
     query: Query | None = None
     after: str | None = None  # the article answered on the previous turn: a short message may follow up on it
     after_step: bool = False  # the previous turn showed a step: "quay lại" then means the step before it
+    after_quiz: bool = False  # the previous turn showed a quiz question
     result: SearchResult | None = None  # retrieval's, when a step before the last one needed it
 
     @property

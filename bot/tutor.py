@@ -49,17 +49,24 @@ _NAME_MAX = 60
 # Folded answers to "which name?" that mean "the default one".
 _SKIP_NAME = frozenset({"bo qua", "skip", "khong", "ko", "thoi", "mac dinh", "default", "no"})
 
+# Who asks, as people say it ("cho bà làm bài kiểm tra với", "cháu ơi cho các cụ thi thử"), folded.
+_ASKER = r"(?:toi|tui|minh|mk|em|ba|ong|bac|con|chau|co|chu|anh|chi|tao|cu|cac cu|cac ba|me|bo|chung toi)"
 _QUIZ = re.compile(
-    r"^(?:(?:toi|minh|em|cho (?:toi|minh|em)) )?(?:muon |can )?"
-    r"(?:(?:lam|thu|bat dau|choi|start|take|do)\s+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
+    rf"^(?:(?:gio|bay gio|the|vay|roi|ok|oke|con|nay) )?(?:(?:chau|ban|em|con|bot|ad) oi )?"
+    rf"(?:(?:cho |de |giup )?{_ASKER} )?(?:(?:muon|can|xin|duoc|cung) )*"
+    r"(?:(?:(?:lam|thu|bat dau|choi|start|take|do)\s+)+(?:(?:mot|a|the)\s+)?(?:bai\s+)?|bai\s+)?(?:final\s+)?"
     r"(?P<kind>kiem tra|trac nghiem|thi|quiz|test)\b(?P<rest>.*)$"
 )
+_DONE = re.compile(r"\b(?:roi|xong)(?: (?:a|nhe|nha|ma|day|do|ma))*$")
 _RIDDLE = re.compile(
     r"^(?:(?:ban|chau|em|bot) )?do (?:(?:ba|ong|toi|tui|minh|em|chau|con|bac|me) )?(?:mot |vai )?cau(?: hoi| do)?(?: (?:di|nhe|xem|nao|voi))*$"
     r"|^(?:ask|give) me a (?:quiz )?question$"
 )
 _FINAL = re.compile(r"\b(?:cuoi khoa|cuoi ky|final|chung chi|certificate)\b")
-_FILLER = re.compile(r"\b(?:ve|chu de|mon|about|on|me|the|topic|cuoi khoa|cuoi ky|final|lay chung chi|de|of)\b")
+_FILLER = re.compile(
+    r"\b(?:ve|chu de|mon|about|on|me|the|topic|cuoi khoa|cuoi ky|final|lay chung chi|de|of|"
+    r"thu|xem|phat|chut|mot chut|cho vui|di|voi|nhe|nha|nao|coi|please|now)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,12 @@ class Tutor:
             re.search(r"chung chi|chung nhan|certificate|verify|xac minh|kiem tra", folded) or folded == fold(code)
         ):
             return self._verify(code, lang)
-        request = self._quiz_request(short)
+        request = None if says_done(folded) else self._quiz_request(short)
         if request is None and _RIDDLE.match(short):  # "đố bà một câu đi": a question on what was just read
             request = ("topic", "")
         if request is not None:
             kind, ref = request
-            return self.start(user, kind, ref or topic_hint or "", lang=lang)
+            return self.start_asked(user, kind, ref, lang, topic_hint=topic_hint)
         waiting = self.store.holder_name(user).waiting_topic
         if waiting is not None:
             answered = self._holder_answer(user, waiting, stripped, short, lang)
@@ -129,9 +136,43 @@ class Tutor:
         if lesson is not None and lesson in self.lessons:
             return self.start(user, "lesson", lesson, lang=lang)
         folded = fold(text)
-        topic = intent.entity("topic") or find_topic(folded) or topic_hint
+        topic = intent.entity("topic") or find_topic(folded)
         kind = "final" if _FINAL.search(folded) else "topic"
-        return self.start(user, kind, topic or "", lang=lang)
+        return self.start_asked(user, kind, topic or "", lang, topic_hint=topic_hint)
+
+    def start_asked(self, user: UserRef, kind: str, ref: str, lang: str, *, topic_hint: str | None) -> LearningReply:
+        """A quiz asked for in words ("cho bà làm bài kiểm tra với"). With a topic or a lesson named, that one.
+        Without, the quiz starts at once (an elderly user should not have to pick from a menu first, and a
+        letter typed next must answer a question): on the topic of the article just read (`topic_hint`), else
+        the first topic the user has not mastered yet, with one line saying how to choose another. A final
+        test without a topic, where a certificate is at stake, is chosen from the menu unless an article was
+        just read."""
+        if ref or kind == "lesson":
+            return self.start(user, kind, ref, lang=lang)
+        why = "quiz_topic_read" if topic_hint in self._by_topic else "quiz_topic_next"
+        topic = (
+            topic_hint if topic_hint in self._by_topic else None if kind == "final" else self._unmastered_topic(user)
+        )
+        if topic is None:
+            return LearningReply([self._menu(lang)], "start_quiz")
+        asks_name = kind == "final" and not self.store.holder_name(user).answered
+        started = self.start(user, kind, topic, lang=lang)
+        if asks_name:  # the name printed on the certificate is asked first; the test starts after it
+            return started
+        picked = Reply(text=t(why, lang, topic=topic_name(topic, lang)))
+        return LearningReply([picked, *started.replies], started.intent)
+
+    def _unmastered_topic(self, user: UserRef) -> str | None:
+        """The first topic (menu order) with a question the user has not mastered and no certificate; None when
+        every topic is known."""
+        cards = self.store.review_cards(user)
+        certified = {r.topic for r in self.store.certificates(user)}
+        for topic in TOPICS:
+            questions = self._by_topic.get(topic.id, [])
+            unmastered = any(q.id not in cards or cards[q.id].box < MASTERED_BOX for q in questions)
+            if questions and topic.id not in certified and unmastered:
+                return topic.id
+        return None
 
     def quiz_answer_intent(self, user: UserRef, text: str, lang: str) -> LearningReply:
         """The NLU's quiz_answer ("tôi chọn đáp án B") for the open question, if there is one."""
@@ -155,7 +196,7 @@ class Tutor:
     def start_button(self, user: UserRef, action: actions.Action, lang: str) -> LearningReply:
         """qs:t|f|l:<topic or lesson>, qs:r (review), qs:c (continue the open quiz)."""
         if action.arg(0) == "c":
-            return self.quiz_command(user, (), lang)
+            return self._resume_or_menu(user, lang, resume_unstarted=True)
         kinds = {"t": "topic", "f": "final", "l": "lesson", "r": "review"}
         kind = kinds.get(action.arg(0))
         if kind is None:
@@ -240,14 +281,20 @@ class Tutor:
             return LearningReply([Reply(text=t("quiz_stopped", lang))], "stop_quiz")
         rest = " ".join(words)
         if not rest:
-            session = self.store.open_session(user)
-            if session is not None and session.current in self.quizzes:
-                return LearningReply([Reply(text=t("quiz_resume", lang)), self._question(session, lang)], "start_quiz")
-            return LearningReply([self._menu(lang)], "start_quiz")
+            return self._resume_or_menu(user, lang, resume_unstarted=False)
         if rest in self.lessons:
             return self.start(user, "lesson", rest, lang=lang)
         kind = "final" if _FINAL.search(rest) else "topic"
         return self.start(user, kind, find_topic(rest) or rest.replace("_", " ").strip(), lang=lang)
+
+    def _resume_or_menu(self, user: UserRef, lang: str, *, resume_unstarted: bool) -> LearningReply:
+        """The open quiz where it was, else the menu. Bare /quiz on a quiz with nothing answered yet is the menu:
+        a quiz started from words on a topic the user did not choose says "type /quiz to choose another", and
+        nothing is lost by choosing (the menu's quiz replaces it; a letter typed still answers it)."""
+        session = self.store.open_session(user)
+        if session is not None and session.current in self.quizzes and (resume_unstarted or session.position > 0):
+            return LearningReply([Reply(text=t("quiz_resume", lang)), self._question(session, lang)], "start_quiz")
+        return LearningReply([self._menu(lang)], "start_quiz")
 
     def _menu(self, lang: str) -> Reply:
         rows = tuple(
@@ -590,6 +637,11 @@ _NOT_IN_NAMES = frozenset(
         "you",
     ]
 )  # never "thi", "minh", "bao", "dang", "the", "tra", "ha": those fold from names (Thị, Minh, Bảo, Đặng...)
+
+
+def says_done(folded: str) -> bool:
+    """ "con kiểm tra rồi", "thi xong rồi": what was done, not a quiz asked for (folded)."""
+    return _DONE.search(" ".join(re.sub(r"[^\w\s]", " ", folded).split())) is not None
 
 
 def _quiz_button(label: str, kind: str, topic: str = "") -> Button:

@@ -577,7 +577,7 @@ def test_an_unclear_answer_during_a_quiz_shows_the_open_question_again(app: App,
     assert "Không sao" in again.plain_text() and "Cảm ơn bạn đã cho biết" not in again.plain_text()
     assert _question_in(again) == question and "Câu 1/3" in again.plain_text()
     # something retrieval cannot answer either: the fallback, then the open question again
-    lost = user.say("hình như là cái thứ ba ấy")
+    lost = user.say("hình như là cái ấy ấy, bà quên mất rồi")
     assert _question_in(lost) == question
     # and the quiz goes on where it was
     assert "Câu 2/3" in user.say(LETTERS[question.answer]).plain_text()
@@ -622,3 +622,59 @@ def test_where_is_my_certificate_in_english_and_other_certificates_are_questions
     for question in ("where is my birth certificate", "xóa chứng chỉ của tôi"):
         response = user.say(question)
         assert response.intent != "certificates" and "chưa có chứng chỉ nào" not in response.plain_text(), question
+
+
+# -- a quiz asked for in words without a topic starts at once (Tutor.start_asked) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "asked", ["cháu ơi cho ông thi thử xem nào", "bác muốn làm thử bài trắc nghiệm", "take a quiz please"]
+)
+def test_a_quiz_asked_without_a_topic_starts_at_once_and_says_how_to_choose_another(app: App, asked: str) -> None:
+    user = User_(app)
+    started = user.say(asked)
+    question = _question_in(started)
+    assert question.topic == "vneid" and "/quiz" in started.replies[0].text  # the first topic not yet mastered
+    assert "/5" in user.say(LETTERS[question.answer]).plain_text()  # a letter answers it
+
+
+@pytest.mark.parametrize("said", ["con kiểm tra rồi", "bà làm bài kiểm tra xong rồi ạ"])
+def test_saying_a_check_or_a_test_was_done_starts_no_quiz(app: App, said: str) -> None:
+    response = User_(app).say(said)
+    assert "Câu 1/" not in response.plain_text() and response.intent != "quiz_answer"
+
+
+def test_a_quiz_asked_without_a_topic_is_on_the_next_topic_not_mastered(app: App) -> None:
+    user = User_(app)
+    issued = CertificateRecord("HV-TEST-VNEID-0001", "vneid", 100, None, datetime.now(UTC))
+    app.assistant.tutor.store.add_certificate(UserRef("zalo", "lan"), issued)  # type: ignore[union-attr]
+    assert _question_in(user.say("cho bà làm bài kiểm tra nhé")).topic == "public_services"
+
+
+def test_a_quiz_asked_after_reading_an_article_is_on_its_topic(app: App) -> None:
+    user = User_(app)
+    user.press(actions.encode(actions.Verb.ARTICLE, "pay-vietqr-transfer"))
+    started = user.say("giờ cho bà làm bài kiểm tra với")
+    assert _question_in(started).topic == "digital_payments" and "vừa đọc" in started.replies[0].text
+
+
+def test_quiz_command_chooses_another_topic_until_the_quiz_is_begun_then_resumes_it(app: App) -> None:
+    user = User_(app)
+    question = _question_in(user.say("cho tôi làm bài kiểm tra"))
+    menu = user.say("/quiz")  # nothing answered yet: the chooser, as the line under the first question says
+    assert "Thanh toán số" in user.buttons(menu) and "Câu 1/" not in menu.plain_text()
+    assert "Câu 2/5" in user.say(LETTERS[question.answer]).plain_text()  # a letter still answers the open quiz
+    resumed = user.say("/quiz")
+    assert "làm tiếp" in resumed.plain_text() and "Câu 2/5" in resumed.plain_text()
+
+
+def test_an_option_pointed_at_by_its_place_is_an_answer_and_two_places_are_not(app: App) -> None:
+    user = User_(app)
+    first = _question_in(user.say("/quiz vneid"))
+    scored = user.say("chắc là cái thứ hai, bà cũng không chắc lắm")
+    expected = "Đúng rồi" if first.answer == 1 else f"Đáp án đúng là {LETTERS[first.answer]}"
+    assert expected in scored.plain_text() and "Câu 2/5" in scored.plain_text()
+    second = _question_in(scored)
+    unsure = user.say("cái thứ nhất hay thứ ba nhỉ")
+    assert _question_in(unsure) == second and "Câu 2/5" in unsure.plain_text()  # not scored: the question again
+    assert "Câu 3/5" in user.say("I think it's the third one").plain_text()
