@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = "6"
+NORMALIZER_VERSION = "7"
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -22,7 +22,7 @@ _VIETNAMESE_MARKED = re.compile("[àáảãạăằắẳẵặâầấẩẫậ
 
 # Chat abbreviations and teen code, keyed by their diacritic-folded form, expanded to proper Vietnamese.
 # Only forms that are unambiguous in this product's domain belong here ("mk" is "mật khẩu" in questions
-# about accounts far more often than "mình").
+# about accounts far more often than "mình", except after "của": expand_abbreviations reads that one).
 ABBREVIATIONS: dict[str, str] = {
     "ko": "không",
     "k": "không",
@@ -526,6 +526,8 @@ def expand_abbreviations(text: str) -> str:
             out.append("bao nhiêu" if following in _COUNTED or not following else "bạn")
         elif token == "nc":
             out.append("nước" if i and fold(words[i - 1]) in _WATER else "nói chuyện")
+        elif token == "mk" and i and fold(words[i - 1]) == "cua":  # "chứng chỉ của mk": mine, not a password
+            out.append("mình")
         # A token typed with its own diacritics (e.g. "gì") is already a word, not an abbreviation.
         elif key in ABBREVIATIONS and token == key:
             out.append(ABBREVIATIONS[key])

@@ -44,6 +44,8 @@ def test_ambiguous_abbreviations_are_read_from_the_next_or_previous_word() -> No
     assert expand_abbreviations("bn oi cho hoi") == "bạn oi cho hoi"
     assert expand_abbreviations("hoa don tien nc thang nay") == "hoa don tien nước thang nay"
     assert expand_abbreviations("muon nc voi ad") == "muon nói chuyện voi ad"
+    assert expand_abbreviations("chung chi cua mk dau") == "chung chi cua mình dau"
+    assert expand_abbreviations("quen mk vneid") == "quen mật khẩu vneid"
 
 
 def test_acronyms_and_app_names_as_voice_typing_writes_them() -> None:
