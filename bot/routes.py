@@ -303,6 +303,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"dam chem",
             r"(?:i was|i m being|i am being|been) (?:robbed|attacked|mugged|assaulted|kidnapped)",
             r"burglar\w*",
+            r"(?:dang )?(?:cay cua|pha khoa|dot nhap|trom (?:xe|do|tien))",
+            r"(?:is|are) (?:stealing|breaking into|robbing|breaking in)|steal\w*(?: \w+){0,5} right now",
             r"break ?in",
         ),
         unless=(_ONLINE, r"lua dao|scam\w*|gia danh|mao danh|danh cap|bi danh (?:la|cua)"),
@@ -317,6 +319,8 @@ PHRASES: tuple[Phrase, ...] = (
             r"so tai khoan|tai khoan(?: ngan hang)?|mat khau|phone number|address|id(?: card)? number|personal (?:data|information|details)|whereabouts)\b.{0,30}"
             r"(?:cua (?:nguoi khac|nguoi ta|nguoi la|hang xom|ai do|mot nguoi|nguoi nay|nguoi do|"
             r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
+            # "của con gái ông hàng xóm"; not "của mình gửi cho người khác" (one's own, shared)
+            r"cua (?!(?:minh|toi|tui|tao|em)\b)(?:(?!cho\b|gui\b|voi\b)\w+ ){1,3}(?:hang xom|nguoi khac|nguoi ta|nguoi la)|"
             # someone named: "của ông Trần Văn Bình"
             r"cua (?:ong|ba|anh|chi|co|chu|bac|em|thang|con|chau) (?:nguyen|tran|le|pham|hoang|huynh|phan|vu|vo|dang|bui|"
             r"do|ho|ngo|duong|ly|dinh|trinh|mai|truong|lam|cao|luong|ta|doan)|"
@@ -346,6 +350,9 @@ PHRASES: tuple[Phrase, ...] = (
             r"dang cong san",
             r"dang vien",
             r"bau cu|ung cu",
+            r"(?:nghi|danh gia|thay|biet) (?:gi |sao |the nao |nhu the nao )?ve (?:\w+ ){0,2}(?:chinh phu|nha nuoc|chinh quyen|"
+            r"lanh dao|quoc hoi)",
+            r"(?:bo truong|thu tuong|chu tich nuoc|tong bi thu|lanh dao)(?: \w+){0,5} (?:gioi|kem|tot|te|do|hon)\b",
             r"lanh dao (?:hien nay|dat nuoc|nha nuoc|cap cao|tinh|cac cap)",
             r"bieu tinh",
             r"chien tranh",
@@ -399,6 +406,7 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.decline_medical,
         folded=(
             r"(?:bi |la |mac )benh gi|benh (?:gi|nay|do) (?:vay|the|a)",
+            r"chan doan|co phai (?:\w+ )?(?:bi )?(?:benh \w+|sot xuat huyet|ung thu|tieu duong|dot quy|cao huyet ap)",
             r"(?:uong|dung|mua|ke) thuoc (?:gi|nao)|thuoc gi (?:cho|de|thi)",
             r"ke (?:don|toa)(?: thuoc)? (?:cho|giup)|prescri\w*",
             r"chua (?:benh|dau \w+) (?:gi|the nao|sao)",
@@ -442,6 +450,11 @@ PHRASES: tuple[Phrase, ...] = (
         folded=(
             r"hack\w*(?: \w+){0,2} (?:cua )?(?:nguoi yeu|vo|chong|ban gai|ban trai|hang xom|nguoi khac|someone|my)\b",
             r"(?:cach|chi|day|giup|muon) (?:\w+ )?hack",
+            r"(?:dang nhap|vao|doc tin nhan|xem tin nhan)(?: vao)? (?:tai khoan |tk )?(?:zalo|facebook|messenger|email|gmail)?"
+            r"(?: \w+){0,2} cua (?:vo|chong|nguoi yeu|ban gai|ban trai|hang xom|nguoi khac|nguoi ta)(?: \w+){0,4} "
+            r"(?:ma )?(?:khong can|khong co|khong biet) mat khau",
+            r"(?:log ?in|get) (?:in)?to (?:my )?(?:wife s|husband s|girlfriend s|boyfriend s|neighbou?r s|someone s|someone else s)"
+            r"(?: \w+){0,2} (?:account|zalo|facebook|email)",
             r"(?:lam|tao|viet|lap) (?:app|ung dung|trang web|web|link|trang)(?: \w+){0,3} gia\b",
             r"de lua (?:nguoi|tien|ba con|dao)|lua dao (?:nguoi|ba con) (?:kieu|cach) nao",
             r"how (?:to|do i|can i) hack|make a (?:fake|phishing)|scam (?:people|someone|old people)",
@@ -493,7 +506,7 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:thoi )?(?:toi |tui |em |bac |con |chau |minh |ba |ong |tao )?khong (?:hoi|hoc|lam|can)(?: bai)? nua",
             r"thoi(?: (?:khoi|bo qua|khong hoi nua|nghi|de sau|khong can|khong lam nua|khong hoc nua))?",
             r"khoi(?: can)?",
-            r"(?:thoi )?(?:dung|ngung) lai|ngung(?: di| nhe| thoi)?|nghi (?:thoi|o day)|thoi dung",
+            r"(?:thoi )?(?:dung|ngung) lai|ngung(?: di| nhe| thoi)?|nghi (?:thoi|o day)|thoi (?:dung|ngung)(?: o day| day| nhe| di)?",
             r"huy(?: bo)?",
             r"stop(?: it| this| the quiz)?|cancel|enough|never mind|nevermind|forget it|quit|exit",
         ),
@@ -506,13 +519,14 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.stop,
         folded=(
             r"khong (?:hoi|hoc|lam|can|muon (?:hoc|lam|hoi))(?: (?:tiep|bai nay|cai nay|them))? nua",
+            r"^(?:thoi )?(?:dung|ngung) lai\b|^thoi (?:dung|ngung|khoi|nghi|de sau|de mai)\b",
             r"(?:de|hen|xin hen) (?:mai|sau|hom khac|luc khac|bua khac|khi khac|toi)(?: \w+){0,3} (?:lam|hoc|hoi)(?: tiep)?$",
             r"i m done(?: for (?:today|now|tonight))?|(?:that s|thats) (?:enough|all) for (?:today|now)|let s stop|"
             r"(?:i ll|i will) (?:continue|finish|do it|try again) (?:tomorrow|later)|done for (?:today|now)",
         ),
         # A message this short that names an app or an error is a problem to solve, not a goodbye.
         unless=(r"vneid|app|ung dung|tai khoan|dang nhap|mat khau|otp|loi|bao loi|duoc|dc|error|account|password",),
-        max_words=10,
+        max_words=16,
     ),
     Phrase(
         "dont_know",
@@ -537,8 +551,8 @@ FLOWS: tuple[Phrase, ...] = (
         "where_am_i",
         handlers.where_am_i,
         folded=(
-            r"(?:dang |o |lam |toi |den )+(?:o |den |toi )?buoc (?:may|nao|thu may|bao nhieu|so may)",
-            r"buoc (?:may|nao|thu may|so may)(?: roi| vay| the| nhi)*",
+            r"(?:dang |o |lam |toi |den )+(?:o |den |toi )?buoc (?:may|nao|thu may|bao nhieu|so may|mo)",
+            r"buoc (?:may|nao|thu may|so may|mo)(?: roi| vay| the| nhi)*",
             r"where am i|where was i|where were we|which step|what step(?: am i| was i| is this| are we)?",
         ),
         unless=(r"\bhoc\b",),  # "tôi học đến đâu rồi" is /progress
@@ -558,7 +572,7 @@ FLOWS: tuple[Phrase, ...] = (
         folded=(
             rf"(?:quay |tro )?(?:lai|ve|tiep(?: tuc)?) (?:cai|bai|viec|phan|huong dan|thu tuc|cho)? ?(?:{stepmode.EARLIER})",
             rf"(?:{stepmode.BACK})(?: \w+){{1,8}} (?:{stepmode.EARLIER})",
-            rf"(?:{stepmode.BACK}) (?:bai|cai|phan|huong dan|thu tuc|viec|the|my)(?: \w+){{1,8}}",
+            rf"(?:{stepmode.BACK}) (?:bai|cai|phan|huong dan|thu tuc|viec|the|my|cac buoc|nhung buoc)(?: \w+){{1,8}}",
             r"(?:back|return|go back) to (?:the |my )?(?:previous|earlier|first|other|last) (?:one|procedure|guide|steps|article)",
             r"continue (?:the |my )?(?:previous|earlier|first|other) (?:one|procedure|guide|steps)",
         ),
@@ -570,7 +584,7 @@ FLOWS: tuple[Phrase, ...] = (
         "not_understood",
         handlers.not_understood,
         folded=(
-            r"(?:van |con )?(?:chua|khong) (?:hieu|ro|thay|lam duoc|bam duoc|duoc)(?: gi| dau| lam| lam sao| nut(?: do| nao)?| cho nao| ca| het| nua| roi| a)*",
+            r"(?:van |con )?(?:chua|khong) (?:hieu|ro|thay|lam duoc|bam duoc|duoc)(?: gi| chi| dau| lam| lam sao| nut(?: do| nao)?| cho nao| ca| het| nua| roi| a)*",
             r"cham (?:thoi|lai|chut|mot chut|hon|qua)|nhanh qua|(?:noi|giai thich|huong dan|chi) (?:lai )?(?:ro|cham|ky|de hieu)(?: hon| lai| chut| cho| nua)*",
             r"(?:bam|an|cham|lam) (?:roi|xong|vao)(?: roi)? ma (?:khong|chua|van khong) (?:thay|duoc|co|ra|hien)(?: gi| ca| het)*",
             r"khong thay (?:gi|nut)(?: ca| het| xay ra| hien ra| do)*|khong co gi (?:ca|het|xay ra|hien ra)|"
@@ -593,7 +607,10 @@ FLOWS: tuple[Phrase, ...] = (
     Phrase(
         "step_by_step",
         handlers.typed_step_by_step,
-        folded=(r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)|walk me through",),
+        folded=(
+            r"tung buoc(?: mot)?|step by step|one step at a time|(?:cac|the) (?:buoc|steps)|walk me through",
+            r"^steps?(?: please| pls)?$|(?:show|give|tell) me (?:the )?steps",
+        ),
         unless=(r"tat ca|het|all|toan bo|ca bai|moi buoc|every",),  # "xem tất cả các bước": every step at once
         max_words=12,
     ),
@@ -678,8 +695,9 @@ OFFICIALS: tuple[Phrase, ...] = (
         "broadcast",
         broadcast_chat.start,
         folded=(
-            r"(?:gui|phat|day|chuyen|dang) (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)(?: \w+){0,3} "
-            r"(?:cho|toi|den|xuong)(?: \w+){0,6} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|dia ban)",
+            r"(?:gui|phat|day|chuyen|dang)(?: luon| ngay| giup| lai)? (?:bai hoc|bai giang|bai|tin nhan|tin|thong bao|canh bao)"
+            r"(?: \w+){0,6} (?:cho|toi|den|xuong)(?: \w+){0,6} (?:xa|phuong|thon|ap|khu pho|to dan pho|ba con|nguoi dan|"
+            r"dia ban)",
             r"(?:gui|phat|day|dang|chuyen) (?:bai hoc|bai giang|thong bao|canh bao|tin|bai)(?: \w+){0,4} "
             r"(?:cho|toi|den|xuong) (?:ca |toan |tat ca |moi |cac )?(?:"
             + _PLACE[3:-1]
@@ -689,6 +707,7 @@ OFFICIALS: tuple[Phrase, ...] = (
             r"send (?:a |the |this |our )?(?:lesson|message|announcement)s? to (?:the |my |all )?"
             r"(?:commune|ward|village|citizens|residents|everyone|people|users|subscribers)",
         ),
+        unless=(r"cho (?:cong an|uy ban|ubnd|chinh quyen|can bo)|to (?:the )?police",),
     ),
     Phrase(
         "stats",
@@ -696,8 +715,9 @@ OFFICIALS: tuple[Phrase, ...] = (
         folded=(
             r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
             r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so|ty le (?:nguoi|ho|ba con)",
+            r"bao nhieu phan tram|phan tram (?:nguoi|dan|ho|ba con)|percentage of|what share of",
             r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?"
-            r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung)",
+            r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung|lam xong|lam bai|thi|dat)",
             r"so (?:nguoi|luot|ho)(?: dan)?(?: \w+){0,2} (?:da |dang )?(?:hoc|dung|hoi|dang ky|su dung|tham gia)",
             r"tinh hinh (?:nguoi dan |ba con |moi nguoi )?(?:dung|su dung|hoc|tham gia)",
             r"(?:danh sach|nhung|cac) cau hoi(?: \w+){0,6} (?:chua|khong) (?:\w+ )?(?:tra loi|giai dap)",

@@ -25,6 +25,7 @@ _VIETNAMESE_MARKED = re.compile("[àáảãạăằắẳẵặâầấẩẫậ
 # about accounts far more often than "mình", except after "của": expand_abbreviations reads that one).
 ABBREVIATIONS: dict[str, str] = {
     "ko": "không",
+    "hiu": "hiểu",
     "k": "không",
     "kh": "không",
     "khg": "không",

@@ -210,6 +210,10 @@ def test_a_button_from_another_version_or_with_an_unknown_verb_is_stale(app: App
         ("xem các câu hỏi bà con hỏi mà bot chưa trả lời", stats_chat.stats),
         ("the questions nobody could answer", stats_chat.stats),
         ("show me the unanswered questions", stats_chat.stats),
+        ("bao nhiêu phần trăm người dân trong phường có kỹ năng số", stats_chat.stats),
+        ("gửi ngay bài cảnh báo lừa đảo cho bà con trong thôn", broadcast_chat.start),
+        # A citizen reporting to the police is not broadcasting.
+        ("gửi tin nhắn báo lừa đảo cho công an xã", None),
         # A scam reported is online safety, not figures; a citizen's own question unanswered is not figures either.
         ("báo cáo cuộc gọi lừa đảo", None),
         ("câu hỏi của tôi chưa được trả lời", None),

@@ -107,3 +107,27 @@ def test_a_step_that_did_nothing_is_shown_again_and_then_a_person_offered(chat: 
 def test_a_stuck_app_with_no_walk_through_open_is_a_question(chat: Chat) -> None:
     response = chat.say("ứng dụng ngân hàng cứ đứng im không chạy thì phải làm sao")
     assert shown_step(response) is None
+
+
+@pytest.mark.parametrize("said", ["đang làm tới bước mô rồi", "bước mô đây"])
+def test_where_am_i_asked_the_central_way(chat: Chat, said: str) -> None:
+    _walk(chat, "cách cài vneid trên điện thoại", "vneid-install", 2)
+    assert shown_step(chat.say(said)) == 2
+
+
+@pytest.mark.parametrize("said", ["vẫn không hiểu chi cả", "ko hiu gi het"])
+def test_not_understood_in_central_speech_or_chat_spelling_repeats_the_step(chat: Chat, said: str) -> None:
+    _walk(chat, "cách cài vneid trên điện thoại", "vneid-install", 2)
+    again = chat.say(said)
+    assert shown_step(again) == 2 and len(again.replies) > 1
+
+
+def test_a_bare_english_request_for_steps_starts_the_walk_through(chat: Chat) -> None:
+    assert chat.say("How do I install VNeID?").article_id == "vneid-install"
+    assert shown_step(chat.say("steps pls")) == 1
+
+
+def test_going_back_to_its_steps_by_name_after_a_refusal_keeps_the_step(chat: Chat) -> None:
+    _walk(chat, "cách cài vneid trên điện thoại", "vneid-install", 3)
+    assert (chat.say("cho xin số điện thoại của vợ anh hàng xóm").intent or "").startswith("decline_")
+    assert shown_step(chat.say("quay lại các bước cài vneid")) == 3
