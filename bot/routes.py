@@ -259,6 +259,7 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:difficulty|trouble) breathing",
             r"short(?:ness)? of breath",
             r"unconscious",
+            r"collapsed|(?:is |s )?not breathing|stopped breathing|passed out|fainted",
             r"(?:having|had) a stroke",
             r"ambulance",
             r"bleeding (?:heavily|a lot)",
@@ -271,6 +272,7 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.emergency_fire,
         folded=(
             r"dam chay",
+            r"boc chay|chay (?:to|lon|rung|du doi)|chay (?:bep|nha|cho|xe)",
             r"hoa hoan",
             r"chay nha",
             r"nha (?:toi |tui |minh |em |bac |con |chau |hang xom |ben canh )?(?:bi |dang )chay",
@@ -321,6 +323,9 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:ong|ba|anh|chi|co|chu|thang|con) (?:ay|kia|nay|do|hang xom))|"
             # "của con gái ông hàng xóm"; not "của mình gửi cho người khác" (one's own, shared)
             r"cua (?!(?:minh|toi|tui|tao|em)\b)(?:(?!cho\b|gui\b|voi\b)\w+ ){1,3}(?:hang xom|nguoi khac|nguoi ta|nguoi la)|"
+            # someone located: "của bà Lan ở xóm 3"
+            r"cua (?:ong|ba|anh|chi|co|chu|bac|em|chau|thim|di|cau) \w+ (?:o|tai) (?:thon|xom|ap|to|xa|phuong|ban|khu|so nha|"
+            r"duong|ngo)|"
             # someone named: "của ông Trần Văn Bình"
             r"cua (?:ong|ba|anh|chi|co|chu|bac|em|thang|con|chau) (?:nguyen|tran|le|pham|hoang|huynh|phan|vu|vo|dang|bui|"
             r"do|ho|ngo|duong|ly|dinh|trinh|mai|truong|lam|cao|luong|ta|doan)|"
@@ -349,7 +354,7 @@ PHRASES: tuple[Phrase, ...] = (
             r"bo chinh tri",
             r"dang cong san",
             r"dang vien",
-            r"bau cu|ung cu",
+            r"bau cu|ung cu|bau (?:ai|cho ai)|dai bieu quoc hoi",
             r"(?:nghi|danh gia|thay|biet) (?:gi |sao |the nao |nhu the nao )?ve (?:\w+ ){0,2}(?:chinh phu|nha nuoc|chinh quyen|"
             r"lanh dao|quoc hoi)",
             r"(?:bo truong|thu tuong|chu tich nuoc|tong bi thu|lanh dao)(?: \w+){0,5} (?:gioi|kem|tot|te|do|hon)\b",
@@ -406,7 +411,8 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.decline_medical,
         folded=(
             r"(?:bi |la |mac )benh gi|benh (?:gi|nay|do) (?:vay|the|a)",
-            r"chan doan|co phai (?:\w+ )?(?:bi )?(?:benh \w+|sot xuat huyet|ung thu|tieu duong|dot quy|cao huyet ap)",
+            r"chan doan|co phai (?:\w+ )?(?:bi |mac )?(?:benh \w+|sot xuat huyet|ung thu|tieu duong|dot quy|\w* ?huyet ap|"
+            r"viem \w+|cum|covid|suy \w+)",
             r"(?:uong|dung|mua|ke) thuoc (?:gi|nao)|thuoc gi (?:cho|de|thi)",
             r"ke (?:don|toa)(?: thuoc)? (?:cho|giup)|prescri\w*",
             r"chua (?:benh|dau \w+) (?:gi|the nao|sao)",
@@ -453,7 +459,9 @@ PHRASES: tuple[Phrase, ...] = (
             r"(?:dang nhap|vao|doc tin nhan|xem tin nhan)(?: vao)? (?:tai khoan |tk )?(?:zalo|facebook|messenger|email|gmail)?"
             r"(?: \w+){0,2} cua (?:vo|chong|nguoi yeu|ban gai|ban trai|hang xom|nguoi khac|nguoi ta)(?: \w+){0,4} "
             r"(?:ma )?(?:khong can|khong co|khong biet) mat khau",
-            r"(?:log ?in|get) (?:in)?to (?:my )?(?:wife s|husband s|girlfriend s|boyfriend s|neighbou?r s|someone s|someone else s)"
+            r"(?:doc|xem) (?:trom |len )?(?:het )?tin nhan (?:zalo |facebook |messenger )?cua (?!(?:minh|toi|tui|tao|em|ban)\b)\w+",
+            r"read (?:his|her|their|my (?:ex )?(?:wife s|husband s|girlfriend s|boyfriend s)) (?:private )?(?:messages|texts|emails)",
+            r"(?:log ?in|get) (?:in)?to (?:my )?(?:ex )?(?:wife s|husband s|girlfriend s|boyfriend s|neighbou?r s|someone s|someone else s)"
             r"(?: \w+){0,2} (?:account|zalo|facebook|email)",
             r"(?:lam|tao|viet|lap) (?:app|ung dung|trang web|web|link|trang)(?: \w+){0,3} gia\b",
             r"de lua (?:nguoi|tien|ba con|dao)|lua dao (?:nguoi|ba con) (?:kieu|cach) nao",
@@ -520,12 +528,20 @@ PHRASES: tuple[Phrase, ...] = (
         folded=(
             r"khong (?:hoi|hoc|lam|can|muon (?:hoc|lam|hoi))(?: (?:tiep|bai nay|cai nay|them))? nua",
             r"^(?:thoi )?(?:dung|ngung) lai\b|^thoi (?:dung|ngung|khoi|nghi|de sau|de mai)\b",
+            r"^thoi (?:\w+ ){0,2}(?:bye|bai bai|tam biet|bien di)$|^(?:cam on )?(?:vay|the|the thi) thoi(?: nhe| nha)?$|"
+            r"^(?:thanks |thank you )?(?:that s|thats) all(?: for (?:today|now))?$",
             r"(?:de|hen|xin hen) (?:mai|sau|hom khac|luc khac|bua khac|khi khac|toi)(?: \w+){0,3} (?:lam|hoc|hoi)(?: tiep)?$",
             r"i m done(?: for (?:today|now|tonight))?|(?:that s|thats) (?:enough|all) for (?:today|now)|let s stop|"
             r"(?:i ll|i will) (?:continue|finish|do it|try again) (?:tomorrow|later)|done for (?:today|now)",
         ),
+        # "xong, dừng", "đủ rồi, dừng", "dừng ở đây thôi cháu": a message ending on "dừng" (with its marks: "đúng" is
+        # agreeing).
+        marked=(r"^(?:\w+ ){0,3}dừng(?: lại| ở đây| đi)?(?: thôi| nhé| nha| cháu| con| em| ạ| nhé)*$",),
         # A message this short that names an app or an error is a problem to solve, not a goodbye.
-        unless=(r"vneid|app|ung dung|tai khoan|dang nhap|mat khau|otp|loi|bao loi|duoc|dc|error|account|password",),
+        unless=(
+            r"vneid|app|ung dung|tai khoan|dang nhap|mat khau|otp|loi|bao loi|(?:khong|chua) (?:\w+ )?(?:duoc|dc)|error|"
+            r"account|password",
+        ),
         max_words=16,
     ),
     Phrase(
@@ -714,7 +730,7 @@ OFFICIALS: tuple[Phrase, ...] = (
         stats_chat.stats,
         folded=(
             r"thong ke|so lieu|bao cao (?:tuan|thang|quy|nam)(?: truoc| nay| roi)?",
-            r"ty le (?:nguoi (?:dan )?)?(?:co )?ky nang so|ty le (?:nguoi|ho|ba con)",
+            r"ty le (?:\w+ ){0,3}(?:co |dat )?ky nang so|ty le (?:nguoi|ho|ba con|dan)",
             r"bao nhieu phan tram|phan tram (?:nguoi|dan|ho|ba con)|percentage of|what share of",
             r"bao nhieu (?:nguoi|ho|ba con|nguoi dan|luot)(?: \w+){0,3} (?:da |dang )?"
             r"(?:hoc|dung|dang ky|tham gia|hoan thanh|cai|kich hoat|hoi|su dung|lam xong|lam bai|thi|dat)",
