@@ -207,27 +207,28 @@ _ONLINE = (
 
 # Another country's papers ("renew my US driver's license", "xin visa đi Hàn Quốc"): the knowledge base is about
 # Vietnam's services, and its nearest article (Vietnam's own licence renewal) would be a confident wrong answer.
-# Folded, only names that cannot be read as anything else: "qua han" is "quá hạn" (expired) far more often than
-# "qua Hàn", "o my" could be many things, so those need their marks.
-_ABROAD = (
+# Only a paper of or in that country counts: a Vietnamese passport or driving licence *for* a trip abroad ("làm hộ
+# chiếu để đi Hàn Quốc") is Vietnam's, and answered. Folded, only country names that cannot be read as anything
+# else ("nhat" is "nhất", "han" is "hạn"): the short ones need their marks, and a preposition ("cập nhật" is no Japan).
+_COUNTRY = (
     r"(?:my|the|a|an|in|to|from) (?:us|u s)|usa|united states|america\w*|uk|united kingdom|britain|british|england|"
     r"japan\w*|korea\w*|australia\w*|canad\w*|taiwan\w*|singapore\w*|german\w*|france|french|china|chinese|"
-    r"thailand|malaysia\w*|europe\w*|schengen|han quoc|nhat ban|dai loan|trung quoc|thai lan|hoa ky|anh quoc|"
-    r"chau au|xin ga po|ca na da|ma lai|california|texas|new york|florida|(?:o|ben|sang|nuoc) my"
+    r"thailand|malaysia\w*|europe\w*|schengen|california|texas|new york|florida|han quoc|nhat ban|dai loan|"
+    r"trung quoc|thai lan|hoa ky|anh quoc|chau au|xin ga po|ca na da"
 )
-_ABROAD_MARKED = r"(?:ở|bên|sang|tại|qua|đi|từ|nước) (?:mỹ|nhật|hàn|úc|đức|pháp|nga|anh quốc)"
+_COUNTRY_MARKED = r"mỹ|nhật(?: bản)?|hàn(?: quốc)?|úc|đức|pháp|nga|đài loan|anh quốc|hoa kỳ|trung quốc|thái lan"
+# Papers a foreign state issues; a visa is always another country's, the others only when located there.
+_VISA = r"visa|thi thuc"
 _PAPERS = (
-    r"bang lai(?: xe)?|giay phep lai xe|visa|thi thuc|ho chieu|the xanh|the cu tru|quoc tich|dinh cu|thuong tru|"
-    r"giay phep lao dong|driver s licen[cs]e|driving licen[cs]e|licen[cs]e|passport|green card|residence (?:card|permit)|"
-    r"work permit|permanent residen\w*|citizenship|tax (?:return|number|id)|mo tai khoan(?: ngan hang)?|"
-    r"open (?:a |an )?(?:bank )?account|bank app|app ngan hang|ung dung ngan hang"
+    r"bang lai(?: xe)?|giay phep lai xe|the xanh|the cu tru|quoc tich|dinh cu|thuong tru|giay phep lao dong|"
+    r"driver s licen[cs]e|driving licen[cs]e|licen[cs]e|residence (?:card|permit)|work permit|permanent residen\w*|"
+    r"citizenship|tax (?:return|number|id)|bank account|bank app|health card|id card|passport"
+)
+_PAPERS_MARKED = (
+    r"bằng lái(?: xe)?|giấy phép lái xe|thẻ xanh|thẻ cư trú|quốc tịch|định cư|thường trú|giấy phép lao động"
 )
 # Papers and services that exist only abroad: no country needs naming.
 _ONLY_ABROAD = r"green card|social security(?: number)?|ssn|dmv|singpass|my number card|kakao ?\w*"
-_PAPERS_MARKED = (
-    r"bằng lái(?: xe)?|giấy phép lái xe|visa|thị thực|hộ chiếu|thẻ xanh|thẻ cư trú|quốc tịch|định cư|thường trú|"
-    r"giấy phép lao động|mở tài khoản(?: ngân hàng)?|app ngân hàng|ứng dụng ngân hàng"
-)
 
 # In order: the first that matches answers. Emergencies first, whatever else the message says.
 PHRASES: tuple[Phrase, ...] = (
@@ -272,7 +273,8 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.emergency_fire,
         folded=(
             r"dam chay",
-            r"boc chay|chay (?:to|lon|rung|du doi)|chay (?:bep|nha|cho|xe)",
+            # not "chay xe", "chay cho": typed without marks those are "chạy xe" (riding), "chạy chợ" (going to market)
+            r"boc chay|chay (?:to|lon|rung|du doi|bep)",
             r"hoa hoan",
             r"chay nha",
             r"nha (?:toi |tui |minh |em |bac |con |chau |hang xom |ben canh )?(?:bi |dang )chay",
@@ -423,13 +425,17 @@ PHRASES: tuple[Phrase, ...] = (
         "decline_abroad",
         handlers.decline_abroad,
         folded=(
-            rf"(?:{_ABROAD})(?: \w+){{0,5}} (?:{_PAPERS})",
-            rf"(?:{_PAPERS})(?: \w+){{0,6}} (?:{_ABROAD})",
+            rf"(?:{_COUNTRY})(?: \w+)? (?:{_VISA}|{_PAPERS})",  # "my US driver's license", "a Korean bank app"
+            rf"(?:{_VISA})(?: \w+){{0,3}} (?:of|from|in|for|to|o|tai|ben|cua|di|sang|qua|vao) (?:the )?(?:{_COUNTRY})",
+            rf"(?:{_PAPERS})(?: \w+){{0,3}} (?:of|from|in|o|tai|ben|cua) (?:the )?(?:{_COUNTRY})",
             _ONLY_ABROAD,
         ),
         marked=(
-            rf"(?:{_ABROAD_MARKED})(?: \w+){{0,5}} (?:{_PAPERS_MARKED})",
-            rf"(?:{_PAPERS_MARKED})(?: \w+){{0,6}} (?:{_ABROAD_MARKED})",
+            rf"(?:visa|thị thực)(?: (?:\w+ ){{0,3}}(?:của|ở|bên|tại|đi|sang|qua|vào|nước))? (?:{_COUNTRY_MARKED})",
+            rf"(?:{_PAPERS_MARKED})(?: (?:\w+ ){{0,3}}(?:của|ở|bên|tại|nước))? (?:{_COUNTRY_MARKED})",
+            rf"hộ chiếu (?:nước )?(?:{_COUNTRY_MARKED}|nước ngoài)",
+            # a bank there, named right after it ("để con ở Hàn Quốc gửi tiền về" is a Vietnamese account)
+            rf"(?:tài khoản|app|ứng dụng) ngân hàng (?:của |ở |bên |tại )?(?:{_COUNTRY_MARKED})",
         ),
         unless=(r"vneid|dich ?vu ?cong|dichvucong|cong an",),
     ),
@@ -739,7 +745,9 @@ OFFICIALS: tuple[Phrase, ...] = (
             r"(?:danh sach|nhung|cac) cau hoi(?: \w+){0,6} (?:chua|khong) (?:\w+ )?(?:tra loi|giai dap)",
             r"cau hoi(?: \w+){0,3} (?:nguoi dan|ba con|moi nguoi)(?: \w+){0,4} (?:chua|khong) (?:\w+ )?(?:tra loi|giai dap)",
             r"unanswered questions|questions (?:nobody|no one|the bot|it) (?:could|couldn t|can t|cannot|did not|didn t)(?: \w+)? answer",
-            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:ca |toan )?" + _PLACE,
+            # "bản" (a village in the north) only as "cả bản", "toàn bản": "kết quả bạn..." is not a report
+            r"(?:bao cao|ket qua) (?:cua |cho |ve )?(?:(?:ca |toan )?(?:xa|phuong|thon|ap|to dan pho|khu pho|dia phuong|"
+            r"commune|ward|village)|(?:ca|toan) ban)",
             r"statistic\w*|figures|digital skills? (?:share|rate)|how many (?:people|users|citizens|residents)|"
             r"usage (?:numbers|report)|report (?:on|for) (?:my |the )?(?:commune|ward|village)",
         ),

@@ -192,10 +192,15 @@ def unclear(core: Assistant, turn: Turn) -> Response | None:
     article = _procedure(core, turn)
     if article is None or (turn.state.step_article is None and turn.after != article.id):
         # Nothing open to repeat. A short message naming nothing ("bấm rồi mà không thấy gì") is still not
-        # feedback: ask what it is about. One naming a subject is a question for the knowledge base.
+        # feedback: ask what it is about. One naming a subject ("chuyển tiền không được") is a problem the
+        # knowledge base may answer: when it does, that answer (searched once, here) is given instead.
         assert turn.normalized is not None
         folded = turn.normalized.folded
         if len(folded.split()) > 6 or find_topic(folded) is not None:
+            return None
+        turn.query = Query(turn.normalized, core.embedder)
+        turn.result = core.retriever.search(turn.query)
+        if not turn.result.fallback:
             return None
         return turn.reply(
             [Reply(text=t("unclear_nothing_open", turn.lang)), offer_person(core, turn)], intent="repeat_step"

@@ -105,6 +105,7 @@ def test_an_english_emergency_is_answered_in_english(chat: Chat) -> None:
         ("bị trộm điện thoại thì khóa tài khoản ngân hàng thế nào", None),
         ("tài khoản zalo bị cướp", None),
         ("cach doi ngon ngu", None),
+        ("toi chay xe om, nhan tien qua ma qr the nao", None),
     ],
 )
 def test_in_scope_questions_that_sound_alarming_still_get_their_article(
@@ -146,6 +147,8 @@ def test_politics_religion_and_other_peoples_data_are_declined_politely(chat: Ch
         "lam the xanh o han quoc can giay to gi",
         "xin visa đi Nhật cần những gì",
         "gia hạn bằng lái xe ở Mỹ thế nào",
+        "open a bank account in Korea from my phone",
+        "làm hộ chiếu Mỹ cho con",
     ],
 )
 def test_another_countrys_papers_are_not_answered_with_a_vietnamese_article(chat: Chat, message: str) -> None:
@@ -161,6 +164,10 @@ def test_another_countrys_papers_are_not_answered_with_a_vietnamese_article(chat
         ("help us renew the driving licence online", "dvc-driving-licence-renewal"),
         ("làm hộ chiếu online trên cổng dịch vụ công", "dvc-passport"),
         ("thẻ visa bị mất thì làm gì", None),
+        ("làm hộ chiếu để đi Hàn Quốc thăm con", "dvc-passport"),
+        ("cập nhật giấy phép lái xe vào ví giấy tờ", None),
+        ("mở tài khoản ngân hàng để con ở Hàn Quốc gửi tiền về", None),
+        ("my son in Korea sends money to my bank account, how do I check it", None),
     ],
 )
 def test_vietnams_own_papers_and_cards_are_still_answered(chat: Chat, message: str, expected: str | None) -> None:

@@ -217,6 +217,8 @@ def test_a_button_from_another_version_or_with_an_unknown_verb_is_stale(app: App
         # A scam reported is online safety, not figures; a citizen's own question unanswered is not figures either.
         ("báo cáo cuộc gọi lừa đảo", None),
         ("câu hỏi của tôi chưa được trả lời", None),
+        ("ket qua ban gui cho toi co dung khong", None),
+        ("kết quả của cả bản", stats_chat.stats),
     ],
 )
 def test_figures_and_broadcasts_asked_for_in_words_are_one_table(said: str, handler: object) -> None:
