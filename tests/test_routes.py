@@ -61,15 +61,16 @@ def test_fixed_phrases_are_named_once_and_handled_in_handlers() -> None:
     assert all(p.folded or p.marked for p in routes.PHRASES)
 
 
-def test_no_article_phrasing_or_dev_question_is_taken_by_a_fixed_phrase() -> None:
+def test_no_article_phrasing_or_evaluation_question_is_taken_by_a_fixed_phrase() -> None:
     # The fixed phrases answer before the knowledge base is searched: one that matches a way of asking an article
     # hides the article ("trên mấy điện thoại" folded is "tren may dien thoai", "mày điên": an insult).
-    # The tuning set's in-scope questions too (people's wordings: "...even if they find out his password" once
+    # The evaluation sets' in-scope questions too (people's wordings: "...even if they find out his password" once
     # read as asking for someone's password).
     kb = load_articles(REPO / "knowledge_base" / "articles")
-    dev, _ = load_eval(REPO / "knowledge_base" / "eval" / "dev.yml", kb)
     asked = [(article.id, said) for article in kb for said in (article.title, *article.questions)]
-    asked += [(item.expect[0], item.question) for item in dev if item.expect]
+    for name in ("dev.yml", "test.yml"):  # not independent.yml: it is only ever reported
+        items, _ = load_eval(REPO / "knowledge_base" / "eval" / name, kb)
+        asked += [(item.expect[0], item.question) for item in items if item.expect]
     taken = [
         (article, said, phrase.name)
         for article, said in asked
