@@ -426,7 +426,7 @@ PHRASES: tuple[Phrase, ...] = (
         handlers.decline_abroad,
         folded=(
             rf"(?:{_COUNTRY})(?: \w+)? (?:{_VISA}|{_PAPERS})",  # "my US driver's license", "a Korean bank app"
-            rf"(?:{_VISA})(?: \w+){{0,3}} (?:of|from|in|for|to|o|tai|ben|cua|di|sang|qua|vao) (?:the )?(?:{_COUNTRY})",
+            rf"(?:{_VISA})(?: \w+){{0,3}} (?:(?:of|from|in|for|to|o|tai|ben|cua|di|sang|qua|vao) )?(?:the )?(?:{_COUNTRY})",
             rf"(?:{_PAPERS})(?: \w+){{0,3}} (?:of|from|in|o|tai|ben|cua) (?:the )?(?:{_COUNTRY})",
             _ONLY_ABROAD,
         ),
