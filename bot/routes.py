@@ -546,7 +546,7 @@ PHRASES: tuple[Phrase, ...] = (
         # A message this short that names an app or an error is a problem to solve, not a goodbye.
         unless=(
             r"vneid|app|ung dung|tai khoan|dang nhap|mat khau|otp|loi|bao loi|(?:khong|chua) (?:\w+ )?(?:duoc|dc)|error|"
-            r"account|password",
+            r"account|password|man hinh|dien thoai|video|cuoc goi|tai xuong|cai dat",
         ),
         max_words=16,
     ),

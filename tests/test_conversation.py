@@ -215,7 +215,14 @@ def test_an_english_user_stops_for_today_in_english(chat: Chat) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["vneid không đăng nhập được nữa", "đúng đấy", "đúng rồi", "chán quá không làm được nữa", "sao app cứ dừng lại"],
+    [
+        "vneid không đăng nhập được nữa",
+        "đúng đấy",
+        "đúng rồi",
+        "chán quá không làm được nữa",
+        "sao app cứ dừng lại",
+        "màn hình bị dừng",
+    ],
 )
 def test_a_problem_or_a_yes_does_not_close_the_walk_through(chat: Chat, message: str) -> None:
     chat.say("quên passcode vneid phải làm sao")
