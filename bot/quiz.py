@@ -68,10 +68,14 @@ _PLACE = re.compile(
 )
 _ANY_PLACE = re.compile(r"(?<=\bthu )(?:nhat|hai|ba|tu|bon|[1-4])\b|\b(?:first|second|third|fourth)\b")
 _NOT_AN_OPTION = re.compile(r"\b(?:buoc|step|steps|ngay|tuan|thang|nam|lan|time|day|week)\b")
-# The letter alone at the end of a sentence, typed as a capital ("chắc là B", "I think it's C?").
-_LAST_LETTER = re.compile(
-    r"(?<![\w'’])([A-D])[\s.?!)]*(?:\s+(?:nhé|nhe|nha|ạ|a|ấy|ay|đi|di|nhỉ|nhi|chăng|chang))*[\s.?!]*$"
-)
+# The letter alone at the end of a sentence, typed as a capital ("chắc là B", "I think it's C?"), matched on the
+# sentence without its marks but with its capitals (the particles after it: "nhé", "ạ", "đi", "nhỉ", "chăng").
+_LAST_LETTER = re.compile(r"(?<![\w'’])([A-D])[\s.?!)]*(?:\s+(?:nhe|nha|a|ay|di|nhi|chang))*[\s.?!]*$")
+
+
+def _unmarked(text: str) -> str:
+    """The text without diacritics, capitals kept (fold() lower-cases)."""
+    return "".join(f.upper() if c.isupper() else f for c in text for f in (fold(c),))
 
 
 def _place(folded: str, original: str, options: int) -> int | None:
@@ -80,7 +84,7 @@ def _place(folded: str, original: str, options: int) -> int | None:
         return None
     places = {_PLACES[next(g for g in match.groups() if g)] for match in _PLACE.finditer(folded)}
     places |= {_PLACES[word] for word in _ANY_PLACE.findall(folded)} if places else set()
-    letter = _LAST_LETTER.search(original.strip())
+    letter = _LAST_LETTER.search(_unmarked(original.strip()))
     if letter is not None:
         places.add(LETTERS.index(letter.group(1)))
     if len(places) != 1:
