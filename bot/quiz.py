@@ -20,7 +20,7 @@ from bot.review import MASTERED_BOX
 from bot.texts import t
 from knowledge_base.learning import LETTERS, QuizQuestion
 from knowledge_base.topics import topic_name
-from language.normalize import fold
+from language.normalize import fold, strip_marks
 
 QUIZ_SIZE = 5
 REVIEW_SIZE = 5
@@ -73,18 +73,13 @@ _NOT_AN_OPTION = re.compile(r"\b(?:buoc|step|steps|ngay|tuan|thang|nam|lan|time|
 _LAST_LETTER = re.compile(r"(?<![\w'’])([A-D])[\s.?!)]*(?:\s+(?:nhe|nha|a|ay|di|nhi|chang))*[\s.?!]*$")
 
 
-def _unmarked(text: str) -> str:
-    """The text without diacritics, capitals kept (fold() lower-cases)."""
-    return "".join(f.upper() if c.isupper() else f for c in text for f in (fold(c),))
-
-
 def _place(folded: str, original: str, options: int) -> int | None:
     """The option a sentence points at by its place or a capital letter at its end; None when it names none or two."""
     if _NOT_AN_OPTION.search(folded):
         return None
     places = {_PLACES[next(g for g in match.groups() if g)] for match in _PLACE.finditer(folded)}
     places |= {_PLACES[word] for word in _ANY_PLACE.findall(folded)} if places else set()
-    letter = _LAST_LETTER.search(_unmarked(original.strip()))
+    letter = _LAST_LETTER.search(strip_marks(original.strip()))
     if letter is not None:
         places.add(LETTERS.index(letter.group(1)))
     if len(places) != 1:

@@ -372,11 +372,16 @@ def to_nfc(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip diacritics (đ→d) so 'Đăng ký' and 'dang ky' compare equal."""
-    text = unicodedata.normalize("NFD", text.casefold()).replace("đ", "d")
+def strip_marks(text: str) -> str:
+    """Diacritics stripped (đ→d, Đ→D), case kept: "Chắc là B" → "Chac la B"."""
+    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (đ→d) so 'Đăng ký' and 'dang ky' compare equal."""
+    return strip_marks(text.casefold())
 
 
 def has_diacritics(text: str) -> bool:
