@@ -162,12 +162,8 @@ class Part:
 
 def words(text: str) -> list[str]:
     """The words of `text` that say what it is about (folded; filler words and numbers out)."""
-    return _words(text)
-
-
-def _words(text: str) -> list[str]:
-    words = re.sub(r"[^\w\s]", " ", fold(text.replace("**", ""))).split()
-    expanded = " ".join(_SAME.get(w, w) for w in words).split()
+    typed = re.sub(r"[^\w\s]", " ", fold(text.replace("**", ""))).split()
+    expanded = " ".join(_SAME.get(w, w) for w in typed).split()
     return [w for w in expanded if w not in _FILLER and not w.isdigit()]
 
 
@@ -191,8 +187,8 @@ def step_tips(article: Article, index: int, limit: int = 3) -> tuple[str, ...]:
     """What to do when this step fails: the article's troubleshooting tips that share words with the step,
     else its first two tips (an article says what goes wrong; it rarely says at which step)."""
     tips = _bullets(article, TROUBLESHOOTING)
-    step = _words(article.steps[index])
-    scored = [(sum(_overlap(step, _words(tip.text))), n, tip) for n, tip in enumerate(tips)]
+    step = words(article.steps[index])
+    scored = [(sum(_overlap(step, words(tip.text))), n, tip) for n, tip in enumerate(tips)]
     matching = [tip.text for score, _, tip in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= 2]
     return tuple(matching[:limit] or [tip.text for tip in tips[:2]])
 
@@ -203,7 +199,7 @@ def _parts(article: Article) -> tuple[tuple[Part, list[str]], ...]:
     after every answer)."""
     parts = [*_bullets(article, TROUBLESHOOTING), *_bullets(article, WARNINGS)]
     parts += [Part(str(n), step) for n, step in enumerate(article.steps, start=1)]
-    return tuple((part, _words(part.text)) for part in parts)
+    return tuple((part, words(part.text)) for part in parts)
 
 
 def follow_up_part(article: Article, message: str) -> Part | None:
@@ -212,13 +208,13 @@ def follow_up_part(article: Article, message: str) -> Part | None:
     A part matches when it shares a pair of consecutive words with the message, or most of the message's
     words: "bà già rồi đi lại khó lắm" is the level-2 article's "người cao tuổi ... khó đi lại".
     """
-    words = _words(message)
-    if not words or len(message.split()) > 12:
+    said = words(message)
+    if not said or len(message.split()) > 12:
         return None
     best: tuple[int, Part] | None = None
     for part, part_words in _parts(article):
-        shared, pairs = _overlap(words, part_words)
-        covered = shared / len(set(words))
+        shared, pairs = _overlap(said, part_words)
+        covered = shared / len(set(said))
         if (pairs >= 1 and shared >= 2 and covered >= 0.5) or (shared >= 3 and covered >= 0.6):
             score = shared + 2 * pairs
             if best is None or score > best[0]:
