@@ -255,6 +255,11 @@ def resume(core: Assistant, turn: Turn) -> Response | None:
     article = core.kb.get(article_id, turn.lang)
     if not article.steps:
         return None
+    return _resumed(core, turn, article, index)
+
+
+def _resumed(core: Assistant, turn: Turn, article: Article, index: int) -> Response:
+    """`article`'s step `index` again, saying which procedure it is back to."""
     back = Reply(text=t("resumed", turn.lang, title=article.title))
     return show_step(core, turn, article, index, "resume", back)
 
@@ -276,18 +281,14 @@ def resume_asked(core: Assistant, turn: Turn) -> Response | None:
         article_id, index = named
         turn.update(paused=tuple(p for p in turn.state.paused if not p.startswith(f"{article_id}:")))
         pause_open_procedure(turn, article_id)
-        article = core.kb.get(article_id, turn.lang)
-        back = Reply(text=t("resumed", turn.lang, title=article.title))
-        return show_step(core, turn, article, index, "resume", back)
+        return _resumed(core, turn, core.kb.get(article_id, turn.lang), index)
     if (resumed := resume(core, turn)) is not None:
         return resumed
     open_id = turn.state.step_article
     if open_id is not None and open_id in core.kb:
         article = core.kb.get(open_id, turn.lang)
         if article.steps:
-            index = max(0, min(turn.state.step_index, len(article.steps) - 1))
-            back = Reply(text=t("resumed", turn.lang, title=article.title))
-            return show_step(core, turn, article, index, "resume", back)
+            return _resumed(core, turn, article, turn.state.step_index)
     if not _EARLIER.search(folded):
         return None
     return turn.reply([Reply(text=t("nothing_paused", turn.lang))], intent="resume")
@@ -307,7 +308,7 @@ def _named_procedure(core: Assistant, turn: Turn, subject: list[str]) -> tuple[s
         known = set(answers.words(" ".join([article.title, *article.questions])))
         shared = len(set(subject) & known)
         if shared and (best is None or shared > best[0]):
-            best = (shared, (article_id, max(0, min(index, len(article.steps) - 1))))
+            best = (shared, (article_id, index))  # show_step keeps the index within the steps
     return best[1] if best else None
 
 
